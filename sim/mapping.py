@@ -1,0 +1,154 @@
+"""Maps an Ising problem onto an array geometry: the memory images the RTL is loaded with.
+
+Parallel updates are valid because every group holds spins of one colour of the coupling graph
+(a greedy largest-degree-first colouring): no two spins updated together are coupled. Within a
+colour, spins are sorted by degree so a group's lanes have similar edge counts; every lane's list
+is padded to the group's longest (weight-0 entries, which are neither read nor counted).
+"""
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..hdl.params import ArrayGeometry, Region, Reg
+from .problem import IsingProblem, ProblemError
+
+__all__ = ["MappingError", "Program", "map_problem"]
+
+
+class MappingError(ProblemError):
+    """The problem does not fit the array or its number formats."""
+
+
+@dataclass
+class Program:
+    geometry: ArrayGeometry
+    problem: IsingProblem
+    lengths: np.ndarray        # (G,) edge entries per lane in group g
+    valid: np.ndarray          # (G, P) bool: slot holds a real spin
+    bias: np.ndarray           # (G, P)
+    edge_row: np.ndarray       # (E, P) neighbour position (row = group, col = lane)
+    edge_col: np.ndarray
+    edge_weight: np.ndarray    # (E, P), 0 for padding
+    slot_of_node: np.ndarray   # (n,) g * P + lane
+    colour_groups: list        # [(g0, g1)] group ranges, one per colour
+
+    @property
+    def n_groups(self):
+        return len(self.lengths)
+
+    def spins_to_rows(self, spins_bits):
+        """Node spins (0/1) to state RAM rows (G, P) of bits; padding slots hold 0."""
+        flat = np.zeros(self.n_groups * self.geometry.lanes, dtype=np.uint8)
+        flat[self.slot_of_node] = np.asarray(spins_bits, dtype=np.uint8)
+        return flat.reshape(self.n_groups, self.geometry.lanes)
+
+    def rows_to_spins(self, rows):
+        return np.asarray(rows, dtype=np.uint8).reshape(-1)[self.slot_of_node]
+
+    def bus_writes(self, spins_bits):
+        """(address, data) pairs that load this program and an initial state over the bus."""
+        g = self.geometry
+        P = g.lanes
+        writes = [(g.address(Region.REGS, Reg.N_GROUPS), self.n_groups)]
+        for grp, length in enumerate(self.lengths.tolist()):
+            writes.append((g.address(Region.GROUPS, grp), length))
+        rows = self.spins_to_rows(spins_bits)
+        weights = 1 << np.arange(P, dtype=np.int64)
+        for grp, row in enumerate((rows.astype(np.int64) * weights).sum(axis=1).tolist()):
+            writes.append((g.address(Region.STATE, grp), row))
+        for lane in range(P):
+            for grp in range(self.n_groups):
+                writes.append((g.address(Region.CELLS, grp, lane),
+                               g.cell_word(self.valid[grp, lane], int(self.bias[grp, lane]))))
+            for e in range(len(self.edge_weight)):
+                writes.append((g.address(Region.EDGES, e, lane),
+                               g.edge_word(int(self.edge_row[e, lane]), int(self.edge_col[e, lane]),
+                                           int(self.edge_weight[e, lane]))))
+        return writes
+
+
+def _greedy_colouring(n, rows, cols):
+    """Welsh-Powell: colour nodes in order of decreasing degree with the smallest free colour."""
+    neighbours = [[] for _ in range(n)]
+    for i, j in zip(rows.tolist(), cols.tolist()):
+        neighbours[i].append(j)
+        neighbours[j].append(i)
+    degree = np.array([len(a) for a in neighbours])
+    order = np.argsort(-degree, kind="stable")
+    colour = np.full(n, -1, dtype=np.int64)
+    for v in order.tolist():
+        used = {colour[u] for u in neighbours[v]}
+        c = 0
+        while c in used:
+            c += 1
+        colour[v] = c
+    return colour, degree
+
+
+def map_problem(problem, geometry):
+    """Colour, group and pad ``problem`` for ``geometry``; raise MappingError when it does not fit."""
+    g = geometry
+    P = g.lanes
+    nonzero = problem.couplings != 0
+    rows, cols, J = problem.rows[nonzero], problem.cols[nonzero], problem.couplings[nonzero]
+    for what, values in (("coupling", J), ("bias", problem.biases)):
+        if len(values) and (values.min() < g.weight_min or values.max() > g.weight_max):
+            bad = values[(values < g.weight_min) | (values > g.weight_max)][0]
+            raise MappingError(f"{problem.name}: {what} {bad} is outside the array's {g.weight_bits}-bit "
+                               f"range {g.weight_min} .. {g.weight_max}")
+    colour, degree = _greedy_colouring(problem.n, rows, cols)
+
+    groups = []       # list of node lists (length P, -1 = padding)
+    colour_groups = []
+    for c in range(colour.max() + 1 if problem.n else 0):
+        members = np.flatnonzero(colour == c)
+        members = members[np.argsort(-degree[members], kind="stable")]
+        g0 = len(groups)
+        for k in range(0, len(members), P):
+            chunk = members[k:k + P].tolist()
+            groups.append(chunk + [-1] * (P - len(chunk)))
+        colour_groups.append((g0, len(groups)))
+    G = len(groups)
+    if G > g.groups:
+        raise MappingError(f"{problem.name}: needs {G} groups of {P} lanes ({problem.n} spins in "
+                           f"{len(colour_groups)} colours); the array has {g.groups}")
+    slots = np.array(groups, dtype=np.int64).reshape(G, P)
+    slot_of_node = np.empty(problem.n, dtype=np.int64)
+    where = np.flatnonzero(slots.reshape(-1) >= 0)
+    slot_of_node[slots.reshape(-1)[where]] = where
+
+    # adjacency in CSR form, in node order
+    both_src = np.concatenate([rows, cols])
+    both_dst = np.concatenate([cols, rows])
+    both_w = np.concatenate([J, J])
+    order = np.lexsort((both_dst, both_src))
+    both_src, both_dst, both_w = both_src[order], both_dst[order], both_w[order]
+    start = np.searchsorted(both_src, np.arange(problem.n + 1))
+
+    lengths = np.array([max((degree[v] for v in grp if v >= 0), default=0) for grp in groups], dtype=np.int64)
+    E = int(lengths.sum())
+    if lengths.size and lengths.max() >= 1 << g.length_bits:
+        raise MappingError(f"{problem.name}: a spin has {lengths.max()} couplings; the array allows {g.edge_depth}")
+    if E > g.edge_depth:
+        raise MappingError(f"{problem.name}: needs {E} edge entries per lane; the array has {g.edge_depth}")
+    edge_row = np.zeros((E, P), dtype=np.int64)
+    edge_col = np.zeros((E, P), dtype=np.int64)
+    edge_weight = np.zeros((E, P), dtype=np.int64)
+    valid = slots >= 0
+    bias = np.zeros((G, P), dtype=np.int64)
+    base = 0
+    for grp in range(G):
+        for lane in range(P):
+            v = slots[grp, lane]
+            if v < 0:
+                continue
+            bias[grp, lane] = problem.biases[v]
+            nb = both_dst[start[v]:start[v + 1]]
+            pos = slot_of_node[nb]
+            k = len(nb)
+            edge_row[base:base + k, lane] = pos // P
+            edge_col[base:base + k, lane] = pos % P
+            edge_weight[base:base + k, lane] = both_w[start[v]:start[v + 1]]
+        base += lengths[grp]
+    return Program(g, problem, lengths, valid, bias, edge_row, edge_col, edge_weight,
+                   slot_of_node, colour_groups)
