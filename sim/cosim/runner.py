@@ -108,7 +108,7 @@ class Cosimulator:
         log = build_dir / "build.log"
         t0 = time.perf_counter()
         try:
-            self._runner.build(verilog_sources=[verilog_path], hdl_toplevel=TOPLEVEL,
+            self._runner.build(sources=[verilog_path], hdl_toplevel=TOPLEVEL,
                                build_dir=build_dir, build_args=build_args, waves=self.waves,
                                timescale=("1ns", "1ps"), log_file=log)
         except (SystemExit, Exception) as exc:

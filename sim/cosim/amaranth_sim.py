@@ -1,0 +1,71 @@
+"""The same jobs on Amaranth's own simulator: no external tools, slow, good for quick unit tests."""
+import numpy as np
+from amaranth.sim import Simulator
+
+from ...hdl.array import LimArray
+from ...hdl.params import Counter, Reg, Region
+from ..golden import Snapshot
+
+__all__ = ["AmaranthSimulator"]
+
+
+class AmaranthSimulator:
+    """Drop-in for :class:`Cosimulator` with the Python simulator (``run(jobs)``)."""
+    simulator = "amaranth"
+
+    def __init__(self, geometry, vcd_path=None):
+        self.geometry = geometry
+        self.vcd_path = vcd_path
+
+    def run(self, jobs):
+        g = self.geometry
+        dut = LimArray(g)
+        results = []
+
+        async def bench(ctx):
+            async def write(address, data):
+                ctx.set(dut.bus_addr, address)
+                ctx.set(dut.bus_wdata, data & 0xFFFFFFFF)
+                ctx.set(dut.bus_we, 1)
+                await ctx.tick()
+                ctx.set(dut.bus_we, 0)
+
+            async def read(address):
+                ctx.set(dut.bus_addr, address)
+                await ctx.tick()
+                return ctx.get(dut.bus_rdata)
+
+            for job in jobs:
+                spec = job.spec()
+                for address, data in spec["writes"]:
+                    await write(address, data)
+                for name, value in spec["config"].items():
+                    await write(g.address(Region.REGS, Reg[name]), value)
+                await write(g.address(Region.REGS, Reg.CONTROL), 1)
+                snaps = []
+                for sweeps in spec["chunks"]:
+                    await write(g.address(Region.REGS, Reg.SWEEPS), sweeps)
+                    await write(g.address(Region.REGS, Reg.CONTROL), 2)
+                    while ctx.get(dut.busy):
+                        await ctx.tick()
+                    words = [await read(g.address(Region.STATE, grp)) for grp in range(spec["n_groups"])]
+                    rows = np.array([[(w >> lane) & 1 for lane in range(g.lanes)] for w in words], dtype=np.uint8)
+                    counters = {}
+                    for c in Counter:
+                        lo = await read(g.address(Region.COUNTERS, 2 * c))
+                        hi = await read(g.address(Region.COUNTERS, 2 * c + 1))
+                        counters[c] = lo | (hi << 32)
+                    saturated = await read(g.address(Region.REGS, Reg.SATURATED))
+                    barrier = await read(g.address(Region.REGS, Reg.BARRIER))
+                    snaps.append(Snapshot(rows, counters, saturated, barrier))
+                results.append(snaps)
+
+        sim = Simulator(dut)
+        sim.add_clock(1e-8)
+        sim.add_testbench(bench)
+        if self.vcd_path:
+            with sim.write_vcd(str(self.vcd_path)):
+                sim.run()
+        else:
+            sim.run()
+        return results

@@ -1,0 +1,93 @@
+"""The co-simulation case list: random problems x seeds x schedules, plus edge cases.
+
+Each case is (id, geometry, Job); the same list drives Icarus, Verilator and the golden model.
+"""
+import numpy as np
+
+from lim.hdl.params import ArrayGeometry, Schedule
+from lim.sim.cosim.runner import Job
+from lim.sim.golden import RunConfig
+from lim.sim.mapping import map_problem
+from lim.sim.problem import IsingProblem, random_maxcut
+
+SMALL = ArrayGeometry(lanes=4, groups=64, edge_depth=1024)
+# 3 lanes (not a power of two) and 12-bit counters, so that runs drive counters to saturation.
+TINY = ArrayGeometry(lanes=3, groups=16, edge_depth=256, counter_bits=12)
+
+RATES = {  # a rate per schedule kind that moves the barrier within a few sweeps
+    Schedule.CONSTANT: 0,
+    Schedule.LINEAR: 3 << 14,          # 0.75 kT per sweep
+    Schedule.EXPONENTIAL: 20000,       # x1.3 per sweep
+    Schedule.LOGARITHMIC: 2,           # tau = 2 sweeps
+}
+WEIGHT_SETS = [(1,), (-1, 1), (-3, -1, 2, 5), (-7, 7)]
+
+
+def with_biases(problem, biases):
+    return IsingProblem(problem.n, problem.rows, problem.cols, problem.couplings,
+                        np.asarray(biases, dtype=np.int64), name=problem.name)
+
+
+def random_cases(count=20, seed=2024):
+    rng = np.random.default_rng(seed)
+    cases = []
+    for k in range(count):
+        n = int(rng.integers(5, 61))
+        m = int(rng.integers(0, min(4 * n, n * (n - 1) // 2) + 1))
+        problem = random_maxcut(n, m, seed=int(rng.integers(1 << 30)),
+                                weights=WEIGHT_SETS[k % len(WEIGHT_SETS)])
+        if k % 3 == 2:
+            problem = with_biases(problem, rng.integers(-5, 6, size=n))
+        kind = Schedule(k % 4)
+        start = int(rng.integers(0, 48)) if kind != Schedule.EXPONENTIAL else int(rng.integers(4, 48))
+        config = RunConfig(seed=int(rng.integers(1 << 32)), gain_q4=int(rng.integers(0, 64)),
+                           schedule=kind, barrier_start_q4=start,
+                           barrier_end_q4=start + int(rng.integers(0, 120)), rate=RATES[kind])
+        chunks = [int(c) for c in rng.integers(1, 5, size=int(rng.integers(1, 4)))]
+        bits = rng.integers(0, 2, size=n)
+        cases.append((f"random{k:02d}-n{n}-m{m}-{kind.name.lower()}", SMALL,
+                      Job(problem.name, map_problem(problem, SMALL), bits, config, chunks)))
+    return cases
+
+
+def edge_cases():
+    rng = np.random.default_rng(7)
+    cases = []
+
+    def add(name, geometry, problem, config, chunks, bits=None):
+        bits = rng.integers(0, 2, size=problem.n) if bits is None else bits
+        cases.append((name, geometry, Job(name, map_problem(problem, geometry), bits, config, chunks)))
+
+    g = SMALL
+    empty = np.zeros(0, dtype=np.int64)
+    add("no-couplings-biases-only", g, IsingProblem(13, empty, empty, empty, rng.integers(-9, 10, size=13)),
+        RunConfig(seed=3, gain_q4=8, schedule=Schedule.LINEAR, barrier_end_q4=64, rate=1 << 15), [4])
+    add("all-zero-couplings", g, random_maxcut(20, 40, seed=5, weights=(0,)),
+        RunConfig(seed=4, gain_q4=16, schedule=Schedule.CONSTANT, barrier_start_q4=8), [3])
+    dense = random_maxcut(16, 120, seed=6, weights=(-g.weight_max, -g.weight_min))  # J = -w
+    add("max-weights-max-gain", g, with_biases(dense, [g.weight_max] * 8 + [g.weight_min] * 8),
+        RunConfig(seed=5, gain_q4=255, schedule=Schedule.LOGARITHMIC, barrier_end_q4=4095, rate=1), [2, 1])
+    add("complete-graph-k9", g, random_maxcut(9, 36, seed=8, weights=(-2, 3)),
+        RunConfig(seed=6, gain_q4=12, schedule=Schedule.EXPONENTIAL, barrier_start_q4=3,
+                  barrier_end_q4=200, rate=65535), [5])
+    add("single-spin", g, IsingProblem(1, empty, empty, empty, np.array([3])),
+        RunConfig(seed=0, gain_q4=4, schedule=Schedule.CONSTANT), [6])
+    add("n-not-multiple-of-lanes", g, random_maxcut(37, 80, seed=9, weights=(-1, 1)),
+        RunConfig(seed=9, gain_q4=24, schedule=Schedule.LINEAR, barrier_end_q4=300, rate=1 << 16), [3, 4])
+    add("barrier-at-maximum", g, random_maxcut(24, 50, seed=10),
+        RunConfig(seed=10, gain_q4=16, schedule=Schedule.CONSTANT, barrier_start_q4=4095,
+                  barrier_end_q4=4095), [2])
+    add("checkpoints-3-2-5", g, random_maxcut(48, 150, seed=11, weights=(-1, 1)),
+        RunConfig(seed=11, gain_q4=20, schedule=Schedule.LOGARITHMIC, barrier_end_q4=120, rate=3), [3, 2, 5])
+    add("full-array", g, random_maxcut(200, 300, seed=12, weights=(-1, 1)),
+        RunConfig(seed=12, gain_q4=16, schedule=Schedule.LINEAR, barrier_end_q4=160, rate=1 << 15), [2])
+    t = TINY
+    add("saturating-counters", t, random_maxcut(20, 60, seed=13, weights=(-7, 7)),
+        RunConfig(seed=13, gain_q4=40, schedule=Schedule.LINEAR, barrier_end_q4=400, rate=1 << 17), [6, 60])
+    add("three-lanes", t, random_maxcut(10, 15, seed=14, weights=(-1, 2)),
+        RunConfig(seed=14, gain_q4=16, schedule=Schedule.LOGARITHMIC, barrier_end_q4=60, rate=1), [4])
+    return cases
+
+
+def all_cases():
+    return random_cases() + edge_cases()

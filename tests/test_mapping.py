@@ -1,0 +1,63 @@
+"""The mapping: valid parallel groups, complete edge lists, clear errors when a problem does not fit."""
+import numpy as np
+import pytest
+
+from lim.hdl.params import ArrayGeometry
+from lim.sim.mapping import MappingError, map_problem
+from lim.sim.problem import random_maxcut
+
+
+@pytest.mark.parametrize("lanes", [1, 3, 8])
+def test_groups_never_couple_their_own_spins(lanes):
+    p = random_maxcut(120, 900, seed=lanes, weights=(-2, 1))
+    prog = map_problem(p, ArrayGeometry(lanes=lanes, groups=512, edge_depth=8192))
+    group_of = prog.slot_of_node // lanes
+    assert not np.any(group_of[p.rows] == group_of[p.cols])
+    # groups are contiguous per colour and the colour ranges tile the groups
+    assert prog.colour_groups[0][0] == 0 and prog.colour_groups[-1][1] == prog.n_groups
+
+
+def test_every_coupling_appears_in_both_endpoint_lists():
+    p = random_maxcut(40, 200, seed=2, weights=(-3, 5))
+    g = ArrayGeometry(lanes=4, groups=64, edge_depth=2048)
+    prog = map_problem(p, g)
+    starts = np.concatenate([[0], np.cumsum(prog.lengths)])
+    seen = {}
+    for node, slot in enumerate(prog.slot_of_node.tolist()):
+        grp, lane = divmod(slot, g.lanes)
+        for e in range(starts[grp], starts[grp + 1]):
+            w = int(prog.edge_weight[e, lane])
+            if w:
+                nbr_slot = int(prog.edge_row[e, lane]) * g.lanes + int(prog.edge_col[e, lane])
+                seen[(node, nbr_slot)] = w
+    expected = {}
+    for i, j, J in zip(p.rows.tolist(), p.cols.tolist(), p.couplings.tolist()):
+        expected[(i, int(prog.slot_of_node[j]))] = J
+        expected[(j, int(prog.slot_of_node[i]))] = J
+    assert seen == expected
+
+
+def test_padding_slots_are_invalid_and_spins_round_trip():
+    p = random_maxcut(10, 12, seed=3)
+    prog = map_problem(p, ArrayGeometry(lanes=4, groups=16, edge_depth=128))
+    assert prog.valid.sum() == 10
+    bits = np.random.default_rng(0).integers(0, 2, 10)
+    assert np.array_equal(prog.rows_to_spins(prog.spins_to_rows(bits)), bits)
+
+
+@pytest.mark.parametrize("geometry, problem, message", [
+    (ArrayGeometry(lanes=2, groups=4, edge_depth=512), random_maxcut(20, 10, seed=1), "needs .* groups"),
+    (ArrayGeometry(lanes=2, groups=64, edge_depth=16), random_maxcut(20, 100, seed=1), "edge entries"),
+    (ArrayGeometry(weight_bits=4), random_maxcut(5, 4, seed=1, weights=(9,)), "outside the array's 4-bit range"),
+])
+def test_problems_that_do_not_fit_are_refused(geometry, problem, message):
+    with pytest.raises(MappingError, match=message):
+        map_problem(problem, geometry)
+
+
+@pytest.mark.parametrize("kwargs, error", [
+    ({"lanes": 0}, ValueError), ({"lanes": 2.0}, TypeError), ({"counter_bits": 80}, ValueError),
+])
+def test_geometry_validates_its_parameters(kwargs, error):
+    with pytest.raises(error):
+        ArrayGeometry(**kwargs)
