@@ -17,7 +17,7 @@ class AmaranthSimulator:
         self.geometry = geometry
         self.vcd_path = vcd_path
 
-    def run(self, jobs):
+    def run(self, jobs, progress_file=None):
         g = self.geometry
         dut = LimArray(g)
         results = []
@@ -58,6 +58,9 @@ class AmaranthSimulator:
                     saturated = await read(g.address(Region.REGS, Reg.SATURATED))
                     barrier = await read(g.address(Region.REGS, Reg.BARRIER))
                     snaps.append(Snapshot(rows, counters, saturated, barrier))
+                    if progress_file:
+                        with open(progress_file, "a") as f:
+                            f.write(f"{spec['name']} {len(snaps)} {len(spec['chunks'])}\n")
                 results.append(snaps)
 
         sim = Simulator(dut)

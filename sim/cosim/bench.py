@@ -78,6 +78,10 @@ async def run_job(dut, bus, job):
             "barrier_q4": await bus.read(g.address(Region.REGS, Reg.BARRIER)),
             "wall_s": wall,
         })
+        progress = os.environ.get("LIM_PROGRESS")
+        if progress:
+            with open(progress, "a") as f:
+                f.write(f"{job['name']} {len(checkpoints)} {len(job['chunks'])}\n")
     return {"name": job["name"], "checkpoints": checkpoints}
 
 

