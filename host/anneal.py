@@ -141,8 +141,8 @@ def run_anneal(problem, settings, progress=None, waves=False):
             "anneal_seconds": run_wall,
             "cycles_per_second": cycles / run_wall if run_wall else None,
         }
-        if waves and hasattr(runner, "waves_dir"):
-            rtl["waves_dir"] = str(runner.waves_dir)
+        if waves and hasattr(runner, "waves_path"):
+            rtl["waves"] = str(runner.waves_path)
 
     final = golden_snaps[-1]
     spins = golden.spins_pm()

@@ -101,6 +101,8 @@ def _report(r, json_path, png_path):
         verdict = "yes" if rtl["agrees_with_golden_model"] else "NO: " + "; ".join(rtl["differences"][:3])
         lines.append(f"RTL        {rtl['simulator']}: {rtl['cycles']} cycles in {rtl['anneal_seconds']:.2f} s "
                      f"({rtl['cycles_per_second']:.3g} cycles/s)")
+        if rtl.get("waves"):
+            lines.append(f"waves      {rtl['waves']}")
         lines.append(f"agreement  golden model agrees with the RTL (state and {len(c)} counters at "
                      f"{rtl['checkpoints_compared']} checkpoints): {verdict}")
     else:

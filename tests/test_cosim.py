@@ -43,3 +43,15 @@ def test_rtl_equals_golden_model(simulator, name, geometry, job, waves):
             assert got.counters[counter] == want.counters[counter], f"{counter.name} differs ({where})"
         assert got.saturated == want.saturated, f"saturation flags differ ({where})"
         assert got.barrier_q4 == want.barrier_q4, f"barrier differs ({where})"
+
+
+@pytest.mark.cosim
+@pytest.mark.parametrize("simulator", ["icarus", "verilator"])
+def test_waveforms_on_request(simulator, tmp_path):
+    name, geometry, job = next(c for c in CASES if c[0] == "three-lanes")
+    runner = Cosimulator(geometry, simulator, build_root=tmp_path, waves=True)
+    runner.run([job])
+    assert runner.waves_path.exists() and runner.waves_path.stat().st_size > 1000
+    quiet = Cosimulator(geometry, simulator, build_root=tmp_path)
+    quiet.run([job])
+    assert not (quiet.build() / runner.waves_path.name).exists()

@@ -117,6 +117,12 @@ class Cosimulator:
         self._build_dir = build_dir
         return build_dir
 
+    @property
+    def waves_path(self):
+        """Where the waveform of the last run is (with ``waves=True``): FST for Icarus, VCD for Verilator."""
+        suffix = "vcd" if self.simulator == "verilator" else "fst"
+        return self.build() / f"{TOPLEVEL}.{suffix}"
+
     def run(self, jobs, log_file=None, progress_file=None):
         """Run ``jobs`` in one simulator process; returns one list of Snapshots per job.
 
@@ -130,9 +136,10 @@ class Cosimulator:
             (tmp / "jobs.json").write_text(json.dumps(spec))
             results_path = tmp / "results.json"
             log = Path(log_file) if log_file else tmp / "sim.log"
+            test_args = ["--trace-file", str(self.waves_path)] if self.waves and self.simulator == "verilator" else []
             try:
                 runner.test(test_module="lim.sim.cosim.bench", hdl_toplevel=TOPLEVEL,
-                            build_dir=build_dir, test_dir=tmp, waves=self.waves,
+                            build_dir=build_dir, test_dir=tmp, waves=self.waves, test_args=test_args,
                             results_xml=str(tmp / "results.xml"), log_file=log,
                             extra_env={"LIM_JOBS": str(tmp / "jobs.json"),
                                        "LIM_RESULTS": str(results_path),
@@ -143,8 +150,6 @@ class Cosimulator:
                 tail = log.read_text()[-3000:] if log.exists() else ""
                 raise CosimError(f"{self.simulator} run produced no results:\n{tail}")
             results = json.loads(results_path.read_text())
-            if self.waves:
-                self.waves_dir = build_dir
         self.geometry_word = results["geometry_word"]
         return [[self._snapshot(job, cp) for cp in res["checkpoints"]]
                 for job, res in zip(jobs, results["jobs"])]
