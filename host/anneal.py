@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..hdl.params import ARG_FRAC_BITS, ArrayGeometry, Counter
-from ..sim.energy import measured_energy
+from ..sim.energy import TECHNOLOGIES, Retention, run_energy, technology_energy
 from ..sim.golden import GoldenArray
 from ..sim.mapping import MappingError, map_problem
 from ..sim.problem import random_maxcut
@@ -76,6 +76,40 @@ def _rtl_runner(simulator, geometry, waves):
         return AmaranthSimulator(geometry)
     from ..sim.cosim.runner import Cosimulator
     return Cosimulator(geometry, simulator, waves=waves)
+
+
+def max_tilt_kt(problem, gain_q4):
+    """The largest objective drop one hop can have, in kT: 2 * gain * max_i (sum_j |J_ij| + |h_i|)."""
+    weight = np.abs(problem.biases).astype(np.int64)
+    np.add.at(weight, problem.rows, np.abs(problem.couplings))
+    np.add.at(weight, problem.cols, np.abs(problem.couplings))
+    return 2 * gain_q4 * int(weight.max(initial=0)) / _Q
+
+
+def energy_report(problem, settings, counters, objective_drop, final_barrier_q4):
+    """Measured energy by wall, the LIM bound, Landauer, the conventional baseline, technologies."""
+    config = settings.to_config()
+    retention = settings.retention()
+    e = run_energy(counters, problem.n, config.gain_q4, objective_drop, final_barrier_q4, retention,
+                   bits=1, checkpoints=settings.conventional_checkpoints)
+    t = settings.temperature_k
+    tilt = max_tilt_kt(problem, config.gain_q4)
+    return {
+        "temperature_k": t,
+        "retention": {"time_s": retention.time_s, "error": retention.error,
+                      "step_time_s": retention.step_time_s, "barrier_kt": e["retention_barrier_kt"]},
+        "measured": e["measured"].to_dict(t),
+        "lim_bound": e["bound"].to_dict(t),
+        "conventional": e["conventional"].to_dict(t),
+        "landauer_kt": e["landauer_kt"],
+        "ratios": e["ratios"],
+        "max_tilt_kt": tilt,
+        # a well is metastable while its barrier Eb - dU/2 is positive: tilt < 2 Eb
+        "two_well_model_valid": tilt < 2 * e["hold_barrier_kt"],
+        "technologies": {name: technology_energy(tech, counters, problem.n, 1, settings.conventional_checkpoints,
+                                                 e["measured"], t)
+                         for name, tech in TECHNOLOGIES.items()},
+    }
 
 
 def run_anneal(problem, settings, progress=None, waves=False):
@@ -147,7 +181,10 @@ def run_anneal(problem, settings, progress=None, waves=False):
     final = golden_snaps[-1]
     spins = golden.spins_pm()
     counters = {c.name: int(v) for c, v in final.counters.items()}
-    energy = measured_energy(final.counters)
+    final_objective = int(problem.objective(spins))
+    last_sweep_barrier_q4 = snap.trace["barrier_q4"][-1]
+    energy = energy_report(problem, settings, final.counters, start_objective - final_objective,
+                           last_sweep_barrier_q4)
     result = {
         "problem": {"name": problem.name, "spins": problem.n, "couplings": problem.m},
         "array": {"lanes": geometry.lanes, "groups": geometry.groups, "edge_depth": geometry.edge_depth,
@@ -155,10 +192,10 @@ def run_anneal(problem, settings, progress=None, waves=False):
                   "edge_entries_per_lane": int(program.lengths.sum())},
         "settings": settings.to_dict(),
         "schedule": settings.describe(),
-        "objective": {"start": start_objective, "final": int(problem.objective(spins))},
+        "objective": {"start": start_objective, "final": final_objective},
         "counters": counters,
         "saturated": [c.name for c in Counter if final.saturated >> c & 1],
-        "energy": energy.to_dict(),
+        "energy": energy,
         "golden_model": {"seconds": golden_seconds,
                          "spin_updates_per_second": problem.n * settings.sweeps / golden_seconds},
         "rtl": rtl,

@@ -49,6 +49,16 @@ def _anneal_parser(sub):
                    help="where the RTL runs ('golden' runs the model only)")
     p.add_argument("--checkpoints", type=int, default=d.checkpoints,
                    help="times the RTL state and counters are read back and compared")
+    g = p.add_argument_group("energy model (docs/energy.md)")
+    g.add_argument("--retention-years", type=float, default=d.retention_years,
+                   help="how long the final state must be held")
+    g.add_argument("--retention-error", type=float, default=d.retention_error,
+                   help="probability that a held bit is lost within that time")
+    g.add_argument("--step-time", type=float, default=d.step_time_s, metavar="SECONDS",
+                   help="attempt time of one sweep (sets the retention barrier ln(t / (step * error)))")
+    g.add_argument("--temperature", type=float, default=d.temperature_k, metavar="KELVIN")
+    g.add_argument("--conventional-checkpoints", type=int, default=d.conventional_checkpoints,
+                   help="copies to long-term memory the conventional baseline makes")
     p.add_argument("--out", type=Path, default=Path("results"), help="folder for the JSON and PNG")
     p.add_argument("--name", default=None, help="file name stem of the outputs (default: from the problem)")
     p.add_argument("--waves", action="store_true", help="dump waveforms from the RTL simulator")
@@ -65,7 +75,10 @@ def _cmd_anneal(args):
     settings = AnnealSettings(
         sweeps=args.sweeps, schedule=args.schedule, barrier_start_kt=args.barrier_start,
         barrier_end_kt=args.barrier_end, rate=args.rate, gain_kt=args.gain, seed=args.seed,
-        lanes=args.lanes, checkpoints=args.checkpoints, simulator=args.simulator).validate()
+        lanes=args.lanes, checkpoints=args.checkpoints, simulator=args.simulator,
+        retention_years=args.retention_years, retention_error=args.retention_error,
+        step_time_s=args.step_time, temperature_k=args.temperature,
+        conventional_checkpoints=args.conventional_checkpoints).validate()
     problem = load_gset(args.problem) if args.problem else default_problem()
     result = run_anneal(problem, settings, Progress(enabled=not args.quiet), waves=args.waves)
     stem = args.name or f"anneal-{problem.name.rsplit('.', 1)[0]}"
@@ -88,9 +101,19 @@ def _report(r, json_path, png_path):
         lines.append(f"cut        {r['cut']}   (objective {r['objective']['start']} -> {r['objective']['final']})")
     else:
         lines.append(f"objective  {r['objective']['start']} -> {r['objective']['final']}")
-    lines.append(f"energy     {'wall':<14}{'kT':>12}{'joules':>12}   (T = {e['temperature_k']:g} K)")
+    lines.append(f"energy     {'wall':<14}{'measured kT':>13}{'LIM bound kT':>14}{'conventional':>14}{'measured J':>12}"
+                 f"   (T = {e['temperature_k']:g} K, retention barrier {e['retention']['barrier_kt']:.1f} kT)")
     for wall in ("read", "update", "consolidation", "total"):
-        lines.append(f"           {wall:<14}{e[wall + '_kt']:>12.4g}{e[wall + '_j']:>12.4g}")
+        lines.append(f"           {wall:<14}{e['measured'][wall + '_kt']:>13.4g}{e['lim_bound'][wall + '_kt']:>14.4g}"
+                     f"{e['conventional'][wall + '_kt']:>14.4g}{e['measured'][wall + '_j']:>12.4g}")
+    ratios = e["ratios"]
+    lines.append(f"           Landauer floor {e['landauer_kt']:.4g} kT; measured/bound {ratios['measured_over_bound']:.4g}, "
+                 f"conventional/measured {ratios['conventional_over_measured']:.4g}")
+    tech = "; ".join(f"{name} {v['total_j']:.3g} J" for name, v in e["technologies"].items())
+    lines.append(f"           technologies: {tech}")
+    if not e["two_well_model_valid"]:
+        lines.append(f"NOTE       the largest tilt ({e['max_tilt_kt']:.4g} kT) is over twice the held barrier: such a "
+                     "cell has no metastable upper well, so the two-well energy model does not describe it")
     c = r["counters"]
     lines.append(f"events     {c['READS']} reads, {c['ATTEMPTS']} update attempts, {c['HOPS']} hops "
                  f"({c['UPHILL_HOPS']} uphill), {c['CYCLES']} cycles")
@@ -113,12 +136,74 @@ def _report(r, json_path, png_path):
     return "\n".join(lines)
 
 
+def _bounds_parser(sub):
+    d = AnnealSettings()
+    p = sub.add_parser(
+        "bounds", formatter_class=_Formatter,
+        help="energy-to-solution bounds for workloads, without running anything",
+        description=(
+            "Evaluate the energy to train (or solve) a workload of N parameters at a precision of\n"
+            "'bits' bits with a given number of update operations: the ideal LIM lower bound, the\n"
+            "Landauer floor, a conventional memory that pays a full-barrier write per update (kT\n"
+            "physics), and an SRAM/DRAM von Neumann memory. Without --params, a built-in table of\n"
+            "AI training workloads (1e6 to 1e15 parameters) is evaluated and plotted.\n"
+            "Derivation: docs/energy.md."),
+        epilog="examples:\n  lim bounds\n  lim bounds --params 1e9 --ops 1e15 --bits 8 --time 3600")
+    p.add_argument("--params", type=float, help="number of parameters N")
+    p.add_argument("--ops", type=float, help="total update operations (parameters x steps)")
+    p.add_argument("--bits", type=int, default=16, help="precision of a parameter, bits")
+    p.add_argument("--time", type=float, default=None, metavar="SECONDS",
+                   help="convergence time; sets the step time to time / (ops / params)")
+    p.add_argument("--retention-years", type=float, default=d.retention_years)
+    p.add_argument("--retention-error", type=float, default=d.retention_error)
+    p.add_argument("--step-time", type=float, default=d.step_time_s, metavar="SECONDS",
+                   help="attempt time of one update step (ignored with --time)")
+    p.add_argument("--temperature", type=float, default=d.temperature_k, metavar="KELVIN")
+    p.add_argument("--out", type=Path, default=Path("results"), help="folder for the JSON and PNG")
+    p.set_defaults(handler=_cmd_bounds)
+
+
+def _cmd_bounds(args):
+    from ..sim.energy import SECONDS_PER_YEAR, Retention
+    from .anneal import write_result
+    from .bounds import custom_workload, evaluate, evaluate_table, format_table
+    from .plots import plot_bounds
+
+    settings = AnnealSettings(retention_years=args.retention_years, retention_error=args.retention_error,
+                              step_time_s=args.step_time, temperature_k=args.temperature)
+    retention = settings.retention()
+    if not args.temperature > 0:
+        raise SettingsError(f"temperature must be above 0 K, not {args.temperature:g}")
+    if (args.params is None) != (args.ops is None):
+        raise SettingsError("give both --params and --ops, or neither (for the built-in table)")
+    if args.params is not None:
+        try:
+            workload = custom_workload(args.params, args.ops, args.bits)
+            rows = [evaluate(workload, retention, args.temperature, args.time)]
+        except ValueError as exc:
+            raise SettingsError(str(exc)) from None
+        print(format_table(rows))
+        path = write_result({"workloads": rows}, args.out / "bounds-custom.json")
+        print(f"wrote      {path}")
+        return 0
+    rows = evaluate_table(retention, args.temperature)
+    print(format_table(rows))
+    print("\nsources of the update operations:")
+    for r in rows:
+        print(f"  {r['name']}: {r['source']}")
+    path = write_result({"workloads": rows}, args.out / "bounds-ai-workloads.json")
+    png = plot_bounds(rows, args.out / "bounds-ai-workloads.png")
+    print(f"wrote      {path}\n           {png}")
+    return 0
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="lim", formatter_class=_Formatter,
         description="Learning-in-memory array emulator: anneal on the simulated RTL, count the energy.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     _anneal_parser(sub)
+    _bounds_parser(sub)
     return parser
 
 

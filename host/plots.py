@@ -9,7 +9,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-__all__ = ["plot_anneal"]
+__all__ = ["plot_anneal", "plot_bounds"]
 
 
 def _save(fig, path):
@@ -54,7 +54,7 @@ def plot_anneal(result, path):
 
     ln2 = math.log(2)
     walls = {
-        "read (kT ln2 per read)": [r * ln2 for r in trace["reads"]],
+        "read (kT ln2 per read, CIM)": [r * ln2 for r in trace["reads"]],
         "update (heat of hops)": trace["drop_kt"],
         "consolidation (barrier work)": trace["barrier_work_kt"],
     }
@@ -64,10 +64,45 @@ def plot_anneal(result, path):
             ax_energy.plot(*zip(*positive), label=label, color=color)
             ax_energy.annotate(f"{values[-1]:.3g} kT", xy=(sweeps[-1], values[-1]), xytext=(4, 0),
                                textcoords="offset points", fontsize=8, color=color, va="center")
+    bound = result["energy"]["lim_bound"]["total_kt"]
+    ax_energy.axhline(bound, color="black", linestyle="--", linewidth=1)
+    ax_energy.annotate(f"LIM bound (total) {bound:.3g} kT", xy=(sweeps[0], bound), xytext=(2, 3),
+                       textcoords="offset points", fontsize=8)
     ax_energy.set_yscale("log")
     ax_energy.set_ylabel("cumulative energy (kT)")
     ax_energy.set_xlabel("sweep")
     ax_energy.legend(loc="lower right", fontsize=8)
     ax_energy.grid(alpha=0.3, which="both")
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def plot_bounds(rows, path):
+    """Energy-to-solution against model size: LIM bound, Landauer, conventional, SRAM/DRAM."""
+    rows = sorted(rows, key=lambda r: r["parameters"])
+    n = [r["parameters"] for r in rows]
+    fig, ax = plt.subplots(figsize=(8, 5.5))
+    series = [
+        ("sram_dram_j", "von Neumann SRAM/DRAM (45 nm)", "tab:red", "s"),
+        ("conventional_j", "conventional memory, kT physics (forced writes)", "tab:orange", "^"),
+        ("lim_bound_j", "ideal LIM lower bound", "tab:blue", "o"),
+        ("landauer_j", "Landauer floor (N bits kT ln 2)", "tab:gray", "v"),
+    ]
+    for key, label, color, marker in series:
+        ys = [r[key] for r in rows]
+        ax.loglog(n, ys, marker=marker, color=color, label=label)
+        ax.annotate(f"{ys[-1]:.2g} J", xy=(n[-1], ys[-1]), xytext=(5, 0), textcoords="offset points",
+                    fontsize=8, color=color, va="center")
+    for r in rows:
+        ax.annotate(r["name"], xy=(r["parameters"], r["lim_bound_j"]), xytext=(0, -14),
+                    textcoords="offset points", fontsize=7, ha="center", color="tab:blue")
+    ax.set_xlabel("model size (parameters)")
+    ax.set_ylabel("energy to solution (J)")
+    rows0 = rows[0]
+    ax.set_title(f"training energy by memory model; retention {rows0['retention']['time_s'] / 3.15576e7:g} years at "
+                 f"error {rows0['retention']['error']:g}, T = {rows0['temperature_k']:g} K", fontsize=9)
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8, loc="upper left")
+    ax.set_xlim(n[0] / 3, n[-1] * 30)
     fig.tight_layout()
     return _save(fig, path)

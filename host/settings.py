@@ -3,6 +3,7 @@ import math
 from dataclasses import asdict, dataclass
 
 from ..hdl.params import ACC_FRAC_BITS, ARG_FRAC_BITS, BARRIER_BITS, GAIN_BITS, Schedule
+from ..sim.energy import SECONDS_PER_YEAR, Retention
 from ..sim.golden import RunConfig
 
 __all__ = ["SettingsError", "AnnealSettings", "SIMULATOR_CHOICES"]
@@ -37,6 +38,11 @@ class AnnealSettings:
     lanes: int = 8
     checkpoints: int = 10
     simulator: str = "verilator"
+    retention_years: float = 10.0
+    retention_error: float = 1e-6
+    step_time_s: float = 1e-9
+    temperature_k: float = 300.0
+    conventional_checkpoints: int = 1
 
     rate_help = ("linear: kT per sweep (default: reach the end barrier at the last sweep); "
                  "exponential: growth per sweep, e.g. 0.01 = 1%% (default: reach the end at the last sweep); "
@@ -56,7 +62,18 @@ class AnnealSettings:
         if not isinstance(self.seed, int) or not 0 <= self.seed < 2 ** 32:
             raise SettingsError(f"seed must be a whole number from 0 to {2 ** 32 - 1}, not {self.seed!r}")
         self.to_config()
+        self.retention()
+        if not self.temperature_k > 0:
+            raise SettingsError(f"temperature must be above 0 K, not {self.temperature_k:g}")
+        if not isinstance(self.conventional_checkpoints, int) or self.conventional_checkpoints < 1:
+            raise SettingsError("conventional checkpoints must be a whole number >= 1")
         return self
+
+    def retention(self):
+        try:
+            return Retention(self.retention_years * SECONDS_PER_YEAR, self.retention_error, self.step_time_s)
+        except ValueError as exc:
+            raise SettingsError(str(exc)) from None
 
     def to_config(self):
         """The register values of this run (RunConfig); raises SettingsError on any bad value."""

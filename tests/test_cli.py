@@ -1,5 +1,6 @@
 """The ``lim`` command line: the main job end to end, and one-line errors for bad input."""
 import json
+import math
 import shutil
 import subprocess
 import sys
@@ -36,10 +37,15 @@ def test_golden_only_run_writes_json_and_plot(tmp_path, small_gset, capsys):
     assert result["counters"]["SWEEPS"] == 50 and result["rtl"] is None
     assert len(result["trace"]["sweep"]) == 50
     e = result["energy"]
-    assert e["total_kt"] == pytest.approx(e["read_kt"] + e["update_kt"] + e["consolidation_kt"])
-    assert e["total_j"] == pytest.approx(e["total_kt"] * 1.380649e-23 * 300)
+    for part in ("measured", "lim_bound", "conventional"):
+        w = e[part]
+        assert w["total_kt"] == pytest.approx(w["read_kt"] + w["update_kt"] + w["consolidation_kt"])
+        assert w["total_j"] == pytest.approx(w["total_kt"] * 1.380649e-23 * 300)
+    assert e["measured"]["update_kt"] == result["counters"]["DROP_Q4"] / 16
+    assert e["lim_bound"]["update_kt"] == pytest.approx(0.5 * (result["objective"]["start"] - result["objective"]["final"]))
+    assert set(e["technologies"]) == {"ideal-lim", "fn-synapse", "sram-dram"}
     out = capsys.readouterr().out
-    assert f"cut        {result['cut']}" in out and "update" in out
+    assert f"cut        {result['cut']}" in out and "LIM bound" in out and "Landauer floor" in out
 
 
 @pytest.mark.cosim
@@ -92,3 +98,35 @@ def test_help_explains_the_schedules():
     assert proc.returncode == 0
     for word in ("logarithmic", "tau", "Gset", "--problem", "examples"):
         assert word in proc.stdout
+
+
+def test_bounds_table_of_ai_workloads(tmp_path, capsys):
+    assert main(["bounds", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    for name in ("MLP on MNIST", "GPT-3", "brain-scale", "Brown et al. 2020"):
+        assert name in out
+    rows = json.loads((tmp_path / "bounds-ai-workloads.json").read_text())["workloads"]
+    assert [r["parameters"] for r in rows] == sorted(r["parameters"] for r in rows)
+    assert rows[0]["parameters"] == 1e6 and rows[-1]["parameters"] == 1e15
+    for r in rows:
+        assert r["landauer_j"] < r["lim_bound_j"] < r["conventional_j"] < r["sram_dram_j"]
+    assert (tmp_path / "bounds-ai-workloads.png").stat().st_size > 10_000
+
+
+def test_bounds_for_one_workload(tmp_path, capsys):
+    assert main(["bounds", "--params", "1e9", "--ops", "1e15", "--bits", "8", "--time", "3600",
+                 "--out", str(tmp_path)]) == 0
+    row = json.loads((tmp_path / "bounds-custom.json").read_text())["workloads"][0]
+    assert row["retention"]["step_time_s"] == pytest.approx(3600 / 1e6)
+    assert row["retention_barrier_kt"] == pytest.approx(math.log(10 * 365.25 * 86400 / (3.6e-3 * 1e-6)))
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--params", "1e9"], "both --params and --ops"),
+    (["--params", "1e9", "--ops", "1e5"], "at least the parameters"),
+    (["--params", "1e9", "--ops", "1e12", "--bits", "0"], "bits"),
+    (["--retention-error", "0.9"], "retention error"),
+])
+def test_bounds_bad_input(args, message):
+    proc = subprocess.run([LIM, "bounds", *args], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and message in proc.stderr and "Traceback" not in proc.stderr
