@@ -60,8 +60,21 @@ def default_build_root():
     return base / "lim-emulator"
 
 
-def generate_verilog(geometry):
-    """SystemVerilog of the array for the simulators.
+@dataclass(frozen=True)
+class Design:
+    """What a Cosimulator builds: a top-level name, the Amaranth component, the cocotb module."""
+    toplevel: str
+    component: object
+    test_module: str
+
+
+def array_design(geometry):
+    from ...hdl.array import LimArray
+    return Design(TOPLEVEL, LimArray(geometry), "lim.sim.cosim.bench")
+
+
+def generate_verilog(design):
+    """SystemVerilog of a design for the simulators.
 
     Yosys writes combinational processes as ``always @*``, which Icarus evaluates only when an
     input changes: a block whose inputs sit still from time 0 (an FSM output while the FSM idles)
@@ -69,17 +82,17 @@ def generate_verilog(geometry):
     (IEEE 1800-2017 9.2.2.2.2), so both simulators start from the values Amaranth specifies.
     """
     from amaranth.back import verilog
-    from ...hdl.array import LimArray
-    source = verilog.convert(LimArray(geometry), name=TOPLEVEL)
+    source = verilog.convert(design.component, name=design.toplevel)
     return source.replace("always @* begin", "always_comb begin")
 
 
 class Cosimulator:
     """Builds the array for one geometry and simulator; runs lists of jobs on it."""
 
-    def __init__(self, geometry, simulator="verilator", build_root=None, waves=False):
+    def __init__(self, geometry, simulator="verilator", build_root=None, waves=False, design=None):
         simulator_environment(simulator)
         self.geometry = geometry
+        self.design = design or array_design(geometry)
         self.simulator = simulator
         self.waves = waves
         self.build_root = Path(build_root) if build_root else default_build_root()
@@ -96,11 +109,12 @@ class Cosimulator:
         if self._build_dir is not None:
             return self._build_dir
         from cocotb_tools.runner import get_runner
-        source = generate_verilog(self.geometry)
+        top = self.design.toplevel
+        source = generate_verilog(self.design)
         digest = hashlib.sha256(source.encode()).hexdigest()[:16]
-        build_dir = self.build_root / f"{self.simulator}-{digest}{'-waves' if self.waves else ''}"
+        build_dir = self.build_root / f"{self.simulator}-{top}-{digest}{'-waves' if self.waves else ''}"
         build_dir.mkdir(parents=True, exist_ok=True)
-        verilog_path = build_dir / f"{TOPLEVEL}.sv"
+        verilog_path = build_dir / f"{top}.sv"
         if not verilog_path.exists() or verilog_path.read_text() != source:
             verilog_path.write_text(source)
         self._runner = get_runner(self.simulator)
@@ -108,7 +122,7 @@ class Cosimulator:
         log = build_dir / "build.log"
         t0 = time.perf_counter()
         try:
-            self._runner.build(sources=[verilog_path], hdl_toplevel=TOPLEVEL,
+            self._runner.build(sources=[verilog_path], hdl_toplevel=top,
                                build_dir=build_dir, build_args=build_args, waves=self.waves,
                                timescale=("1ns", "1ps"), log_file=log)
         except (SystemExit, Exception) as exc:
@@ -121,31 +135,34 @@ class Cosimulator:
     def waves_path(self):
         """Where the waveform of the last run is (with ``waves=True``): FST for Icarus, VCD for Verilator."""
         suffix = "vcd" if self.simulator == "verilator" else "fst"
-        return self.build() / f"{TOPLEVEL}.{suffix}"
+        return self.build() / f"{self.design.toplevel}.{suffix}"
+
+    def test(self, work_dir, extra_env, log_file=None):
+        """Run the design's cocotb module in ``work_dir`` with ``extra_env`` (blocks until it ends)."""
+        build_dir = self.build()
+        work_dir = Path(work_dir)
+        log = Path(log_file) if log_file else work_dir / "sim.log"
+        test_args = ["--trace-file", str(self.waves_path)] if self.waves and self.simulator == "verilator" else []
+        try:
+            self._runner.test(test_module=self.design.test_module, hdl_toplevel=self.design.toplevel,
+                              build_dir=build_dir, test_dir=work_dir, waves=self.waves, test_args=test_args,
+                              results_xml=str(work_dir / "results.xml"), log_file=log, extra_env=extra_env)
+        except (SystemExit, Exception) as exc:
+            raise CosimError(f"{self.simulator} run failed ({exc}); see {log}") from None
 
     def run(self, jobs, log_file=None, progress_file=None):
         """Run ``jobs`` in one simulator process; returns one list of Snapshots per job.
 
         With ``progress_file``, the bench appends a line per checkpoint as it reaches it.
         """
-        build_dir = self.build()
-        runner = self._runner
         with tempfile.TemporaryDirectory(prefix="lim-cosim-") as tmp:
             tmp = Path(tmp)
             spec = {"geometry": self.geometry.__dict__, "jobs": [job.spec() for job in jobs]}
             (tmp / "jobs.json").write_text(json.dumps(spec))
             results_path = tmp / "results.json"
+            self.test(tmp, {"LIM_JOBS": str(tmp / "jobs.json"), "LIM_RESULTS": str(results_path),
+                            "LIM_PROGRESS": str(progress_file or "")}, log_file)
             log = Path(log_file) if log_file else tmp / "sim.log"
-            test_args = ["--trace-file", str(self.waves_path)] if self.waves and self.simulator == "verilator" else []
-            try:
-                runner.test(test_module="lim.sim.cosim.bench", hdl_toplevel=TOPLEVEL,
-                            build_dir=build_dir, test_dir=tmp, waves=self.waves, test_args=test_args,
-                            results_xml=str(tmp / "results.xml"), log_file=log,
-                            extra_env={"LIM_JOBS": str(tmp / "jobs.json"),
-                                       "LIM_RESULTS": str(results_path),
-                                       "LIM_PROGRESS": str(progress_file or "")})
-            except (SystemExit, Exception) as exc:
-                raise CosimError(f"{self.simulator} run failed ({exc}); see {log}") from None
             if not results_path.exists():
                 tail = log.read_text()[-3000:] if log.exists() else ""
                 raise CosimError(f"{self.simulator} run produced no results:\n{tail}")

@@ -1,0 +1,291 @@
+"""UART command block: parses framed commands, checks their CRC, drives the array's bus, replies.
+
+Nothing is executed before the whole frame has arrived and its CRC matched; a frame that stops
+arriving for ``timeout_cycles`` is dropped with a TIMEOUT reply, and an oversize one is drained
+and answered with BAD_LENGTH. A WRITE that repeats the sequence number of the last executed WRITE
+is answered again without being executed again (the host retried after a lost reply).
+"""
+from amaranth.hdl import Cat, Const, Module, Mux, Signal
+from amaranth.lib import wiring
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+
+from .params import ArrayGeometry
+from .protocol import CRC_INIT, CRC_POLY, MAGIC, MAX_PAYLOAD, PROTOCOL_VERSION, SYNC, Command, Status
+
+__all__ = ["CommandBlock", "identify_payload"]
+
+
+def identify_payload(geometry, board_id, clk_hz):
+    """The bytes IDENTIFY returns (a whole number of words)."""
+    g = geometry
+    data = (MAGIC + bytes([PROTOCOL_VERSION, board_id, g.lanes, g.weight_bits, g.counter_bits, 0])
+            + g.groups.to_bytes(2, "little") + g.edge_depth.to_bytes(4, "little") + int(clk_hz).to_bytes(4, "little"))
+    return data
+
+
+def _crc_byte_matrix():
+    """For each CRC output bit, the (crc bit, data bit) inputs it is the XOR of.
+
+    The per-byte CRC update is linear over GF(2) in (crc, byte), so it is a 24 -> 16 XOR matrix:
+    flat logic instead of eight chained conditional shifts.
+    """
+    def update(crc, byte):
+        crc ^= byte << 8
+        for _ in range(8):
+            crc = (((crc << 1) ^ CRC_POLY) if crc & 0x8000 else crc << 1) & 0xFFFF
+        return crc
+    rows = []
+    for out in range(16):
+        crc_bits = [i for i in range(16) if update(1 << i, 0) >> out & 1]
+        data_bits = [i for i in range(8) if update(0, 1 << i) >> out & 1]
+        rows.append((crc_bits, data_bits))
+    return rows
+
+
+_CRC_MATRIX = _crc_byte_matrix()
+
+
+def _crc_step(crc, byte):
+    """CRC-16/CCITT of ``crc`` extended by ``byte``, as flat XOR logic."""
+    bits = []
+    for crc_bits, data_bits in _CRC_MATRIX:
+        terms = [crc[i] for i in crc_bits] + [byte[i] for i in data_bits]
+        value = terms[0]
+        for t in terms[1:]:
+            value = value ^ t
+        bits.append(value)
+    return Cat(*bits)
+
+
+class CommandBlock(wiring.Component):
+    def __init__(self, geometry, board_id=0, clk_hz=0, timeout_cycles=100_000):
+        if not isinstance(geometry, ArrayGeometry):
+            raise TypeError(f"geometry must be an ArrayGeometry, not {type(geometry).__name__}")
+        if not isinstance(timeout_cycles, int) or timeout_cycles < 16:
+            raise ValueError(f"timeout_cycles must be an int of at least 16, not {timeout_cycles!r}")
+        self.geometry = geometry
+        self.identify = identify_payload(geometry, board_id, clk_hz)
+        self.timeout_cycles = timeout_cycles
+        super().__init__({
+            "rx_data": In(8), "rx_valid": In(1),
+            "tx_data": Out(8), "tx_valid": Out(1), "tx_ready": In(1),
+            "bus_addr": Out(geometry.addr_bits), "bus_wdata": Out(32), "bus_we": Out(1),
+            "bus_rdata": In(32), "array_busy": In(1), "array_reset": Out(1),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        words = MAX_PAYLOAD // 4
+        m.submodules.buffer = buffer = Memory(shape=32, depth=words, init=[])
+        buf_w = buffer.write_port()
+        buf_r = buffer.read_port()
+        m.submodules.identify = ident = Memory(
+            shape=32, depth=len(self.identify) // 4,
+            init=[int.from_bytes(self.identify[i:i + 4], "little") for i in range(0, len(self.identify), 4)])
+        ident_r = ident.read_port()
+
+        code = Signal(8)
+        seq = Signal(8)
+        length = Signal(16)
+        count = Signal(16)            # bytes received / words processed
+        word = Signal(32)             # assembling received bytes
+        crc = Signal(16)
+        crc_rx = Signal(16)
+        status = Signal(8)
+        idle_timer = Signal(range(self.timeout_cycles + 1))
+        last_write_seq = Signal(8)
+        last_write_valid = Signal()
+        address = Signal(32)
+        n_words = Signal(16)
+
+        # reply: header bytes, payload words (from identify ROM, bus reads), crc
+        reply_len = Signal(16)
+        reply_src = Signal(2)         # 0 none, 1 identify, 2 bus read
+        tx_byte = Signal(8)
+        tx_index = Signal(16)
+        tx_word = Signal(32)
+        m.d.comb += [self.tx_data.eq(tx_byte)]
+
+        with m.If(self.rx_valid):
+            m.d.sync += idle_timer.eq(0)
+        with m.Elif(idle_timer != self.timeout_cycles):
+            m.d.sync += idle_timer.eq(idle_timer + 1)
+        timed_out = idle_timer == self.timeout_cycles
+
+        def receive(next_state, store=None):
+            with m.If(self.rx_valid):
+                m.d.sync += crc.eq(_crc_step(crc, self.rx_data))
+                if store is not None:
+                    m.d.sync += store
+                m.next = next_state
+            with m.Elif(timed_out):
+                m.d.sync += status.eq(Status.TIMEOUT)
+                m.next = "REPLY_START"
+
+        with m.FSM():
+            with m.State("IDLE"):
+                m.d.sync += [reply_len.eq(0), reply_src.eq(0), seq.eq(0)]
+                with m.If(self.rx_valid & (self.rx_data == SYNC)):
+                    m.d.sync += crc.eq(CRC_INIT)
+                    m.next = "CODE"
+            with m.State("CODE"):
+                receive("SEQ", code.eq(self.rx_data))
+            with m.State("SEQ"):
+                receive("LEN0", seq.eq(self.rx_data))
+            with m.State("LEN0"):
+                receive("LEN1", length[:8].eq(self.rx_data))
+            with m.State("LEN1"):
+                with m.If(self.rx_valid):
+                    m.d.sync += [crc.eq(_crc_step(crc, self.rx_data)), length[8:].eq(self.rx_data),
+                                 count.eq(0)]
+                    full = Cat(length[:8], self.rx_data)
+                    with m.If((full > MAX_PAYLOAD) | (full[:2] != 0)):
+                        m.d.sync += status.eq(Status.BAD_LENGTH)
+                        m.next = "DRAIN"
+                    with m.Elif(full == 0):
+                        m.next = "CRC0"
+                    with m.Else():
+                        m.next = "PAYLOAD"
+                with m.Elif(timed_out):
+                    m.d.sync += status.eq(Status.TIMEOUT)
+                    m.next = "REPLY_START"
+            with m.State("PAYLOAD"):
+                with m.If(self.rx_valid):
+                    m.d.sync += [crc.eq(_crc_step(crc, self.rx_data)), count.eq(count + 1),
+                                 word.eq(Cat(word[8:], self.rx_data))]
+                    with m.If(count[:2] == 3):
+                        m.d.comb += [buf_w.addr.eq(count >> 2), buf_w.data.eq(Cat(word[8:], self.rx_data)),
+                                     buf_w.en.eq(1)]
+                    with m.If(count + 1 == length):
+                        m.next = "CRC0"
+                with m.Elif(timed_out):
+                    m.d.sync += status.eq(Status.TIMEOUT)
+                    m.next = "REPLY_START"
+            with m.State("CRC0"):
+                with m.If(self.rx_valid):
+                    m.d.sync += crc_rx[:8].eq(self.rx_data)
+                    m.next = "CRC1"
+                with m.Elif(timed_out):
+                    m.d.sync += status.eq(Status.TIMEOUT)
+                    m.next = "REPLY_START"
+            with m.State("CRC1"):
+                with m.If(self.rx_valid):
+                    m.d.sync += crc_rx[8:].eq(self.rx_data)
+                    m.next = "CHECK"
+                with m.Elif(timed_out):
+                    m.d.sync += status.eq(Status.TIMEOUT)
+                    m.next = "REPLY_START"
+            with m.State("DRAIN"):  # oversize: swallow bytes until the line goes quiet
+                with m.If(timed_out):
+                    m.next = "REPLY_START"
+            with m.State("CHECK"):
+                m.d.comb += buf_r.addr.eq(0)
+                m.d.sync += [status.eq(Status.OK), count.eq(0)]
+                with m.If(crc_rx != crc):
+                    m.d.sync += status.eq(Status.BAD_CRC)
+                    m.next = "REPLY_START"
+                with m.Else():
+                    with m.If(code != Command.WRITE):  # a retry can only follow its own write
+                        m.d.sync += last_write_valid.eq(0)
+                    with m.Switch(code):
+                        with m.Case(Command.IDENTIFY):
+                            with m.If(length != 0):
+                                m.d.sync += status.eq(Status.BAD_LENGTH)
+                            with m.Else():
+                                m.d.sync += [reply_len.eq(len(self.identify)), reply_src.eq(1)]
+                            m.next = "REPLY_START"
+                        with m.Case(Command.RESET):
+                            with m.If(length != 0):
+                                m.d.sync += status.eq(Status.BAD_LENGTH)
+                            with m.Else():
+                                m.d.comb += self.array_reset.eq(1)
+                            m.next = "REPLY_START"
+                        with m.Case(Command.WRITE):
+                            with m.If(length < 8):
+                                m.d.sync += status.eq(Status.BAD_LENGTH)
+                                m.next = "REPLY_START"
+                            with m.Elif(last_write_valid & (seq == last_write_seq)):
+                                m.next = "REPLY_START"   # a retry of the write just done
+                            with m.Elif(self.array_busy):
+                                m.d.sync += status.eq(Status.BUSY)
+                                m.next = "REPLY_START"
+                            with m.Else():
+                                m.d.sync += [n_words.eq((length >> 2) - 1), last_write_seq.eq(seq),
+                                             last_write_valid.eq(1)]
+                                m.next = "LOAD_ADDRESS"
+                        with m.Case(Command.READ):
+                            with m.If(length != 8):
+                                m.d.sync += status.eq(Status.BAD_LENGTH)
+                                m.next = "REPLY_START"
+                            with m.Else():
+                                m.next = "LOAD_ADDRESS"
+                        with m.Default():
+                            m.d.sync += status.eq(Status.UNKNOWN_COMMAND)
+                            m.next = "REPLY_START"
+            with m.State("LOAD_ADDRESS"):  # buffer word 0 is on buf_r.data now
+                m.d.comb += buf_r.addr.eq(1)
+                m.d.sync += [address.eq(buf_r.data), count.eq(1)]
+                with m.If(code == Command.READ):
+                    m.next = "LOAD_COUNT"
+                with m.Else():
+                    m.next = "WRITE_WORDS"
+            with m.State("LOAD_COUNT"):
+                with m.If((buf_r.data == 0) | (buf_r.data > MAX_PAYLOAD // 4)):
+                    m.d.sync += status.eq(Status.BAD_LENGTH)
+                with m.Else():
+                    m.d.sync += [reply_len.eq(buf_r.data << 2), reply_src.eq(2)]
+                m.next = "REPLY_START"
+            with m.State("WRITE_WORDS"):  # word `count` of the buffer is on buf_r.data
+                m.d.comb += [buf_r.addr.eq(count + 1), self.bus_addr.eq(address),
+                             self.bus_wdata.eq(buf_r.data), self.bus_we.eq(1)]
+                m.d.sync += [address.eq(address + 1), count.eq(count + 1)]
+                with m.If(count == n_words):
+                    m.next = "REPLY_START"
+
+            # ---- reply ------------------------------------------------------------------------
+            header = [Const(SYNC, 8), status, seq, reply_len[:8], reply_len[8:]]
+            with m.State("REPLY_START"):
+                m.d.sync += [tx_index.eq(0), crc.eq(CRC_INIT)]
+                with m.If(status != Status.OK):
+                    m.d.sync += [reply_len.eq(0), reply_src.eq(0)]
+                m.next = "REPLY_HEADER"
+            with m.State("REPLY_HEADER"):
+                m.d.comb += self.tx_valid.eq(1)
+                with m.Switch(tx_index):
+                    for k, b in enumerate(header):
+                        with m.Case(k):
+                            m.d.comb += tx_byte.eq(b)
+                with m.If(self.tx_ready):
+                    with m.If(tx_index != 0):
+                        m.d.sync += crc.eq(_crc_step(crc, tx_byte))
+                    m.d.sync += tx_index.eq(tx_index + 1)
+                    with m.If(tx_index == len(header) - 1):
+                        m.d.sync += tx_index.eq(0)
+                        with m.If(reply_len == 0):
+                            m.next = "REPLY_CRC0"
+                        with m.Else():
+                            m.next = "REPLY_FETCH"
+            with m.State("REPLY_FETCH"):  # present the next word's source address
+                m.d.comb += [ident_r.addr.eq(tx_index >> 2), self.bus_addr.eq(address + (tx_index >> 2))]
+                m.next = "REPLY_LATCH"
+            with m.State("REPLY_LATCH"):
+                m.d.sync += tx_word.eq(Mux(reply_src == 1, ident_r.data, self.bus_rdata))
+                m.next = "REPLY_PAYLOAD"
+            with m.State("REPLY_PAYLOAD"):
+                m.d.comb += [self.tx_valid.eq(1), tx_byte.eq(tx_word.word_select(tx_index[:2], 8))]
+                with m.If(self.tx_ready):
+                    m.d.sync += [crc.eq(_crc_step(crc, tx_byte)), tx_index.eq(tx_index + 1)]
+                    with m.If(tx_index + 1 == reply_len):
+                        m.next = "REPLY_CRC0"
+                    with m.Elif(tx_index[:2] == 3):
+                        m.next = "REPLY_FETCH"
+            with m.State("REPLY_CRC0"):
+                m.d.comb += [self.tx_valid.eq(1), tx_byte.eq(crc[:8])]
+                with m.If(self.tx_ready):
+                    m.next = "REPLY_CRC1"
+            with m.State("REPLY_CRC1"):
+                m.d.comb += [self.tx_valid.eq(1), tx_byte.eq(crc[8:])]
+                with m.If(self.tx_ready):
+                    m.next = "IDLE"
+        return m

@@ -1,0 +1,43 @@
+"""The UART command protocol: the contract between hdl/command.py and host/protocol.py.
+
+Frame, both directions (docs/protocol.md):
+    SYNC | code | seq | len (2 bytes, little endian) | payload (len bytes) | CRC-16 (2 bytes, LE)
+``code`` is a Command from the host and a Status from the board; the reply echoes ``seq``. The
+CRC is CRC-16/CCITT-FALSE (poly 0x1021, init 0xFFFF) over code, seq, len and payload. Payloads
+are whole 32-bit little-endian words.
+"""
+from enum import IntEnum
+
+__all__ = ["SYNC", "PROTOCOL_VERSION", "MAX_PAYLOAD", "MAGIC", "Command", "Status", "crc16_ccitt"]
+
+SYNC = 0xA5
+PROTOCOL_VERSION = 1
+MAX_PAYLOAD = 1024          # bytes, a multiple of 4
+MAGIC = b"LIM1"
+CRC_INIT = 0xFFFF
+CRC_POLY = 0x1021
+
+
+class Command(IntEnum):
+    IDENTIFY = 0x01  # -> MAGIC, version, board id, lanes, weight_bits, counter_bits, groups (2), edge_depth (4), clk_hz (4)
+    WRITE = 0x02     # address, word, word, ...: bus writes at address, address + 1, ...
+    READ = 0x03      # address, count: -> count words read at address, address + 1, ...
+    RESET = 0x04     # reset the array's registers and counters (memories keep their contents)
+
+
+class Status(IntEnum):
+    OK = 0x00
+    BAD_CRC = 0x81
+    UNKNOWN_COMMAND = 0x82
+    BAD_LENGTH = 0x83     # oversize, not whole words, or wrong for the command
+    BUSY = 0x84           # a WRITE while the array runs (nothing written)
+    TIMEOUT = 0x85        # the frame stopped arriving part-way
+
+
+def crc16_ccitt(data, crc=CRC_INIT):
+    for byte in data:
+        crc ^= byte << 8
+        for _ in range(8):
+            crc = ((crc << 1) ^ CRC_POLY) if crc & 0x8000 else crc << 1
+            crc &= 0xFFFF
+    return crc

@@ -1,0 +1,47 @@
+"""The LIM array behind its UART command interface: what a board, or a simulated board, runs."""
+from amaranth.hdl import Module, ResetInserter
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from .array import LimArray
+from .command import CommandBlock
+from .params import ArrayGeometry
+from .uart import UARTRx, UARTTx
+
+__all__ = ["LimSystem"]
+
+
+class LimSystem(wiring.Component):
+    """``rx``/``tx`` are the UART lines (8N1, ``clk_hz / baud`` clocks per bit)."""
+    rx: In(1, init=1)
+    tx: Out(1, init=1)
+
+    def __init__(self, geometry, clk_hz, baud, board_id=0, timeout_s=0.01):
+        if not isinstance(geometry, ArrayGeometry):
+            raise TypeError(f"geometry must be an ArrayGeometry, not {type(geometry).__name__}")
+        divider = round(clk_hz / baud)
+        if divider < 4 or abs(clk_hz / divider - baud) / baud > 0.02:
+            raise ValueError(f"{clk_hz} Hz cannot make {baud} baud within 2% (divider {clk_hz / baud:.2f})")
+        self.geometry = geometry
+        self.clk_hz = clk_hz
+        self.baud = baud
+        self.divider = divider
+        self.board_id = board_id
+        self.timeout_cycles = max(16 * divider, int(timeout_s * clk_hz))
+        super().__init__()
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.uart_rx = rx = UARTRx(self.divider)
+        m.submodules.uart_tx = tx = UARTTx(self.divider)
+        m.submodules.command = cmd = CommandBlock(self.geometry, self.board_id, self.clk_hz, self.timeout_cycles)
+        array = LimArray(self.geometry)
+        m.submodules.array = ResetInserter(cmd.array_reset)(array)
+        m.d.comb += [
+            rx.rx.eq(self.rx), self.tx.eq(tx.tx),
+            cmd.rx_data.eq(rx.data), cmd.rx_valid.eq(rx.valid),
+            tx.data.eq(cmd.tx_data), tx.valid.eq(cmd.tx_valid), cmd.tx_ready.eq(tx.ready),
+            array.bus_addr.eq(cmd.bus_addr), array.bus_wdata.eq(cmd.bus_wdata), array.bus_we.eq(cmd.bus_we),
+            cmd.bus_rdata.eq(array.bus_rdata), cmd.array_busy.eq(array.busy),
+        ]
+        return m
