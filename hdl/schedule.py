@@ -65,8 +65,13 @@ class BarrierSchedule(wiring.Component):
         m.d.comb += elapsed.eq((sweeps + tau) << 16)
         step_due = Signal()
         m.d.comb += step_due.eq((elapsed >= threshold) & (acc < end_acc))
+        # (threshold * C) >> 16 with C = 2^16 + c: threshold + (threshold * c >> 16), and threshold * c
+        # as shifted adds over the set bits of c (exact; no multiplier for a constant)
+        fraction = LOG_STEP_MULT - (1 << 16)
+        assert 0 < fraction < (1 << 16)
+        product = sum(threshold << k for k in range(16) if fraction >> k & 1)
         grown = Signal(LOG_THRESHOLD_BITS + 17)
-        m.d.comb += grown.eq((threshold * LOG_STEP_MULT) >> 16)
+        m.d.comb += grown.eq(threshold + (product >> 16))
         threshold_next = Signal(LOG_THRESHOLD_BITS)
         m.d.comb += threshold_next.eq(grown)
         with m.If(grown >> LOG_THRESHOLD_BITS):

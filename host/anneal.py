@@ -112,12 +112,56 @@ def energy_report(problem, settings, counters, objective_drop, final_barrier_q4)
     }
 
 
-def run_anneal(problem, settings, progress=None, waves=False):
-    """Run ``settings`` on ``problem``; returns the result as a JSON-ready dict."""
+class _Target:
+    """Where the RTL runs: the array in a simulator, a simulated board, or a real board."""
+
+    def __init__(self, kind, settings, port, board, waves, progress, stack):
+        from ..boards.targets import BOARDS
+        self.kind = kind
+        self.board = None
+        self.label = settings.simulator
+        if kind == "rtl":
+            self.geometry = None
+            return
+        from .driver import LimBoard
+        if kind == "sim-board":
+            from .simboard import SimulatedBoard
+            sim = SimulatedBoard(BOARDS[board].geometry, settings.simulator, waves=waves)
+            progress.stage(f"building the simulated {board} board ({settings.simulator})")
+            sim.build()
+            progress.done("ready")
+            transport = stack.enter_context(sim).transport
+            self.board = LimBoard(transport, timeout_s=30.0, poll_s=0.2)
+            self.label = f"simulated {board} board ({settings.simulator})"
+        else:
+            from .transport import SerialTransport
+            transport = SerialTransport(port, BOARDS[board].baud)
+            stack.callback(transport.close)
+            self.board = LimBoard(transport, timeout_s=1.0)
+            self.label = f"{self.board.identity.board} on {port}"
+        self.geometry = self.board.geometry
+
+
+def run_anneal(problem, settings, progress=None, waves=False, target="rtl", port=None, board="ulx3s"):
+    """Run ``settings`` on ``problem``; returns the result as a JSON-ready dict.
+
+    ``target``: "rtl" (the array in ``settings.simulator``), "sim-board" (the board's RTL behind
+    its UART, in a simulator) or "port" (a real board on serial ``port``).
+    """
+    from contextlib import ExitStack
     progress = progress or Progress(enabled=False)
     settings.validate()
+    with ExitStack() as stack:
+        where = _Target(target, settings, port, board, waves, progress, stack)
+        return _run(problem, settings, progress, waves, where)
+
+
+def _run(problem, settings, progress, waves, where):
     config = settings.to_config()
-    geometry, program = fit_geometry(problem, settings.lanes)
+    if where.geometry is None:
+        geometry, program = fit_geometry(problem, settings.lanes)
+    else:
+        geometry, program = where.geometry, map_problem(problem, where.geometry)
     initial = np.random.default_rng(settings.seed).integers(0, 2, size=problem.n)
     chunks = _chunks(settings.sweeps, settings.checkpoints)
 
@@ -143,8 +187,8 @@ def run_anneal(problem, settings, progress=None, waves=False):
     golden_seconds = time.perf_counter() - t0
 
     rtl = None
-    if settings.simulator != "golden":
-        runner = _rtl_runner(settings.simulator, geometry, waves)
+    if settings.simulator != "golden" or where.board is not None:
+        runner = where.board or _rtl_runner(settings.simulator, geometry, waves)
         from ..sim.cosim.runner import Job
         job = Job(problem.name, program, initial, config, chunks)
         build_seconds = None
@@ -153,7 +197,7 @@ def run_anneal(problem, settings, progress=None, waves=False):
             runner.build()
             build_seconds = runner.build_seconds
             progress.done("ready")
-        progress.stage(f"{settings.simulator} RTL")
+        progress.stage(where.label)
         with tempfile.TemporaryDirectory() as tmp:
             progress_file = Path(tmp) / "progress"
             t0 = time.perf_counter()
@@ -165,7 +209,7 @@ def run_anneal(problem, settings, progress=None, waves=False):
         cycles = rtl_snaps[-1].counters[Counter.CYCLES]
         run_wall = sum(getattr(s, "wall_s", 0.0) for s in rtl_snaps) or rtl_seconds
         rtl = {
-            "simulator": settings.simulator,
+            "simulator": where.label,
             "agrees_with_golden_model": not differences,
             "checkpoints_compared": len(chunks),
             "differences": differences[:20],
@@ -175,6 +219,8 @@ def run_anneal(problem, settings, progress=None, waves=False):
             "anneal_seconds": run_wall,
             "cycles_per_second": cycles / run_wall if run_wall else None,
         }
+        if where.board is not None:
+            rtl["board"] = {"identity": where.board.identity.to_dict(), "seconds": rtl_seconds, **where.board.stats}
         if waves and hasattr(runner, "waves_path"):
             rtl["waves"] = str(runner.waves_path)
 

