@@ -38,7 +38,11 @@ def test_bitstream_builds_and_meets_timing(builds, board):
     assert report["timing_met"] and report["fmax_mhz"] * 1e6 >= report["clk_hz"]
     assert Path(report["bitstream"]).stat().st_size > 10_000
     assert report["geometry"] == BOARDS[board].geometry.__dict__
-    assert report["largest_problem"]["spins"] >= 64
+    g = BOARDS[board].geometry
+    dense, sparse = report["largest_problem"], report["largest_sparse_problem"]
+    assert dense["edge_entries_per_lane"] <= g.edge_depth and dense["groups"] <= g.groups
+    assert dense["edge_entries_per_lane"] >= g.edge_depth / 2   # the largest problem fills the edge memory
+    assert sparse["spins"] > dense["spins"]
     for label, u in report["utilisation"].items():
         assert 0 <= u["used"] <= u["available"], label
     assert "Fmax" in proc.stdout and "spin updates/s" in proc.stdout
