@@ -94,7 +94,7 @@ def xorshift_jump_table(steps):
 class _ColourClass:
     """Precomputed gather/scatter indices for one colour's groups."""
 
-    def __init__(self, program, g0, g1):
+    def __init__(self, program, g0, g1, dense):
         P = program.geometry.lanes
         self.g0, self.g1 = g0, g1
         self.slots = np.arange(g0 * P, g1 * P)
@@ -110,79 +110,140 @@ class _ColourClass:
         self.edge_w = w[nz_e, nz_lane].astype(np.float64)
         self.reads = len(self.edge_w)
         self.size = len(self.slots)
+        if dense:
+            # couplings from every slot into this colour's slots: fields = spins (R x S) @ this (S x size)
+            self.matrix = np.zeros((program.n_groups * P, self.size))
+            np.add.at(self.matrix, (self.edge_nbr, self.edge_local), self.edge_w)
+
+    def fields(self, spin_pm):
+        """Local fields (R, size) for spins in {-1, +1} (R, slots): exact integers."""
+        if hasattr(self, "matrix"):
+            f = spin_pm @ self.matrix
+        else:
+            R = spin_pm.shape[0]
+            index = (np.arange(R)[:, None] * self.size + self.edge_local[None, :]).reshape(-1)
+            values = (self.edge_w[None, :] * spin_pm[:, self.edge_nbr]).reshape(-1)
+            f = np.bincount(index, weights=values, minlength=R * self.size).reshape(R, self.size)
+        return self.bias[None, :] + np.rint(f).astype(np.int64)
 
 
 class GoldenArray:
-    """The array's behaviour, run in sweeps; ``init`` and ``run`` mirror the RTL's control bits."""
+    """The array's behaviour, run in sweeps; ``init`` and ``run`` mirror the RTL's control bits.
+
+    Several independent runs of one program (seeds, start states, configs) advance together when
+    ``initial_spins_bits`` is 2-D (runs x spins) and ``config`` a list; each run is exactly what
+    the RTL computes for it alone. Local fields then are one matrix product per colour.
+    """
+    DENSE_LIMIT = 4096  # slots up to which couplings are held as a dense matrix
 
     def __init__(self, program, initial_spins_bits, config=RunConfig()):
         self.program = program
         self.geometry = program.geometry
-        self.rows = program.spins_to_rows(initial_spins_bits)
-        self.classes = [_ColourClass(program, g0, g1) for g0, g1 in program.colour_groups]
+        bits = np.asarray(initial_spins_bits)
+        self.batched = bits.ndim == 2
+        bits = bits if self.batched else bits[None, :]
+        self.runs = bits.shape[0]
+        self.rows = np.stack([program.spins_to_rows(b) for b in bits])          # (R, G, P)
+        # a matrix product pays off across runs; a single run gathers its couplings instead
+        dense = self.runs > 1 and program.n_groups * self.geometry.lanes <= self.DENSE_LIMIT
+        self.classes = [_ColourClass(program, g0, g1, dense) for g0, g1 in program.colour_groups]
         self.jump = xorshift_jump_table(program.n_groups)
         self.group_cycles = int(program.lengths.sum()) + GROUP_OVERHEAD_CYCLES * program.n_groups
         self.init(config)
 
     def init(self, config):
         """CONTROL.init: counters to zero, schedule to its start, PRNGs reseeded."""
-        self.config = config
-        self.schedule = ScheduleModel(config)
-        self.prng = np.array([lane_seed(config.seed, lane) for lane in range(self.geometry.lanes)],
+        configs = list(config) if isinstance(config, (list, tuple)) else [config] * self.runs
+        if len(configs) != self.runs:
+            raise ValueError(f"{len(configs)} configs for {self.runs} runs")
+        self.configs = configs
+        self.config = configs[0]
+        self.schedules = [ScheduleModel(c) for c in configs]
+        self.schedule = self.schedules[0]
+        self.gain = np.array([c.gain_q4 for c in configs], dtype=np.int64)
+        self.prng = np.array([[lane_seed(c.seed, lane) for lane in range(self.geometry.lanes)] for c in configs],
                              dtype=np.uint32)
-        self.totals = {c: 0 for c in Counter}
+        self._totals = {c: np.zeros(self.runs, dtype=object) for c in Counter}
+
+    @property
+    def totals(self):
+        """Exact event totals ({Counter: int}, or {Counter: [int per run]} when batched)."""
+        if self.batched:
+            return {c: [int(x) for x in v] for c, v in self._totals.items()}
+        return {c: int(v[0]) for c, v in self._totals.items()}
 
     def _random16(self):
-        """The 16-bit numbers every lane draws in each group of the next sweep: (G, P)."""
-        bits = ((self.prng[:, None] >> np.arange(32, dtype=np.uint32)) & 1).astype(bool)  # (P, 32)
-        states = np.bitwise_xor.reduce(np.where(bits[:, None, :], self.jump[None, :, :], np.uint32(0)), axis=2)
-        self.prng = states[:, -1].copy()
-        return (states.T >> np.uint32(32 - PROB_BITS)).astype(np.int64)
+        """The 16-bit numbers every lane of every run draws in each group of the next sweep: (R, G, P)."""
+        bits = ((self.prng[:, :, None] >> np.arange(32, dtype=np.uint32)) & 1).astype(bool)   # (R, P, 32)
+        states = np.bitwise_xor.reduce(np.where(bits[:, :, None, :], self.jump[None, None, :, :], np.uint32(0)),
+                                       axis=3)                                                  # (R, P, G)
+        self.prng = states[:, :, -1].copy()
+        return (states.transpose(0, 2, 1) >> np.uint32(32 - PROB_BITS)).astype(np.int64)
 
     def _sweep(self):
-        P = self.geometry.lanes
-        barrier = self.schedule.barrier_q4
-        gain = self.config.gain_q4
-        random16 = self._random16().reshape(-1)
-        flat = self.rows.reshape(-1)
-        t = self.totals
+        barrier = np.array([s.barrier_q4 for s in self.schedules], dtype=np.int64)[:, None]
+        raises = np.array([s.raise_q4 for s in self.schedules], dtype=np.int64)
+        gain = self.gain[:, None]
+        random16 = self._random16().reshape(self.runs, -1)
+        flat = self.rows.reshape(self.runs, -1)
+        t = {c: np.zeros(self.runs, dtype=np.int64) for c in Counter}  # this sweep's events (fit int64)
         for cls in self.classes:
             spin_pm = flat.astype(np.float64) * 2 - 1
-            fields = cls.bias + np.bincount(cls.edge_local, weights=cls.edge_w * spin_pm[cls.edge_nbr],
-                                            minlength=cls.size).astype(np.int64)
-            own_pm = flat[cls.slots].astype(np.int64) * 2 - 1
+            fields = cls.fields(spin_pm)
+            own_pm = flat[:, cls.slots].astype(np.int64) * 2 - 1
             x = barrier + gain * own_pm * fields
-            r = random16[cls.slots]
+            r = random16[:, cls.slots]
             p = _TABLE[np.clip(x, 0, TABLE_DEPTH - 1)]
-            hop = cls.valid & ((x <= 0) | ((x < TABLE_DEPTH) & (r < p)))
+            hop = cls.valid[None, :] & ((x <= 0) | ((x < TABLE_DEPTH) & (r < p)))
             drop = 2 * (barrier - x)
             valid = int(cls.valid.sum())
+            down, up = hop & (drop > 0), hop & (drop < 0)
             t[Counter.ATTEMPTS] += valid
             t[Counter.READS] += cls.reads
-            t[Counter.HOPS] += int(hop.sum())
-            t[Counter.UPHILL_HOPS] += int((hop & (drop < 0)).sum())
-            t[Counter.DROP_Q4] += int(drop[hop & (drop > 0)].sum())
-            t[Counter.CLIMB_Q4] += int(-drop[hop & (drop < 0)].sum())
-            t[Counter.BARRIER_Q4] += valid * self.schedule.raise_q4
-            flat[cls.slots] ^= hop.astype(np.uint8)
+            t[Counter.HOPS] += hop.sum(axis=1)
+            t[Counter.UPHILL_HOPS] += up.sum(axis=1)
+            t[Counter.DROP_Q4] += np.where(down, drop, 0).sum(axis=1)
+            t[Counter.CLIMB_Q4] += np.where(up, -drop, 0).sum(axis=1)
+            t[Counter.BARRIER_Q4] += valid * raises
+            flat[:, cls.slots] ^= hop.astype(np.uint8)
         t[Counter.SWEEPS] += 1
-        t[Counter.CYCLES] += self.group_cycles + self.schedule.advance()
-        return barrier
+        t[Counter.CYCLES] += np.array([self.group_cycles + s.advance() for s in self.schedules], dtype=np.int64)
+        for c in Counter:  # exact, unbounded totals; the RTL's saturation is applied on read-out
+            self._totals[c] += t[c].astype(object)
+        return barrier[:, 0]
 
-    def run(self, sweeps):
-        """CONTROL.start for ``sweeps`` sweeps; returns the snapshot the RTL would show after it."""
+    def run(self, sweeps, trace=True):
+        """CONTROL.start for ``sweeps`` sweeps; returns the snapshot the RTL would show after it
+        (a list of snapshots, one per run, when batched).
+
+        With ``trace``, the snapshot also holds the barrier and the objective after every sweep.
+        """
         problem = self.program.problem
-        trace = {"barrier_q4": [], "objective": []}
+        records = [{"barrier_q4": [], "objective": []} for _ in range(self.runs)]
         for _ in range(sweeps):
-            trace["barrier_q4"].append(self._sweep())
-            trace["objective"].append(int(problem.objective(self.spins_pm())))
-        return self.snapshot(trace)
+            barriers = self._sweep()
+            if trace:
+                objectives = problem.objective(self._spins_pm_all())
+                for k in range(self.runs):
+                    records[k]["barrier_q4"].append(int(barriers[k]))
+                    records[k]["objective"].append(int(objectives[k]))
+        snaps = [self._snapshot(k, records[k] if trace else {}) for k in range(self.runs)]
+        return snaps if self.batched else snaps[0]
+
+    def _spins_pm_all(self):
+        return np.stack([self.program.rows_to_spins(r) for r in self.rows]).astype(np.int64) * 2 - 1
 
     def spins_pm(self):
-        return self.program.rows_to_spins(self.rows).astype(np.int64) * 2 - 1
+        s = self._spins_pm_all()
+        return s if self.batched else s[0]
+
+    def _snapshot(self, k, trace):
+        cap = self.geometry.counter_max
+        totals = {c: int(v[k]) for c, v in self._totals.items()}
+        counters = {c: min(v, cap) for c, v in totals.items()}
+        saturated = sum(1 << c for c, v in totals.items() if v > cap)
+        return Snapshot(self.rows[k].copy(), counters, saturated, self.schedules[k].barrier_q4, trace)
 
     def snapshot(self, trace=None):
-        cap = self.geometry.counter_max
-        counters = {c: min(v, cap) for c, v in self.totals.items()}
-        saturated = sum(1 << c for c, v in self.totals.items() if v > cap)
-        return Snapshot(self.rows.copy(), counters, saturated, self.schedule.barrier_q4, trace or {})
+        snaps = [self._snapshot(k, trace or {}) for k in range(self.runs)]
+        return snaps if self.batched else snaps[0]

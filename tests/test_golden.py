@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from cases import all_cases
-from lim.hdl.params import Counter, lane_seed, xorshift32
+from lim.hdl.params import Counter, Schedule, lane_seed, xorshift32
 from lim.sim.golden import GoldenArray, xorshift_jump_table
 from naive_model import run_naive
 
@@ -60,3 +60,33 @@ def test_counters_saturate_and_flag():
     assert snap.saturated & (1 << Counter.READS)
     assert snap.saturated & (1 << Counter.CYCLES)
     assert not snap.saturated & (1 << Counter.SWEEPS)
+
+
+def test_sparse_field_path_equals_literal_reference(monkeypatch):
+    monkeypatch.setattr(GoldenArray, "DENSE_LIMIT", 0)
+    for name, geometry, job in CASES[:12]:
+        sweeps = sum(job.chunks)
+        gold = GoldenArray(job.program, job.initial_bits, job.config)
+        assert not hasattr(gold.classes[0], "matrix")
+        snap = gold.run(sweeps)
+        rows, totals = run_naive(job.program, job.initial_bits, job.config, sweeps)
+        assert snap.rows.tolist() == rows and gold.totals == totals, name
+
+
+@pytest.mark.parametrize("dense_limit", [0, 4096])
+def test_batched_runs_equal_runs_one_by_one(monkeypatch, dense_limit):
+    monkeypatch.setattr(GoldenArray, "DENSE_LIMIT", dense_limit)
+    from dataclasses import replace
+    name, geometry, job = next(c for c in CASES if c[0] == "checkpoints-3-2-5")
+    rng = np.random.default_rng(3)
+    configs = [replace(job.config, seed=int(rng.integers(1 << 32)), gain_q4=g) for g in (8, 20, 33)]
+    configs[1] = replace(configs[1], schedule=Schedule.LINEAR, rate=1 << 15)
+    bits = rng.integers(0, 2, size=(3, job.program.problem.n))
+    batch = GoldenArray(job.program, bits, configs)
+    assert hasattr(batch.classes[0], "matrix") == bool(dense_limit)
+    together = batch.run(7)
+    for k in range(3):
+        alone = GoldenArray(job.program, bits[k], configs[k]).run(7)
+        assert together[k].rows.tolist() == alone.rows.tolist()
+        assert together[k].counters == alone.counters
+        assert together[k].trace == alone.trace

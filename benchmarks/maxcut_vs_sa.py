@@ -1,0 +1,165 @@
+"""MaxCut quality and speed: the golden model (the array's exact arithmetic) against
+dwave-samplers' SimulatedAnnealingSampler, on the same Gset-class instances, in one run.
+
+    .venv/bin/python benchmarks/maxcut_vs_sa.py [--quick] [--out results/bench-maxcut.json]
+
+Equal sweeps: both do S sweeps per run (the golden model's log schedule reaches its top at S).
+Equal wall time: dwave-samplers gets the wall time the golden model took, in more sweeps.
+Time to target: the first time at which half the runs reach 99% (99.5%) of the best cut either
+found; for dwave-samplers, over a ladder of sweep counts.
+"""
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).parent))
+from instances import instances  # noqa: E402
+
+from lim.host.anneal import fit_geometry, write_result  # noqa: E402
+from lim.host.settings import AnnealSettings  # noqa: E402
+from lim.sim.golden import GoldenArray  # noqa: E402
+
+
+def golden_runs(problem, sweeps, seeds):
+    """All seeds as one batch of the golden model (each run exactly what the RTL computes alone)."""
+    settings = AnnealSettings(sweeps=sweeps, rate=max(1, sweeps // 125), gain_kt=0.5)
+    _, program = fit_geometry(problem, 8)
+    total_w = int(problem.maxcut_weights.sum())
+    configs = []
+    for seed in seeds:
+        settings.seed = seed
+        configs.append(settings.to_config())
+    initial = np.stack([np.random.default_rng(seed).integers(0, 2, size=problem.n) for seed in seeds])
+    timed = GoldenArray(program, initial, configs)
+    t0 = time.perf_counter()
+    timed.run(sweeps, trace=False)
+    seconds = time.perf_counter() - t0
+    traced = GoldenArray(program, initial, configs).run(sweeps)
+    cuts = [[(total_w - u) // 2 for u in snap.trace["objective"]] for snap in traced]
+    return np.array(cuts), seconds
+
+
+def dwave_runs(problem, sweeps, reads, seed):
+    import dimod
+    from dwave.samplers import SimulatedAnnealingSampler
+    bqm = dimod.BinaryQuadraticModel.from_numpy_vectors(
+        np.zeros(problem.n), (problem.rows, problem.cols, problem.maxcut_weights.astype(float)), 0.0, "SPIN")
+    total_w = int(problem.maxcut_weights.sum())
+    t0 = time.perf_counter()
+    result = SimulatedAnnealingSampler().sample(bqm, num_reads=reads, num_sweeps=sweeps, seed=seed)
+    seconds = time.perf_counter() - t0
+    energies = result.record.energy
+    return np.round((total_w - energies) / 2).astype(int), seconds
+
+
+def first_time_half_reach(times, reached):
+    """times: candidate times ascending; reached: fraction of runs at target by each time."""
+    for t, frac in zip(times, reached):
+        if frac >= 0.5:
+            return t
+    return None
+
+
+def bench_instance(name, problem, sweeps, seeds, ladder):
+    n = problem.n
+    g_cuts, g_seconds = golden_runs(problem, sweeps, seeds)
+    reads = len(seeds)
+    d_cuts, d_seconds = dwave_runs(problem, sweeps, reads, seed=1)
+    # equal wall time: dwave-samplers' sweeps scaled to the golden model's time
+    eq_sweeps = max(1, int(sweeps * g_seconds / d_seconds))
+    e_cuts, e_seconds = dwave_runs(problem, eq_sweeps, reads, seed=2)
+    lad = []
+    for s in ladder:
+        cuts, sec = dwave_runs(problem, s, reads, seed=3)
+        lad.append((s, cuts, sec / reads))
+    best = int(max(g_cuts.max(), d_cuts.max(), e_cuts.max(), max(c.max() for _, c, _ in lad)))
+    per_sweep = g_seconds / reads / sweeps
+    out = {
+        "spins": n, "couplings": problem.m, "sweeps": sweeps, "runs": reads, "best_cut_found": best,
+        "golden": {"best": int(g_cuts[:, -1].max()), "mean": float(g_cuts[:, -1].mean()), "seconds": g_seconds,
+                   "spin_updates_per_second": n * sweeps * reads / g_seconds},
+        "dwave_equal_sweeps": {"best": int(d_cuts.max()), "mean": float(d_cuts.mean()), "seconds": d_seconds,
+                               "spin_updates_per_second": n * sweeps * reads / d_seconds},
+        "dwave_equal_time": {"sweeps": eq_sweeps, "best": int(e_cuts.max()), "mean": float(e_cuts.mean()),
+                             "seconds": e_seconds},
+        "dwave_ladder": [{"sweeps": s, "mean": float(c.mean()), "best": int(c.max()), "seconds_per_run": t}
+                         for s, c, t in lad],
+        "golden_trajectory_mean": g_cuts.mean(axis=0).tolist(),
+        "golden_seconds_per_sweep": per_sweep,
+    }
+    for frac in (0.99, 0.995):
+        target = frac * best
+        g_reached = (g_cuts >= target).mean(axis=0)
+        g_time = first_time_half_reach([(k + 1) * per_sweep for k in range(sweeps)], g_reached)
+        d_time = first_time_half_reach([t for _, _, t in lad], [(c >= target).mean() for _, c, _ in lad])
+        out[f"time_to_{frac:g}"] = {"golden_s": g_time, "dwave_s": d_time,
+                                   "dwave_over_golden": (d_time / g_time) if g_time and d_time else None}
+    out["golden_over_dwave_updates_per_second"] = (out["golden"]["spin_updates_per_second"]
+                                                   / out["dwave_equal_sweeps"]["spin_updates_per_second"])
+    out["golden_fraction_of_best"] = out["golden"]["best"] / best
+    return out
+
+
+def plot(report, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    names = list(report["instances"])
+    fig, axes = plt.subplots(1, len(names), figsize=(5 * len(names), 4.2))
+    for ax, name in zip(np.atleast_1d(axes), names):
+        r = report["instances"][name]
+        t = [(k + 1) * r["golden_seconds_per_sweep"] for k in range(r["sweeps"])]
+        ax.semilogx(t, r["golden_trajectory_mean"], color="tab:blue", label="golden model (LIM array), mean")
+        ax.semilogx([p["seconds_per_run"] for p in r["dwave_ladder"]], [p["mean"] for p in r["dwave_ladder"]],
+                    "o-", color="tab:red", label="dwave-samplers SA, mean")
+        for frac, style in ((0.99, ":"), (0.995, "--")):
+            ax.axhline(frac * r["best_cut_found"], color="gray", linestyle=style, linewidth=1)
+            ax.annotate(f"{frac:.1%} of best", xy=(t[0], frac * r["best_cut_found"]), fontsize=7, color="gray")
+        ax.set_title(f"{name}: {r['spins']} spins, {r['couplings']} edges", fontsize=9)
+        ax.set_xlabel("seconds per run (one core)")
+        ax.set_ylabel("cut")
+        lo = 0.97 * r["best_cut_found"]
+        ax.set_ylim(lo, 1.002 * r["best_cut_found"])
+        ax.grid(alpha=0.3, which="both")
+    np.atleast_1d(axes)[0].legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="one instance, fewer runs and sweeps (CI)")
+    parser.add_argument("--out", type=Path, default=Path("results/bench-maxcut.json"))
+    args = parser.parse_args()
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    found = instances(args.out.parent / "instances")
+    if args.quick:
+        found = {"g1-class": found["g1-class"]}
+        sweeps, seeds, ladder = 200, [1, 2], [10, 50, 200]
+    else:
+        sweeps, seeds, ladder = 1000, list(range(1, 9)), [10, 30, 100, 300, 1000, 3000]
+    report = {"instances": {}}
+    for name, problem in found.items():
+        print(f"{name}: {problem.n} spins, {problem.m} edges ...", flush=True)
+        r = bench_instance(name, problem, sweeps, seeds, ladder)
+        report["instances"][name] = r
+        print(f"  best {r['best_cut_found']}; golden best {r['golden']['best']} mean {r['golden']['mean']:.1f} "
+              f"({r['golden_fraction_of_best']:.4f} of best); dwave equal sweeps best {r['dwave_equal_sweeps']['best']} "
+              f"mean {r['dwave_equal_sweeps']['mean']:.1f}; equal time ({r['dwave_equal_time']['sweeps']} sweeps) "
+              f"best {r['dwave_equal_time']['best']} mean {r['dwave_equal_time']['mean']:.1f}")
+        print(f"  spin updates/s: golden {r['golden']['spin_updates_per_second']:.3g}, dwave "
+              f"{r['dwave_equal_sweeps']['spin_updates_per_second']:.3g} (ratio {r['golden_over_dwave_updates_per_second']:.3g})")
+        for frac in (0.99, 0.995):
+            tt = r[f"time_to_{frac:g}"]
+            print(f"  time to {frac:.1%}: golden {tt['golden_s']}, dwave {tt['dwave_s']}")
+    write_result(report, args.out)
+    plot(report, args.out.with_suffix(".png"))
+    print(f"wrote {args.out} and {args.out.with_suffix('.png')}")
+
+
+if __name__ == "__main__":
+    main()
