@@ -23,9 +23,19 @@ from lim.host.settings import AnnealSettings  # noqa: E402
 from lim.sim.golden import GoldenArray  # noqa: E402
 
 
+def problem_gain_kt(problem):
+    """Gain from the problem's scale: 4 kT over the RMS local field of a random state,
+    sqrt(mean_i sum_j J_ij^2), so that typical tilts are a few kT whatever the weights and degree."""
+    sq = np.zeros(problem.n)
+    np.add.at(sq, problem.rows, problem.couplings.astype(float) ** 2)
+    np.add.at(sq, problem.cols, problem.couplings.astype(float) ** 2)
+    rms = max(np.sqrt(sq.mean()), 1e-9)
+    return float(np.clip(round(16 * 4 / rms) / 16, 1 / 16, 15.9375))
+
+
 def golden_runs(problem, sweeps, seeds):
     """All seeds as one batch of the golden model (each run exactly what the RTL computes alone)."""
-    settings = AnnealSettings(sweeps=sweeps, rate=max(1, sweeps // 125), gain_kt=0.5)
+    settings = AnnealSettings(sweeps=sweeps, rate=max(1, sweeps // 125), gain_kt=problem_gain_kt(problem))
     _, program = fit_geometry(problem, 8)
     total_w = int(problem.maxcut_weights.sum())
     configs = []
@@ -79,6 +89,7 @@ def bench_instance(name, problem, sweeps, seeds, ladder):
     per_sweep = g_seconds / reads / sweeps
     out = {
         "spins": n, "couplings": problem.m, "sweeps": sweeps, "runs": reads, "best_cut_found": best,
+        "golden_gain_kt": problem_gain_kt(problem),
         "golden": {"best": int(g_cuts[:, -1].max()), "mean": float(g_cuts[:, -1].mean()), "seconds": g_seconds,
                    "spin_updates_per_second": n * sweeps * reads / g_seconds},
         "dwave_equal_sweeps": {"best": int(d_cuts.max()), "mean": float(d_cuts.mean()), "seconds": d_seconds,

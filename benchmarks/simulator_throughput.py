@@ -1,5 +1,6 @@
-"""Simulated cycles per second of the 800-node default array under Verilator and Icarus, and spin
-updates per second of the golden model, measured in one run (ratios are what count).
+"""Simulated cycles per second of the 800-node default array under Verilator, Icarus and the
+Amaranth simulator, each one's build (compile) time from scratch, and spin updates per second of
+the golden model, measured in one run (ratios are what count).
 
     .venv/bin/python benchmarks/simulator_throughput.py [--out results/bench-simulators.json]
 """
@@ -20,10 +21,14 @@ from lim.sim.golden import GoldenArray
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=Path("results/bench-simulators.json"))
+    parser.add_argument("--quick", action="store_true", help="few sweeps of each (CI)")
     parser.add_argument("--verilator-sweeps", type=int, default=200)
     parser.add_argument("--icarus-sweeps", type=int, default=4)
     parser.add_argument("--golden-sweeps", type=int, default=1000)
+    parser.add_argument("--amaranth-sweeps", type=int, default=1)
     args = parser.parse_args()
+    if args.quick:
+        args.verilator_sweeps, args.icarus_sweeps, args.golden_sweeps = 10, 1, 50
 
     problem = default_problem()
     settings = AnnealSettings()
@@ -33,10 +38,17 @@ def main():
     report = {"problem": problem.name, "spins": problem.n, "couplings": problem.m,
               "lanes": geometry.lanes, "groups": program.n_groups, "simulators": {}}
 
-    for simulator, sweeps in (("verilator", args.verilator_sweeps), ("icarus", args.icarus_sweeps)):
-        runner = Cosimulator(geometry, simulator, build_root=Path("build/bench") / simulator)
+    import tempfile
+    from lim.sim.cosim.amaranth_sim import AmaranthSimulator
+    fresh = Path(tempfile.mkdtemp(prefix="lim-bench-"))
+    for simulator, sweeps in (("verilator", args.verilator_sweeps), ("icarus", args.icarus_sweeps),
+                              ("amaranth", args.amaranth_sweeps)):
         t0 = time.perf_counter()
-        runner.build()
+        if simulator == "amaranth":
+            runner = AmaranthSimulator(geometry)
+        else:
+            runner = Cosimulator(geometry, simulator, build_root=fresh / simulator)
+            runner.build()  # from scratch: users pay this on every change
         build_s = time.perf_counter() - t0
         snap = runner.run([Job(problem.name, program, initial, config, [sweeps])])[0][0]
         gold = GoldenArray(program, initial, config).run(sweeps)
@@ -56,9 +68,12 @@ def main():
     report["golden_model"] = {"sweeps": args.golden_sweeps, "seconds": seconds,
                               "spin_updates_per_second": problem.n * args.golden_sweeps / seconds}
     v, i = report["simulators"]["verilator"], report["simulators"]["icarus"]
+    a = report["simulators"]["amaranth"]
     report["verilator_over_icarus"] = v["cycles_per_second"] / i["cycles_per_second"]
+    report["verilator_over_amaranth"] = v["cycles_per_second"] / a["cycles_per_second"]
     print("golden", report["golden_model"])
-    print(f"verilator / icarus cycles per second: {report['verilator_over_icarus']:.1f}x")
+    print(f"verilator / icarus cycles per second: {report['verilator_over_icarus']:.1f}x; "
+          f"verilator / amaranth: {report['verilator_over_amaranth']:.1f}x")
     write_result(report, args.out)
     print(f"wrote {args.out}")
 

@@ -113,15 +113,19 @@ class CommandBlock(wiring.Component):
             m.d.sync += idle_timer.eq(idle_timer + 1)
         timed_out = idle_timer == self.timeout_cycles
 
-        def receive(next_state, store=None):
-            with m.If(self.rx_valid):
-                m.d.sync += crc.eq(_crc_step(crc, self.rx_data))
-                if store is not None:
-                    m.d.sync += store
-                m.next = next_state
+        def or_timeout():
+            """After a receiving state's ``m.If(rx_valid)``: a line quiet for too long ends the frame."""
             with m.Elif(timed_out):
                 m.d.sync += status.eq(Status.TIMEOUT)
                 m.next = "REPLY_START"
+
+        def receive(next_state, store, crc_covers=True):
+            with m.If(self.rx_valid):
+                if crc_covers:
+                    m.d.sync += crc.eq(_crc_step(crc, self.rx_data))
+                m.d.sync += store
+                m.next = next_state
+            or_timeout()
 
         with m.FSM():
             with m.State("IDLE"):
@@ -147,9 +151,7 @@ class CommandBlock(wiring.Component):
                         m.next = "CRC0"
                     with m.Else():
                         m.next = "PAYLOAD"
-                with m.Elif(timed_out):
-                    m.d.sync += status.eq(Status.TIMEOUT)
-                    m.next = "REPLY_START"
+                or_timeout()
             with m.State("PAYLOAD"):
                 with m.If(self.rx_valid):
                     m.d.sync += [crc.eq(_crc_step(crc, self.rx_data)), count.eq(count + 1),
@@ -159,23 +161,11 @@ class CommandBlock(wiring.Component):
                                      buf_w.en.eq(1)]
                     with m.If(count + 1 == length):
                         m.next = "CRC0"
-                with m.Elif(timed_out):
-                    m.d.sync += status.eq(Status.TIMEOUT)
-                    m.next = "REPLY_START"
+                or_timeout()
             with m.State("CRC0"):
-                with m.If(self.rx_valid):
-                    m.d.sync += crc_rx[:8].eq(self.rx_data)
-                    m.next = "CRC1"
-                with m.Elif(timed_out):
-                    m.d.sync += status.eq(Status.TIMEOUT)
-                    m.next = "REPLY_START"
+                receive("CRC1", crc_rx[:8].eq(self.rx_data), crc_covers=False)
             with m.State("CRC1"):
-                with m.If(self.rx_valid):
-                    m.d.sync += crc_rx[8:].eq(self.rx_data)
-                    m.next = "CHECK"
-                with m.Elif(timed_out):
-                    m.d.sync += status.eq(Status.TIMEOUT)
-                    m.next = "REPLY_START"
+                receive("CHECK", crc_rx[8:].eq(self.rx_data), crc_covers=False)
             with m.State("DRAIN"):  # oversize: swallow bytes until the line goes quiet
                 with m.If(timed_out):
                     m.next = "REPLY_START"

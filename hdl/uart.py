@@ -7,12 +7,17 @@ from amaranth.lib.wiring import In, Out
 __all__ = ["UARTRx", "UARTTx"]
 
 
-def _check_divider(divider):
-    if not isinstance(divider, int) or divider < 4:
-        raise ValueError(f"divider must be an int of at least 4 clocks per bit, not {divider!r}")
+class _BitTimed(wiring.Component):
+    """A UART side: ``divider`` clocks per bit."""
+
+    def __init__(self, divider):
+        if not isinstance(divider, int) or divider < 4:
+            raise ValueError(f"divider must be an int of at least 4 clocks per bit, not {divider!r}")
+        self.divider = divider
+        super().__init__()
 
 
-class UARTRx(wiring.Component):
+class UARTRx(_BitTimed):
     """Samples each bit in its middle; ``valid`` pulses one cycle with ``data``.
 
     A frame with a low stop bit is dropped (``framing_error`` pulses instead).
@@ -21,11 +26,6 @@ class UARTRx(wiring.Component):
     data: Out(8)
     valid: Out(1)
     framing_error: Out(1)
-
-    def __init__(self, divider):
-        _check_divider(divider)
-        self.divider = divider
-        super().__init__()
 
     def elaborate(self, platform):
         m = Module()
@@ -60,17 +60,12 @@ class UARTRx(wiring.Component):
         return m
 
 
-class UARTTx(wiring.Component):
+class UARTTx(_BitTimed):
     """Sends ``data`` when ``valid`` and ``ready``; ``ready`` is low while a byte is on the line."""
     data: In(8)
     valid: In(1)
     ready: Out(1)
     tx: Out(1, init=1)
-
-    def __init__(self, divider):
-        _check_divider(divider)
-        self.divider = divider
-        super().__init__()
 
     def elaborate(self, platform):
         m = Module()

@@ -73,11 +73,17 @@ def _utilisation(report, family):
             for key, label in names.items() if key in util}
 
 
-def build_bitstream(board, out_dir, progress=None):
-    """Build ``board``'s bitstream into ``out_dir``; returns the report dict (also written as JSON)."""
+def build_bitstream(board, out_dir, geometry=None):
+    """Build ``board``'s bitstream into ``out_dir``; returns the report dict (also written as JSON).
+
+    ``geometry`` replaces the board's array geometry (for sweeps over lanes, say).
+    """
     if board not in BOARDS:
         raise ValueError(f"unknown board {board!r}; choose one of {', '.join(BOARDS)}")
     target = BOARDS[board]
+    if geometry is not None:
+        from dataclasses import replace
+        target = replace(target, geometry=geometry)
     toolchain_environment(target.family)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -1,4 +1,6 @@
 """The same jobs on Amaranth's own simulator: no external tools, slow, good for quick unit tests."""
+import time
+
 import numpy as np
 from amaranth.sim import Simulator
 
@@ -45,9 +47,11 @@ class AmaranthSimulator:
                 snaps = []
                 for sweeps in spec["chunks"]:
                     await write(g.address(Region.REGS, Reg.SWEEPS), sweeps)
+                    t0 = time.perf_counter()
                     await write(g.address(Region.REGS, Reg.CONTROL), 2)
                     while ctx.get(dut.busy):
                         await ctx.tick()
+                    wall = time.perf_counter() - t0
                     words = [await read(g.address(Region.STATE, grp)) for grp in range(spec["n_groups"])]
                     rows = np.array([[(w >> lane) & 1 for lane in range(g.lanes)] for w in words], dtype=np.uint8)
                     counters = {}
@@ -58,6 +62,7 @@ class AmaranthSimulator:
                     saturated = await read(g.address(Region.REGS, Reg.SATURATED))
                     barrier = await read(g.address(Region.REGS, Reg.BARRIER))
                     snaps.append(Snapshot(rows, counters, saturated, barrier))
+                    snaps[-1].wall_s = wall
                     if progress_file:
                         with open(progress_file, "a") as f:
                             f.write(f"{spec['name']} {len(snaps)} {len(spec['chunks'])}\n")

@@ -1,0 +1,25 @@
+"""The benchmark suite's quick subset runs and writes its numbers."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).parent.parent
+
+
+@pytest.mark.cosim
+def test_quick_benchmarks_write_json_and_plots(tmp_path):
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "run_all.py"), "--quick", "--out", str(tmp_path)],
+                          capture_output=True, text=True, timeout=1200, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+    maxcut = json.loads((tmp_path / "bench-maxcut.json").read_text())["instances"]["g1-class"]
+    assert maxcut["golden"]["spin_updates_per_second"] > 0 and maxcut["best_cut_found"] >= maxcut["golden"]["best"]
+    sims = json.loads((tmp_path / "bench-simulators.json").read_text())
+    for name in ("verilator", "icarus", "amaranth"):
+        assert sims["simulators"][name]["equals_golden_model"], name
+    scaling = json.loads((tmp_path / "bench-scaling.json").read_text())
+    assert len(scaling["rows"]) >= 2
+    for name in ("bench-maxcut.png", "bench-scaling.png"):
+        assert (tmp_path / name).stat().st_size > 10_000
