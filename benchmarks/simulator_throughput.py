@@ -45,6 +45,10 @@ def main():
                               ("amaranth", args.amaranth_sweeps)):
         t0 = time.perf_counter()
         if simulator == "amaranth":
+            # no compile step: its cost is elaborating the design into a simulation
+            from amaranth.sim import Simulator
+            from lim.hdl.array import LimArray
+            Simulator(LimArray(geometry))
             runner = AmaranthSimulator(geometry)
         else:
             runner = Cosimulator(geometry, simulator, build_root=fresh / simulator)
