@@ -7,7 +7,6 @@ At 16 lanes the WebAssembly build of Yosys stops with a trap during synthesis (i
 such a build is recorded under "failed_builds".
 """
 import argparse
-import json
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 

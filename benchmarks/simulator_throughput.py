@@ -5,7 +5,6 @@ the golden model, measured in one run (ratios are what count).
     .venv/bin/python benchmarks/simulator_throughput.py [--out results/bench-simulators.json]
 """
 import argparse
-import json
 import time
 from pathlib import Path
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..hdl.params import ARG_FRAC_BITS, ArrayGeometry, Counter
-from ..sim.energy import TECHNOLOGIES, Retention, run_energy, technology_energy
+from ..sim.energy import TECHNOLOGIES, run_energy, technology_energy
 from ..sim.golden import GoldenArray
 from ..sim.mapping import MappingError, map_problem
 from ..sim.problem import random_maxcut

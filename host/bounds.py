@@ -1,8 +1,8 @@
 """Energy-to-solution bounds for workloads, evaluated without running anything."""
-from ..sim.energy import TECHNOLOGIES, Retention, kt_joules, workload_bounds
+from ..sim.energy import TECHNOLOGIES, Retention, workload_bounds
 from ..sim.workloads import AI_WORKLOADS, Workload
 
-__all__ = ["evaluate", "evaluate_table", "format_table"]
+__all__ = ["evaluate", "evaluate_table", "format_table", "custom_workload"]
 
 
 def evaluate(workload, retention, temperature_k=300.0, convergence_time_s=None):
@@ -44,6 +44,3 @@ def custom_workload(parameters, update_ops, bits):
         raise ValueError(f"bits must be from 1 to 64, not {bits}")
     return Workload("custom", parameters, update_ops / parameters, bits, "command line")
 
-
-__all__.append("custom_workload")
-__all__.append("kt_joules")

@@ -184,7 +184,6 @@ def _bounds_parser(sub):
 
 
 def _cmd_bounds(args):
-    from ..sim.energy import SECONDS_PER_YEAR, Retention
     from .anneal import write_result
     from .bounds import custom_workload, evaluate, evaluate_table, format_table
     from .plots import plot_bounds

@@ -2,7 +2,7 @@
 import struct
 from dataclasses import dataclass
 
-from ..hdl.protocol import MAX_PAYLOAD, SYNC, Command, Status, crc16_ccitt
+from ..hdl.protocol import MAX_PAYLOAD, SYNC, Status, crc16_ccitt
 
 __all__ = ["ProtocolError", "Reply", "encode_frame", "ReplyParser"]
 

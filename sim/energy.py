@@ -11,7 +11,7 @@ Walls of a run on the LIM array (per event, from the hardware counters):
   (``ln 2 - H(eps)`` per bit, the Landauer cost of making it definite to error ``eps``).
 """
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 from ..hdl.params import ARG_FRAC_BITS, Counter
 

@@ -5,7 +5,7 @@ group-by-group order within a colour cannot change any local field, and all of t
 at once. The per-lane xorshift32 streams are linear over GF(2); they are produced a sweep at a
 time from a table of jump matrices instead of stepping each generator in Python.
 """
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 

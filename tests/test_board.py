@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from cases import SMALL
-from lim.hdl.params import Counter, Reg, Region, Schedule
-from lim.hdl.protocol import SYNC, Command, Status, crc16_ccitt
+from lim.hdl.params import Reg, Region, Schedule
+from lim.hdl.protocol import SYNC, Command, Status
 from lim.host.driver import LimBoard
 from lim.host.protocol import ReplyParser, encode_frame
 from lim.host.simboard import SimulatedBoard

@@ -1,13 +1,10 @@
 """The UART command protocol: codec, UART blocks, and the board's answers to good and bad frames."""
 import struct
 
-import numpy as np
 import pytest
 from amaranth.sim import Simulator
 
-from cases import SMALL
-from lim.hdl.params import Counter, Reg, Region
-from lim.hdl.protocol import MAX_PAYLOAD, SYNC, Command, Status, crc16_ccitt
+from lim.hdl.protocol import MAX_PAYLOAD, Command, Status, crc16_ccitt
 from lim.hdl.uart import UARTRx, UARTTx
 from lim.host.protocol import ReplyParser, encode_frame
 

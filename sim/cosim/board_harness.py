@@ -26,7 +26,7 @@ class SimBoard(wiring.Component):
     host_rx_data: Out(8)
     host_rx_valid: Out(1)
 
-    def __init__(self, geometry, clk_hz=SIM_CLK_HZ, baud=SIM_BAUD, line_errors=False):
+    def __init__(self, geometry, clk_hz=SIM_CLK_HZ, baud=SIM_BAUD):
         self.system = LimSystem(geometry, clk_hz, baud, board_id=0, timeout_s=2e-4)
         super().__init__()
 
