@@ -289,6 +289,10 @@ def main(argv=None):
     except KeyboardInterrupt:
         print("lim: interrupted; no result was written", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (lim ... | head): leave quietly
+        import os
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except Exception as exc:  # tool and link failures, said in one line
         from ..sim.cosim.runner import CosimError
         from ..sim.cosim.tools import SimulatorMissing
