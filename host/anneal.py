@@ -41,10 +41,9 @@ def fit_geometry(problem, lanes):
         try:
             return geometry, map_problem(problem, geometry)
         except MappingError as exc:
-            message = str(exc)
-            if "groups" in message and groups < 1 << 16:
+            if exc.resource == "groups" and groups < 1 << 16:
                 groups *= 2
-            elif "edge entries" in message and depth < 1 << 20:
+            elif exc.resource == "edge_depth" and depth < 1 << 20:
                 depth *= 2
             else:
                 raise

@@ -7,7 +7,6 @@ answers a repeated WRITE without executing it twice.
 import struct
 import time
 
-import numpy as np
 
 from ..hdl.params import ArrayGeometry, Counter, Reg, Region
 from ..hdl.protocol import MAGIC, MAX_PAYLOAD, PROTOCOL_VERSION, Command, Status
@@ -135,13 +134,11 @@ class LimBoard:
 
     def snapshot(self, n_groups):
         g = self.geometry
-        words = self.read_words(g.address(Region.STATE, 0), n_groups)
-        rows = np.array([[(w >> lane) & 1 for lane in range(g.lanes)] for w in words], dtype=np.uint8)
-        raw = self.read_words(g.address(Region.COUNTERS, 0), 2 * len(Counter))
-        counters = {c: raw[2 * c] | (raw[2 * c + 1] << 32) for c in Counter}
         saturated, = self.read_words(g.address(Region.REGS, Reg.SATURATED), 1)
         barrier, = self.read_words(g.address(Region.REGS, Reg.BARRIER), 1)
-        return Snapshot(rows, counters, saturated, barrier)
+        return Snapshot.from_bus(g, self.read_words(g.address(Region.STATE, 0), n_groups),
+                                 self.read_words(g.address(Region.COUNTERS, 0), 2 * len(Counter)),
+                                 saturated, barrier)
 
     def run(self, jobs, progress_file=None):
         """The same interface as the simulators' runners: one list of Snapshots per job."""

@@ -39,6 +39,14 @@ class Snapshot:
     barrier_q4: int
     trace: dict = field(default_factory=dict)
 
+    @classmethod
+    def from_bus(cls, geometry, state_words, counter_words, saturated, barrier_q4):
+        """Decode what the array's bus reads back: one word per state row (bit l = lane l), and
+        the counters as 2 words each, low word first (docs/architecture.md, Bus)."""
+        rows = np.array([[(w >> lane) & 1 for lane in range(geometry.lanes)] for w in state_words], dtype=np.uint8)
+        counters = {c: counter_words[2 * c] | (counter_words[2 * c + 1] << 32) for c in Counter}
+        return cls(rows, counters, saturated, barrier_q4)
+
 
 class ScheduleModel:
     """Mirror of hdl/schedule.py: the barrier per sweep and the cycles each update takes."""

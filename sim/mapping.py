@@ -16,7 +16,14 @@ __all__ = ["MappingError", "Program", "map_problem"]
 
 
 class MappingError(ProblemError):
-    """The problem does not fit the array or its number formats."""
+    """The problem does not fit the array or its number formats.
+
+    ``resource`` names what is short: "groups", "edge_depth" or "weight_bits".
+    """
+
+    def __init__(self, message, resource):
+        super().__init__(message)
+        self.resource = resource
 
 
 @dataclass
@@ -95,7 +102,7 @@ def map_problem(problem, geometry):
         if len(values) and (values.min() < g.weight_min or values.max() > g.weight_max):
             bad = values[(values < g.weight_min) | (values > g.weight_max)][0]
             raise MappingError(f"{problem.name}: {what} {bad} is outside the array's {g.weight_bits}-bit "
-                               f"range {g.weight_min} .. {g.weight_max}")
+                               f"range {g.weight_min} .. {g.weight_max}", "weight_bits")
     colour, degree = _greedy_colouring(problem.n, rows, cols)
 
     groups = []       # list of node lists (length P, -1 = padding)
@@ -111,7 +118,7 @@ def map_problem(problem, geometry):
     G = len(groups)
     if G > g.groups:
         raise MappingError(f"{problem.name}: needs {G} groups of {P} lanes ({problem.n} spins in "
-                           f"{len(colour_groups)} colours); the array has {g.groups}")
+                           f"{len(colour_groups)} colours); the array has {g.groups}", "groups")
     slots = np.array(groups, dtype=np.int64).reshape(G, P)
     slot_of_node = np.empty(problem.n, dtype=np.int64)
     where = np.flatnonzero(slots.reshape(-1) >= 0)
@@ -127,10 +134,9 @@ def map_problem(problem, geometry):
 
     lengths = np.array([max((degree[v] for v in grp if v >= 0), default=0) for grp in groups], dtype=np.int64)
     E = int(lengths.sum())
-    if lengths.size and lengths.max() >= 1 << g.length_bits:
-        raise MappingError(f"{problem.name}: a spin has {lengths.max()} couplings; the array allows {g.edge_depth}")
     if E > g.edge_depth:
-        raise MappingError(f"{problem.name}: needs {E} edge entries per lane; the array has {g.edge_depth}")
+        raise MappingError(f"{problem.name}: needs {E} edge entries per lane; the array has {g.edge_depth}",
+                           "edge_depth")
     edge_row = np.zeros((E, P), dtype=np.int64)
     edge_col = np.zeros((E, P), dtype=np.int64)
     edge_weight = np.zeros((E, P), dtype=np.int64)

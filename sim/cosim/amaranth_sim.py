@@ -1,7 +1,6 @@
 """The same jobs on Amaranth's own simulator: no external tools, slow, good for quick unit tests."""
 import time
 
-import numpy as np
 from amaranth.sim import Simulator
 
 from ...hdl.array import LimArray
@@ -53,15 +52,10 @@ class AmaranthSimulator:
                         await ctx.tick()
                     wall = time.perf_counter() - t0
                     words = [await read(g.address(Region.STATE, grp)) for grp in range(spec["n_groups"])]
-                    rows = np.array([[(w >> lane) & 1 for lane in range(g.lanes)] for w in words], dtype=np.uint8)
-                    counters = {}
-                    for c in Counter:
-                        lo = await read(g.address(Region.COUNTERS, 2 * c))
-                        hi = await read(g.address(Region.COUNTERS, 2 * c + 1))
-                        counters[c] = lo | (hi << 32)
+                    counter_words = [await read(g.address(Region.COUNTERS, k)) for k in range(2 * len(Counter))]
                     saturated = await read(g.address(Region.REGS, Reg.SATURATED))
                     barrier = await read(g.address(Region.REGS, Reg.BARRIER))
-                    snaps.append(Snapshot(rows, counters, saturated, barrier))
+                    snaps.append(Snapshot.from_bus(g, words, counter_words, saturated, barrier))
                     snaps[-1].wall_s = wall
                     if progress_file:
                         with open(progress_file, "a") as f:

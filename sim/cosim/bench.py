@@ -45,14 +45,10 @@ class ArrayBus:
     async def reg(self, reg, value):
         await self.write(self.geometry.address(Region.REGS, reg), value)
 
-    async def read_counters(self):
+    async def read_counter_words(self):
+        """All counters as the bus gives them: two words each, low first."""
         g = self.geometry
-        values = {}
-        for counter in Counter:
-            lo = await self.read(g.address(Region.COUNTERS, 2 * counter))
-            hi = await self.read(g.address(Region.COUNTERS, 2 * counter + 1))
-            values[counter.name] = lo | (hi << 32)
-        return values
+        return [await self.read(g.address(Region.COUNTERS, k)) for k in range(2 * len(Counter))]
 
 
 async def run_job(dut, bus, job):
@@ -73,7 +69,7 @@ async def run_job(dut, bus, job):
         rows = [await bus.read(g.address(Region.STATE, grp)) for grp in range(job["n_groups"])]
         checkpoints.append({
             "rows": rows,
-            "counters": await bus.read_counters(),
+            "counter_words": await bus.read_counter_words(),
             "saturated": await bus.read(g.address(Region.REGS, Reg.SATURATED)),
             "barrier_q4": await bus.read(g.address(Region.REGS, Reg.BARRIER)),
             "wall_s": wall,

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ...hdl.params import Counter, Reg, Schedule
+from ...hdl.params import Reg, Schedule
 from ..golden import RunConfig, Snapshot
 from .tools import simulator_environment
 
@@ -172,10 +172,7 @@ class Cosimulator:
                 for job, res in zip(jobs, results["jobs"])]
 
     def _snapshot(self, job, checkpoint):
-        P = self.geometry.lanes
-        rows = np.array([[(word >> lane) & 1 for lane in range(P)] for word in checkpoint["rows"]],
-                        dtype=np.uint8)
-        counters = {Counter[name]: value for name, value in checkpoint["counters"].items()}
-        snap = Snapshot(rows, counters, checkpoint["saturated"], checkpoint["barrier_q4"])
+        snap = Snapshot.from_bus(self.geometry, checkpoint["rows"], checkpoint["counter_words"],
+                                 checkpoint["saturated"], checkpoint["barrier_q4"])
         snap.wall_s = checkpoint["wall_s"]
         return snap
