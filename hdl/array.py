@@ -10,15 +10,27 @@ from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from .counters import SaturatingCounter
-from .lane import Lane
+from .lane import Lane, hop_argument_shape
 from .params import ArrayGeometry, BARRIER_BITS, Counter, GAIN_BITS, Reg, Region
 from .schedule import BarrierSchedule
 
-__all__ = ["LimArray"]
+__all__ = ["LimArray", "counter_increment_widths"]
 
 
 def _popcount(bits):
     return sum(bits)
+
+
+def counter_increment_widths(geometry):
+    """The most a counter can grow by in one cycle, as a width: P lanes' worth of events."""
+    lane_bits = geometry.lanes.bit_length()
+    drop_bits = hop_argument_shape(geometry).width + lane_bits
+    return {
+        Counter.CYCLES: 1, Counter.SWEEPS: 1, Counter.ATTEMPTS: lane_bits,
+        Counter.HOPS: lane_bits, Counter.UPHILL_HOPS: lane_bits, Counter.READS: lane_bits,
+        Counter.DROP_Q4: drop_bits, Counter.CLIMB_Q4: drop_bits,
+        Counter.BARRIER_Q4: lane_bits + BARRIER_BITS,
+    }
 
 
 class LimArray(wiring.Component):
@@ -98,16 +110,8 @@ class LimArray(wiring.Component):
             ]
 
         # ---- counters ----------------------------------------------------------------------
-        lane_bits = P.bit_length()
-        drop_bits = len(lanes[0].drop_q4) + lane_bits
-        increments = {
-            Counter.CYCLES: 1, Counter.SWEEPS: 1, Counter.ATTEMPTS: lane_bits,
-            Counter.HOPS: lane_bits, Counter.UPHILL_HOPS: lane_bits, Counter.READS: lane_bits,
-            Counter.DROP_Q4: drop_bits, Counter.CLIMB_Q4: drop_bits,
-            Counter.BARRIER_Q4: lane_bits + BARRIER_BITS,
-        }
         counters = {}
-        for counter, width in increments.items():
+        for counter, width in counter_increment_widths(g).items():
             c = SaturatingCounter(g.counter_bits, width)
             m.submodules[f"count_{counter.name.lower()}"] = c
             m.d.comb += c.clear.eq(init)

@@ -10,7 +10,7 @@ from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from .params import ArrayGeometry
+from .params import ArrayGeometry, Region
 from .protocol import CRC_INIT, CRC_POLY, MAGIC, MAX_PAYLOAD, PROTOCOL_VERSION, SYNC, Command, Status
 
 __all__ = ["CommandBlock", "identify_payload"]
@@ -59,24 +59,58 @@ def _crc_step(crc, byte):
 
 
 class CommandBlock(wiring.Component):
-    def __init__(self, geometry, board_id=0, clk_hz=0, timeout_cycles=100_000):
+    """``bus_addr`` is the protocol's whole 32-bit address; the array decodes its low bits.
+
+    ``idle`` is high while the block waits for a sync byte. ``max_payload`` is the protocol's
+    (a smaller one only makes a small instance for the formal proofs, sim/formal).
+    """
+
+    def __init__(self, geometry, board_id=0, clk_hz=0, timeout_cycles=100_000, max_payload=MAX_PAYLOAD):
         if not isinstance(geometry, ArrayGeometry):
             raise TypeError(f"geometry must be an ArrayGeometry, not {type(geometry).__name__}")
         if not isinstance(timeout_cycles, int) or timeout_cycles < 16:
             raise ValueError(f"timeout_cycles must be an int of at least 16, not {timeout_cycles!r}")
+        if not isinstance(max_payload, int) or not 8 <= max_payload <= MAX_PAYLOAD or max_payload % 4:
+            raise ValueError(f"max_payload must be whole words from 8 to {MAX_PAYLOAD} bytes, not {max_payload!r}")
         self.geometry = geometry
         self.identify = identify_payload(geometry, board_id, clk_hz)
         self.timeout_cycles = timeout_cycles
+        self.max_payload = max_payload
+        # Internal registers created here, not in elaborate(), so that the formal proofs
+        # (sim/formal) can state invariants over them.
+        self.address = Signal(32)     # the next bus address of a WRITE or READ
+        self.n_words = Signal(16)     # data words in the WRITE being executed
+        self.count = Signal(16)       # bytes received / words processed
+        self.writing = Signal()       # in the WRITE_WORDS state
         super().__init__({
             "rx_data": In(8), "rx_valid": In(1),
             "tx_data": Out(8), "tx_valid": Out(1), "tx_ready": In(1),
-            "bus_addr": Out(geometry.addr_bits), "bus_wdata": Out(32), "bus_we": Out(1),
+            "bus_addr": Out(32), "bus_wdata": Out(32), "bus_we": Out(1),
             "bus_rdata": In(32), "array_busy": In(1), "array_reset": Out(1),
+            "idle": Out(1),
         })
+
+    def _window_ok(self, m, first, last):
+        """Whether bus addresses ``first`` .. ``last`` all lie in one write window."""
+        g = self.geometry
+        ib, lb = g.index_bits, g.lane_addr_bits
+        lane = first[ib:ib + lb]
+        ok = Signal()
+        with m.Switch(first[ib + lb:]):
+            for region in Region:
+                window = g.write_window(region)
+                if window is None:
+                    continue
+                per_lane, depth = window
+                with m.Case(region):
+                    lane_ok = (lane < g.lanes) if per_lane else (lane == 0)
+                    m.d.comb += ok.eq(lane_ok & (last[:ib] < depth) & (last[ib:] == first[ib:]))
+        return ok
 
     def elaborate(self, platform):
         m = Module()
-        words = MAX_PAYLOAD // 4
+        max_payload = self.max_payload
+        words = max_payload // 4
         m.submodules.buffer = buffer = Memory(shape=32, depth=words, init=[])
         buf_w = buffer.write_port()
         buf_r = buffer.read_port()
@@ -88,7 +122,7 @@ class CommandBlock(wiring.Component):
         code = Signal(8)
         seq = Signal(8)
         length = Signal(16)
-        count = Signal(16)            # bytes received / words processed
+        count = self.count
         word = Signal(32)             # assembling received bytes
         crc = Signal(16)
         crc_rx = Signal(16)
@@ -96,8 +130,8 @@ class CommandBlock(wiring.Component):
         idle_timer = Signal(range(self.timeout_cycles + 1))
         last_write_seq = Signal(8)
         last_write_valid = Signal()
-        address = Signal(32)
-        n_words = Signal(16)
+        address = self.address
+        n_words = self.n_words
 
         # reply: header bytes, payload words (from identify ROM, bus reads), crc
         reply_len = Signal(16)
@@ -127,7 +161,7 @@ class CommandBlock(wiring.Component):
                 m.next = next_state
             or_timeout()
 
-        with m.FSM():
+        with m.FSM() as fsm:
             with m.State("IDLE"):
                 m.d.sync += [reply_len.eq(0), reply_src.eq(0), seq.eq(0)]
                 with m.If(self.rx_valid & (self.rx_data == SYNC)):
@@ -144,7 +178,7 @@ class CommandBlock(wiring.Component):
                     m.d.sync += [crc.eq(_crc_step(crc, self.rx_data)), length[8:].eq(self.rx_data),
                                  count.eq(0)]
                     full = Cat(length[:8], self.rx_data)
-                    with m.If((full > MAX_PAYLOAD) | (full[:2] != 0)):
+                    with m.If((full > max_payload) | (full[:2] != 0)):
                         m.d.sync += status.eq(Status.BAD_LENGTH)
                         m.next = "DRAIN"
                     with m.Elif(full == 0):
@@ -201,8 +235,7 @@ class CommandBlock(wiring.Component):
                                 m.d.sync += status.eq(Status.BUSY)
                                 m.next = "REPLY_START"
                             with m.Else():
-                                m.d.sync += [n_words.eq((length >> 2) - 1), last_write_seq.eq(seq),
-                                             last_write_valid.eq(1)]
+                                m.d.sync += n_words.eq((length >> 2) - 1)
                                 m.next = "LOAD_ADDRESS"
                         with m.Case(Command.READ):
                             with m.If(length != 8):
@@ -216,12 +249,19 @@ class CommandBlock(wiring.Component):
             with m.State("LOAD_ADDRESS"):  # buffer word 0 is on buf_r.data now
                 m.d.comb += buf_r.addr.eq(1)
                 m.d.sync += [address.eq(buf_r.data), count.eq(1)]
+                last = Signal(33)
+                m.d.comb += last.eq(buf_r.data + n_words - 1)
+                window_ok = self._window_ok(m, buf_r.data, last)
                 with m.If(code == Command.READ):
                     m.next = "LOAD_COUNT"
-                with m.Else():
+                with m.Elif(window_ok):
+                    m.d.sync += [last_write_seq.eq(seq), last_write_valid.eq(1)]
                     m.next = "WRITE_WORDS"
+                with m.Else():
+                    m.d.sync += [status.eq(Status.BAD_ADDRESS), last_write_valid.eq(0)]
+                    m.next = "REPLY_START"
             with m.State("LOAD_COUNT"):
-                with m.If((buf_r.data == 0) | (buf_r.data > MAX_PAYLOAD // 4)):
+                with m.If((buf_r.data == 0) | (buf_r.data > words)):
                     m.d.sync += status.eq(Status.BAD_LENGTH)
                 with m.Else():
                     m.d.sync += [reply_len.eq(buf_r.data << 2), reply_src.eq(2)]
@@ -278,4 +318,5 @@ class CommandBlock(wiring.Component):
                 m.d.comb += [self.tx_valid.eq(1), tx_byte.eq(crc[8:])]
                 with m.If(self.tx_ready):
                     m.next = "IDLE"
+        m.d.comb += [self.idle.eq(fsm.ongoing("IDLE")), self.writing.eq(fsm.ongoing("WRITE_WORDS"))]
         return m

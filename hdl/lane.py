@@ -16,7 +16,7 @@ from .params import (BARRIER_BITS, GAIN_BITS, PROB_BITS, TABLE_DEPTH,
                      ArrayGeometry, hop_probability_table)
 from .prng import Xorshift32
 
-__all__ = ["Lane", "edge_layout", "cell_layout"]
+__all__ = ["Lane", "edge_layout", "cell_layout", "hop_argument_shape"]
 
 
 def edge_layout(geometry):
@@ -33,6 +33,11 @@ def cell_layout(geometry):
     return data.StructLayout({"valid": unsigned(1), "bias": signed(geometry.weight_bits)})
 
 
+def hop_argument_shape(geometry):
+    """Signed width of x = Eb + gain * s * f (and of the drop): wide enough never to overflow."""
+    return signed(max(BARRIER_BITS + 1, GAIN_BITS + geometry.field_bits + 1) + 1)
+
+
 class Lane(wiring.Component):
     def __init__(self, geometry, index):
         if not isinstance(geometry, ArrayGeometry):
@@ -40,7 +45,14 @@ class Lane(wiring.Component):
         self.geometry = geometry
         self.index = index
         g = geometry
-        self.x_shape = signed(max(BARRIER_BITS + 1, GAIN_BITS + g.field_bits + 1) + 1)
+        self.x_shape = hop_argument_shape(g)
+        # Internal registers created here, not in elaborate(), so that the formal proofs
+        # (sim/formal) can state properties over them.
+        self.field = Signal(signed(g.field_bits))
+        self.x_next = Signal(self.x_shape)       # x formed from the field and barrier now
+        self.x = Signal(self.x_shape)            # x latched at decide, used in the commit cycle
+        self.table_entry = Signal(PROB_BITS)     # the table entry read for x (commit cycle)
+        self.random16 = Signal(PROB_BITS)
         super().__init__({
             # bus writes into this lane's memories
             "bus_index": In(g.index_bits),
@@ -89,7 +101,7 @@ class Lane(wiring.Component):
         m.d.comb += [cell_r.addr.eq(self.group), edge_r.addr.eq(self.edge_addr)]
 
         # Local field accumulation (three-stage pipeline, see module docstring).
-        field = Signal(signed(g.field_bits))
+        field = self.field
         issued = Signal()
         fetched = Signal()
         col = Signal(g.col_bits)
@@ -113,8 +125,8 @@ class Lane(wiring.Component):
         # Decision: x = Eb + gain * s * f (Q.4 kT); hop iff x <= 0 or r16 < round(2^16 exp(-x)).
         tilt = Signal(self.x_shape)
         m.d.comb += tilt.eq(self.gain_q4 * field)
-        x = Signal(self.x_shape)
-        x_now = Signal(self.x_shape)
+        x = self.x
+        x_now = self.x_next
         m.d.comb += x_now.eq(self.barrier_q4 + tilt)
         with m.If(~self.own_spin):
             m.d.comb += x_now.eq(self.barrier_q4 - tilt)
@@ -123,11 +135,12 @@ class Lane(wiring.Component):
         with m.If(self.decide):
             m.d.sync += x.eq(x_now)
 
-        random16 = prng.state[32 - PROB_BITS:]
+        random16 = self.random16
+        m.d.comb += [random16.eq(prng.state[32 - PROB_BITS:]), self.table_entry.eq(table_r.data)]
         always = x <= 0
         never = x >= TABLE_DEPTH
         m.d.comb += [
-            self.hop.eq(self.valid & (always | (~never & (random16 < table_r.data)))),
+            self.hop.eq(self.valid & (always | (~never & (random16 < self.table_entry)))),
             self.drop_q4.eq((self.barrier_q4 - x) << 1),
         ]
         return m

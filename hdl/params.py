@@ -166,6 +166,29 @@ class ArrayGeometry:
             raise ValueError(f"lane {lane} out of range")
         return (int(region) << (self.lane_addr_bits + self.index_bits)) | (lane << self.index_bits) | index
 
+    def write_window(self, region):
+        """``(per_lane, depth)`` of the bus locations a write to ``region`` may reach, or None.
+
+        The command block refuses a WRITE that leaves one window (docs/protocol.md), so no
+        write aliases onto another location through a truncated address.
+        """
+        region = Region(region)
+        if region == Region.COUNTERS:
+            return None
+        per_lane = region in (Region.CELLS, Region.EDGES)
+        depth = {Region.REGS: len(Reg), Region.EDGES: self.edge_depth}.get(region, self.groups)
+        return per_lane, depth
+
+    def writable(self, address):
+        """Whether a bus write at ``address`` (the protocol's 32-bit address) reaches a location."""
+        index = address & ((1 << self.index_bits) - 1)
+        lane = (address >> self.index_bits) & ((1 << self.lane_addr_bits) - 1)
+        region = address >> (self.index_bits + self.lane_addr_bits)
+        if region not in Region._value2member_map_ or (window := self.write_window(region)) is None:
+            return False
+        per_lane, depth = window
+        return index < depth and (lane < self.lanes if per_lane else lane == 0)
+
     def edge_word(self, row, col, weight):
         """Pack an edge entry as the bus writes it: row | col | weight (two's complement)."""
         w = weight & ((1 << self.weight_bits) - 1)

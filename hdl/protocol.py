@@ -32,6 +32,7 @@ class Status(IntEnum):
     BAD_LENGTH = 0x83     # oversize, not whole words, or wrong for the command
     BUSY = 0x84           # a WRITE while the array runs (nothing written)
     TIMEOUT = 0x85        # the frame stopped arriving part-way
+    BAD_ADDRESS = 0x86    # a WRITE that leaves one window of writable locations (nothing written)
 
 
 def crc16_ccitt(data, crc=CRC_INIT):

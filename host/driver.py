@@ -108,10 +108,12 @@ class LimBoard:
 
     # ---- the array ------------------------------------------------------------------------
     def write_bus(self, writes):
-        """(address, data) pairs, sent as bursts of consecutive addresses."""
+        """(address, data) pairs, sent as bursts of consecutive addresses within one write window."""
+        window = self.geometry.index_bits
         run_start, run = None, []
         for address, data in writes:
-            if run and address == run_start + len(run) and len(run) < MAX_PAYLOAD // 4 - 1:
+            if (run and address == run_start + len(run) and len(run) < MAX_PAYLOAD // 4 - 1
+                    and address >> window == run_start >> window):
                 run.append(data & 0xFFFFFFFF)
                 continue
             if run:

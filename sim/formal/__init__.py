@@ -1,0 +1,1 @@
+"""Formal verification of the RTL with SymbiYosys: harnesses (properties) and the prover."""

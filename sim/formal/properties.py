@@ -1,0 +1,219 @@
+"""Formal properties of the RTL: one harness per block, its inputs left free.
+
+A harness instantiates a block, leaves every input to the solver (``ports``) and states
+properties with ``Assert`` (and the block's operating contract with ``Assume``). A k-induction
+proof of a harness holds for every input sequence, so it holds wherever the block is used in the
+array or the board. See docs/formal.md for what each proof means and how long it takes.
+"""
+from dataclasses import dataclass
+
+from amaranth.hdl import Array, Assert, Assume, Const, Elaboratable, Module, ResetSignal, Signal, signed
+from amaranth.lib.wiring import In
+
+from ...hdl.command import CommandBlock
+from ...hdl.counters import SaturatingCounter
+from ...hdl.array import counter_increment_widths
+from ...hdl.lane import Lane
+from ...hdl.params import (BARRIER_BITS, GAIN_BITS, TABLE_DEPTH, ArrayGeometry, Region,
+                           hop_probability_table)
+from ...hdl.schedule import BarrierSchedule
+
+__all__ = ["Proof", "PROOFS", "CounterProperties", "ScheduleProperties", "LaneProperties",
+           "CommandSafety", "FORMAL_GEOMETRY"]
+
+#: A small array for the block proofs: 3 lanes (not a power of two), 12 groups, 40 edges.
+FORMAL_GEOMETRY = ArrayGeometry(lanes=3, groups=12, edge_depth=40, weight_bits=6, counter_bits=12)
+
+
+class _Harness(Elaboratable):
+    """Common pieces: no reset during the proof, a 'not the first cycle' flag, past values."""
+
+    def _begin(self, m):
+        m.d.comb += Assume(~ResetSignal())
+        started = Signal()
+        m.d.sync += started.eq(1)
+        return started
+
+    @staticmethod
+    def _past(m, signal):
+        past = Signal.like(signal, name=f"past_{signal.name}")
+        m.d.sync += past.eq(signal)
+        return past
+
+    def ports(self):
+        """The block's inputs: the solver chooses them freely every cycle."""
+        return [getattr(self.dut, name) for name, member in self.dut.signature.members.items()
+                if member.flow == In]
+
+
+class CounterProperties(_Harness):
+    """A counter never wraps: it adds exactly until the sum passes its maximum, then holds it."""
+
+    def __init__(self, width, increment_width, counter=SaturatingCounter):
+        self.width = width
+        self.dut = counter(width, increment_width)
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.dut = dut = self.dut
+        started = self._begin(m)
+        top = (1 << self.width) - 1
+        value, increment, clear, saturated = (self._past(m, s) for s in
+                                              (dut.value, dut.increment, dut.clear, dut.saturated))
+        with m.If(started):
+            with m.If(clear):
+                m.d.comb += Assert((dut.value == 0) & ~dut.saturated, "clear empties the counter")
+            with m.Elif(value + increment > top):
+                m.d.comb += Assert((dut.value == top) & dut.saturated, "a sum past the maximum saturates")
+            with m.Else():
+                m.d.comb += Assert(dut.value == value + increment, "below the maximum it adds exactly")
+                m.d.comb += Assert(dut.saturated == saturated, "the saturation flag is sticky")
+        m.d.comb += Assert(~dut.saturated | (dut.value == top), "a saturated counter reads its maximum")
+        return m
+
+
+class ScheduleProperties(_Harness):
+    """The barrier stays within its programmed start and end, and never falls when start <= end.
+
+    Contract (the array's): schedule registers are written before ``init`` and held during the
+    run; ``advance`` comes while the schedule is not busy.
+    """
+
+    def __init__(self):
+        self.dut = BarrierSchedule()
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.dut = dut = self.dut
+        started = self._begin(m)
+        params = (dut.kind, dut.start_q4, dut.end_q4, dut.rate)
+        held = [Signal.like(p, name=f"held_{p.name}") for p in params]
+        armed = Signal()
+        with m.If(dut.init):
+            m.d.sync += [armed.eq(1)] + [h.eq(p) for h, p in zip(held, params)]
+        with m.Elif(armed):
+            m.d.comb += [Assume(p == h) for p, h in zip(params, held)]
+        m.d.comb += Assume(~(dut.advance & dut.busy))
+
+        start, end = held[1], held[2]
+        low = Signal(BARRIER_BITS)
+        high = Signal(BARRIER_BITS)
+        m.d.comb += [low.eq(start), high.eq(end)]
+        with m.If(start > end):
+            m.d.comb += [low.eq(end), high.eq(start)]
+        with m.If(armed):
+            m.d.comb += Assert((dut.barrier_q4 >= low) & (dut.barrier_q4 <= high),
+                               "the barrier stays within its programmed bounds")
+
+        barrier, init, advance, busy, was_armed = (self._past(m, s) for s in
+                                                   (dut.barrier_q4, dut.init, dut.advance, dut.busy, armed))
+        with m.If(started & was_armed & ~init):
+            with m.If(start <= end):
+                m.d.comb += Assert(dut.barrier_q4 >= barrier, "a rising schedule never falls")
+            with m.If(~advance & ~busy):
+                m.d.comb += Assert(dut.barrier_q4 == barrier, "the barrier moves only on a sweep's end")
+        return m
+
+
+class LaneProperties(_Harness):
+    """The hop argument never overflows and the exp(-x) table is read at x, never at an alias.
+
+    x = Eb + gain * s * f is compared with an exact wide sum; in the commit cycle, whenever the
+    table decides the hop (0 < x < 256) the entry read is table[x], and the hop is exactly
+    valid and (x <= 0 or r16 < table[x]).
+    """
+
+    def __init__(self, geometry=FORMAL_GEOMETRY, lane=Lane):
+        self.dut = lane(geometry, 0)
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.dut = dut = self.dut
+        started = self._begin(m)
+        wide = signed(BARRIER_BITS + GAIN_BITS + len(dut.field) + 4)
+        tilt = Signal(wide)
+        exact = Signal(wide)
+        m.d.comb += tilt.eq(dut.gain_q4 * dut.field)
+        m.d.comb += exact.eq(dut.barrier_q4 + tilt)
+        with m.If(~dut.own_spin):
+            m.d.comb += exact.eq(dut.barrier_q4 - tilt)
+        m.d.comb += Assert(dut.x_next == exact, "the hop argument never overflows")
+
+        table = Array(Const(v, 16) for v in hop_probability_table())
+        decided = self._past(m, dut.decide)
+        x = dut.x
+        in_table = (x > 0) & (x < TABLE_DEPTH)
+        entry = table[x[:(TABLE_DEPTH - 1).bit_length()]]
+        with m.If(started & decided):
+            with m.If(in_table):
+                m.d.comb += Assert(dut.table_entry == entry, "the table is read at x")
+            m.d.comb += Assert(dut.hop == (dut.valid & ((x <= 0) | (in_table & (dut.random16 < entry)))),
+                               "the hop follows the contract")
+        return m
+
+
+def _writable(m, geometry, address):
+    """The specification: a write at ``address`` (32 bits) reaches a location of the array."""
+    g = geometry
+    ib, lb = g.index_bits, g.lane_addr_bits
+    index, lane, region = address[:ib], address[ib:ib + lb], address[ib + lb:]
+    ok = Signal()
+    for r in Region:
+        window = g.write_window(r)
+        if window is not None:
+            per_lane, depth = window
+            with m.If(region == r):
+                m.d.comb += ok.eq((index < depth) & ((lane < g.lanes) if per_lane else (lane == 0)))
+    return ok
+
+
+class CommandSafety(_Harness):
+    """The command decoder never writes outside the problem memory, whatever bytes arrive."""
+
+    def __init__(self, geometry=FORMAL_GEOMETRY, max_payload=16, command=CommandBlock):
+        self.geometry = geometry
+        self.dut = command(geometry, timeout_cycles=16, max_payload=max_payload)
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.dut = dut = self.dut
+        self._begin(m)
+        m.d.comb += Assert(~dut.bus_we | _writable(m, self.geometry, dut.bus_addr),
+                           "every bus write reaches a location of the array")
+        # Inductive strengthening: the rest of a burst lies in the window of its next word.
+        last = Signal(33)
+        m.d.comb += last.eq(dut.address + dut.n_words - dut.count)
+        block = self.geometry.index_bits
+        with m.If(dut.writing):
+            m.d.comb += Assert((dut.count >= 1) & (dut.count <= dut.n_words)
+                               & _writable(m, self.geometry, dut.address) & _writable(m, self.geometry, last)
+                               & (last >> block == dut.address >> block), "a burst stays in its window")
+        return m
+
+
+@dataclass(frozen=True)
+class Proof:
+    name: str
+    build: object      # () -> harness
+    mode: str          # "prove": k-induction, unbounded
+    depth: int
+    claim: str
+
+
+def _counter_proofs():
+    """One proof per (width, increment width) that the array's counters use."""
+    shapes = sorted({(g.counter_bits, width) for g in (ArrayGeometry(), FORMAL_GEOMETRY)
+                     for width in counter_increment_widths(g).values()})
+    return [Proof(f"counter_{w}_{i}", (lambda w=w, i=i: CounterProperties(w, i)), "prove", 2,
+                  f"a {w}-bit counter with {i}-bit increments saturates, never wraps")
+            for w, i in shapes]
+
+
+PROOFS = _counter_proofs() + [
+    Proof("schedule", ScheduleProperties, "prove", 3,
+          "the barrier schedule stays within its programmed bounds and never falls"),
+    Proof("lane", LaneProperties, "prove", 3,
+          "the hop argument never overflows; the probability table is read in range, at x"),
+    Proof("command_safety", CommandSafety, "prove", 3,
+          "the command decoder never writes outside the problem memory"),
+]
