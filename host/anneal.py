@@ -141,18 +141,24 @@ class _Target:
         self.geometry = self.board.geometry
 
 
-def run_anneal(problem, settings, progress=None, waves=False, target="rtl", port=None, board="ulx3s"):
+def run_anneal(problem, settings, progress=None, waves=False, target="rtl", port=None, board="ulx3s",
+               geometry=None):
     """Run ``settings`` on ``problem``; returns the result as a JSON-ready dict.
 
     ``target``: "rtl" (the array in ``settings.simulator``), "sim-board" (the board's RTL behind
-    its UART, in a simulator) or "port" (a real board on serial ``port``).
+    its UART, in a simulator) or "port" (a real board on serial ``port``). ``geometry`` fixes the
+    simulated array's shape (default: the smallest default-shaped array the problem fits).
     """
     from contextlib import ExitStack
     progress = progress or Progress(enabled=False)
     settings.validate()
     with ExitStack() as stack:
         where = _Target(target, settings, port, board, waves, progress, stack)
-        return _run(problem, settings, progress, waves, where)
+        if geometry is not None and where.geometry is None:
+            where.geometry = geometry
+        result = _run(problem, settings, progress, waves, where)
+        result["run"] = {"target": target, "board": None if target == "rtl" else board}
+        return result
 
 
 def _run(problem, settings, progress, waves, where):
@@ -231,8 +237,10 @@ def _run(problem, settings, progress, waves, where):
     energy = energy_report(problem, settings, final.counters, start_objective - final_objective,
                            last_sweep_barrier_q4)
     result = {
-        "problem": {"name": problem.name, "spins": problem.n, "couplings": problem.m},
+        "problem": {"name": problem.name, "spins": problem.n, "couplings": problem.m,
+                    "sha256": problem.digest()},
         "array": {"lanes": geometry.lanes, "groups": geometry.groups, "edge_depth": geometry.edge_depth,
+                  "weight_bits": geometry.weight_bits, "counter_bits": geometry.counter_bits,
                   "groups_used": program.n_groups, "colours": len(program.colour_groups),
                   "edge_entries_per_lane": int(program.lengths.sum())},
         "settings": settings.to_dict(),

@@ -96,6 +96,7 @@ def _cmd_anneal(args):
     target = "port" if args.port else ("sim-board" if args.sim_board else "rtl")
     result = run_anneal(problem, settings, Progress(enabled=not args.quiet), waves=args.waves,
                         target=target, port=args.port, board=args.board)
+    result["problem"]["source"] = str(args.problem.resolve()) if args.problem else "built-in"
     stem = args.name or f"anneal-{problem.name.rsplit('.', 1)[0]}"
     json_path = write_result(result, args.out / f"{stem}.json")
     png_path = plot_anneal(result, args.out / f"{stem}.png")
@@ -263,6 +264,43 @@ def _cmd_flash(args):
     return 0
 
 
+def _reproduce_parser(sub):
+    p = sub.add_parser(
+        "reproduce", formatter_class=_Formatter, help="rerun a run from its result file and compare",
+        description=(
+            "Rerun the run recorded in a 'lim anneal' result (JSON): the same problem (checked by\n"
+            "its content hash), settings, array geometry and target. The final state, the counters,\n"
+            "the energy and the trajectory must come out equal; differences are listed and the exit\n"
+            "status is 1. --simulator golden reruns on the model alone, which is bit-exact with\n"
+            "the RTL and so must give the same numbers."),
+        epilog="examples:\n  lim reproduce results/anneal-g1-class-800.json\n"
+               "  lim reproduce results/anneal-G1.json --problem G1.txt --simulator golden")
+    p.add_argument("result", type=Path, help="a result JSON written by lim anneal")
+    p.add_argument("--problem", type=Path, help="the problem file, if it moved since the run")
+    p.add_argument("--simulator", choices=SIMULATOR_CHOICES, help="rerun on another simulator")
+    p.add_argument("--port", help="serial port, to rerun a run made on a real board")
+    p.add_argument("--out", type=Path, default=Path("results"), help="folder for the rerun's JSON")
+    p.add_argument("--quiet", action="store_true", help="no progress display")
+    p.set_defaults(handler=_cmd_reproduce)
+
+
+def _cmd_reproduce(args):
+    from .anneal import write_result
+    from .progress import Progress
+    from .reproduce import REPRODUCED_FIELDS, reproduce
+    rerun, diffs = reproduce(args.result, args.problem, args.simulator, args.port,
+                             Progress(enabled=not args.quiet))
+    path = write_result(rerun, args.out / f"{args.result.stem}-reproduced.json")
+    if diffs:
+        print("NOT reproduced:\n  " + "\n  ".join(diffs))
+    else:
+        checked = [f for f in REPRODUCED_FIELDS if f in rerun]
+        print(f"reproduced exactly: {', '.join(checked)} ({rerun['counters']['SWEEPS']} sweeps, "
+              f"{rerun['settings']['simulator']})")
+    print(f"wrote      {path}")
+    return 1 if diffs else 0
+
+
 def _prove_parser(sub):
     p = sub.add_parser(
         "prove", formatter_class=_Formatter, help="prove the RTL's safety properties (SymbiYosys, z3)",
@@ -314,6 +352,7 @@ def build_parser():
     _bounds_parser(sub)
     _build_parser(sub)
     _flash_parser(sub)
+    _reproduce_parser(sub)
     _prove_parser(sub)
     return parser
 

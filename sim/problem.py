@@ -4,12 +4,18 @@ An Ising problem has spins s_i in {-1, +1}, integer couplings J_ij and biases h_
 objective U(s) = -sum_{i<j} J_ij s_i s_j - sum_i h_i s_i (in problem units; the gain converts to kT).
 MaxCut with weights w maps to J = -w, h = 0, and cut(s) = (sum w - U(s)) / 2.
 """
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["ProblemError", "IsingProblem", "parse_gset", "load_gset", "random_maxcut"]
+__all__ = ["ProblemError", "IsingProblem", "parse_gset", "load_gset", "random_maxcut", "MAX_SPINS"]
+
+#: More spins than the largest array holds (32 lanes x 65,536 groups): refused when parsed.
+MAX_SPINS = 32 << 16
+#: Weights are read as 32-bit integers; the array's own (narrower) range is checked when mapping.
+_WEIGHT_LIMIT = 1 << 31
 
 
 class ProblemError(ValueError):
@@ -46,6 +52,13 @@ class IsingProblem:
     def m(self):
         return len(self.rows)
 
+    def digest(self):
+        """SHA-256 of the problem's content, not of a file's formatting: how a result names it."""
+        h = hashlib.sha256()
+        for a in (np.array([self.n]), self.rows, self.cols, self.couplings, self.biases):
+            h.update(np.ascontiguousarray(a, dtype="<i8").tobytes())
+        return h.hexdigest()
+
     def objective(self, spins_pm):
         """U(s) for spins in {-1, +1}; works on a (..., n) batch."""
         s = np.asarray(spins_pm, dtype=np.int64)
@@ -79,6 +92,8 @@ def parse_gset(text, name="problem"):
     n, m = ints(header_line, header, 2, "a header 'n m'")
     if n < 1:
         raise ProblemError(f"{name}:{header_line}: the number of nodes must be at least 1, not {n}")
+    if n > MAX_SPINS:
+        raise ProblemError(f"{name}:{header_line}: {n} nodes; the largest array holds {MAX_SPINS}")
     if m < 0:
         raise ProblemError(f"{name}:{header_line}: the number of edges must not be negative, not {m}")
     body = lines[1:]
@@ -94,6 +109,8 @@ def parse_gset(text, name="problem"):
                 raise ProblemError(f"{name}:{lineno}: node {v} is outside 1..{n}{hint}")
         if i == j:
             raise ProblemError(f"{name}:{lineno}: self loop on node {i}")
+        if not -_WEIGHT_LIMIT <= w < _WEIGHT_LIMIT:
+            raise ProblemError(f"{name}:{lineno}: weight {w} is outside the 32-bit range")
         key = (min(i, j), max(i, j))
         if key in seen:
             first, w0 = seen[key]

@@ -107,3 +107,27 @@ def test_faults_on_the_link_are_recovered_with_nothing_lost(board):
         assert got.rows.tolist() == want.rows.tolist() and got.counters == want.counters
     injected = faulty.injected["flipped_bits"] + faulty.injected["dropped_bytes"]
     assert injected > 0 and driver.stats["retries"] > 0
+
+
+def test_a_write_outside_the_problem_memory_is_refused_whole(board):
+    g = SMALL
+    driver = LimBoard(board.transport, timeout_s=5.0)
+    seed = g.address(Region.REGS, Reg.SEED)
+    driver.write_words(seed, [777])
+    aliases = [
+        (1 << g.addr_bits) | seed,                       # truncated, it would land on SEED
+        g.address(Region.COUNTERS, 0),                    # read-only
+        g.address(Region.STATE, g.groups),                # past the last group
+        seed - 1,                                         # N_GROUPS and SEED: a good burst
+    ]
+    for seq, address in enumerate(aliases, start=120):
+        words = [1, 2] if address == seed - 1 else [5]
+        reply = exchange(board.transport, raw(Command.WRITE, seq, struct.pack(f"<I{len(words)}I", address, *words)))
+        assert reply.status == (Status.OK if address == seed - 1 else Status.BAD_ADDRESS), hex(address)
+    assert driver.read_words(seed, 1) == [2]          # only the good burst wrote
+    last = g.address(Region.EDGES, g.edge_depth - 1, lane=g.lanes - 1)
+    reply = exchange(board.transport, raw(Command.WRITE, 130, struct.pack("<III", last, 1, 2)))
+    assert reply.status == Status.BAD_ADDRESS          # crosses into the next lane's window
+    # refused, so not remembered: the same sequence number with a good address executes
+    reply = exchange(board.transport, raw(Command.WRITE, 130, struct.pack("<II", seed, 4242)))
+    assert reply.status == Status.OK and driver.read_words(seed, 1) == [4242]
