@@ -13,7 +13,14 @@ from amaranth.lib.wiring import In, Out
 from .params import ArrayGeometry, Region
 from .protocol import CRC_INIT, CRC_POLY, MAGIC, MAX_PAYLOAD, PROTOCOL_VERSION, SYNC, Command, Status
 
-__all__ = ["CommandBlock", "identify_payload"]
+__all__ = ["CommandBlock", "identify_payload", "STATES", "RECEIVING"]
+
+#: The decoder's states, in order of a frame's life.
+STATES = ("IDLE", "CODE", "SEQ", "LEN0", "LEN1", "PAYLOAD", "CRC0", "CRC1", "DRAIN", "CHECK",
+          "LOAD_ADDRESS", "LOAD_COUNT", "WRITE_WORDS", "REPLY_START", "REPLY_HEADER", "REPLY_FETCH",
+          "REPLY_LATCH", "REPLY_PAYLOAD", "REPLY_CRC0", "REPLY_CRC1")
+#: States that wait for the next byte of a frame (and leave on the timeout).
+RECEIVING = ("CODE", "SEQ", "LEN0", "LEN1", "PAYLOAD", "CRC0", "CRC1", "DRAIN")
 
 
 def identify_payload(geometry, board_id, clk_hz):
@@ -81,7 +88,11 @@ class CommandBlock(wiring.Component):
         self.address = Signal(32)     # the next bus address of a WRITE or READ
         self.n_words = Signal(16)     # data words in the WRITE being executed
         self.count = Signal(16)       # bytes received / words processed
-        self.writing = Signal()       # in the WRITE_WORDS state
+        self.length = Signal(16)      # payload length of the frame
+        self.idle_timer = Signal(range(timeout_cycles + 1))   # cycles since the last byte
+        self.reply_len = Signal(16)   # payload bytes of the reply
+        self.tx_index = Signal(16)    # reply byte being sent
+        self.in_state = {name: Signal(name=f"in_{name.lower()}") for name in STATES}
         super().__init__({
             "rx_data": In(8), "rx_valid": In(1),
             "tx_data": Out(8), "tx_valid": Out(1), "tx_ready": In(1),
@@ -121,23 +132,23 @@ class CommandBlock(wiring.Component):
 
         code = Signal(8)
         seq = Signal(8)
-        length = Signal(16)
+        length = self.length
         count = self.count
         word = Signal(32)             # assembling received bytes
         crc = Signal(16)
         crc_rx = Signal(16)
         status = Signal(8)
-        idle_timer = Signal(range(self.timeout_cycles + 1))
+        idle_timer = self.idle_timer
         last_write_seq = Signal(8)
         last_write_valid = Signal()
         address = self.address
         n_words = self.n_words
 
         # reply: header bytes, payload words (from identify ROM, bus reads), crc
-        reply_len = Signal(16)
+        reply_len = self.reply_len
         reply_src = Signal(2)         # 0 none, 1 identify, 2 bus read
         tx_byte = Signal(8)
-        tx_index = Signal(16)
+        tx_index = self.tx_index
         tx_word = Signal(32)
         m.d.comb += [self.tx_data.eq(tx_byte)]
 
@@ -318,5 +329,6 @@ class CommandBlock(wiring.Component):
                 m.d.comb += [self.tx_valid.eq(1), tx_byte.eq(crc[8:])]
                 with m.If(self.tx_ready):
                     m.next = "IDLE"
-        m.d.comb += [self.idle.eq(fsm.ongoing("IDLE")), self.writing.eq(fsm.ongoing("WRITE_WORDS"))]
+        m.d.comb += [signal.eq(fsm.ongoing(name)) for name, signal in self.in_state.items()]
+        m.d.comb += self.idle.eq(fsm.ongoing("IDLE"))
         return m

@@ -8,7 +8,12 @@ from .command import CommandBlock
 from .params import ArrayGeometry
 from .uart import UARTRx, UARTTx
 
-__all__ = ["LimSystem"]
+__all__ = ["LimSystem", "frame_timeout_cycles"]
+
+
+def frame_timeout_cycles(clk_hz, baud, timeout_s=0.01):
+    """Clock cycles of a quiet line after which a partial frame is dropped: at least 16 bit times."""
+    return max(16 * round(clk_hz / baud), int(timeout_s * clk_hz))
 
 
 class LimSystem(wiring.Component):
@@ -27,7 +32,7 @@ class LimSystem(wiring.Component):
         self.baud = baud
         self.divider = divider
         self.board_id = board_id
-        self.timeout_cycles = max(16 * divider, int(timeout_s * clk_hz))
+        self.timeout_cycles = frame_timeout_cycles(clk_hz, baud, timeout_s)
         super().__init__()
 
     def elaborate(self, platform):

@@ -335,7 +335,7 @@ def _cmd_prove(args):
         r = run_proof(proof.name, harness, harness.ports(), proof.mode, proof.depth, args.workdir / proof.name)
         results.append(dict(r.to_dict(), claim=proof.claim))
         verdict = "proved" if r.passed else "FAILED"
-        print(f"{proof.name:<18}{verdict:<8}{r.seconds:>6.1f} s  {proof.claim}", flush=True)
+        print(f"{proof.name:<28}{verdict:<8}{r.seconds:>6.1f} s  {proof.claim}", flush=True)
         if not r.passed:
             print("    " + r.summary.replace("\n", "\n    ") + f"\n    log and trace: {r.workdir}")
     path = write_result({"proofs": results}, args.out / "formal.json")

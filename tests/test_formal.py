@@ -9,8 +9,8 @@ from lim.hdl.counters import SaturatingCounter
 from lim.hdl.lane import Lane
 from lim.hdl.params import Region
 from lim.host.cli import main
-from lim.sim.formal.properties import (FORMAL_GEOMETRY, PROOFS, CommandSafety, CounterProperties,
-                                       LaneProperties)
+from lim.sim.formal.properties import (FORMAL_GEOMETRY, PROOFS, CommandLiveness, CommandSafety,
+                                       CounterProperties, LaneProperties)
 from lim.sim.formal.prover import run_proof
 
 
@@ -43,6 +43,15 @@ class UncheckedCommandBlock(CommandBlock):
         return Const(1)
 
 
+class StuckCommandBlock(CommandBlock):
+    """Its line-quiet timer never runs, so a frame cut short leaves it waiting for ever."""
+
+    def elaborate(self, platform):
+        m = super().elaborate(platform)
+        m.d.sync += self.idle_timer.eq(0)
+        return m
+
+
 class NarrowLane(Lane):
     """Forms x in too few bits, so a large tilt overflows it."""
 
@@ -65,6 +74,11 @@ def test_unchecked_write_fails_the_proof(tmp_path):
     result = prove(harness, "unchecked", tmp_path, mode="bmc", depth=20)
     assert not result.passed
     assert "properties.py" in result.summary and "counterexample trace" in result.summary
+
+
+def test_a_decoder_that_can_hang_fails_the_liveness_proof(tmp_path):
+    result = prove(CommandLiveness(command=StuckCommandBlock), "stuck", tmp_path, mode="bmc", depth=4)
+    assert not result.passed and "counterexample trace" in result.summary
 
 
 def test_narrow_hop_argument_fails_the_proof(tmp_path):

@@ -1,0 +1,154 @@
+"""Results that survive faults: atomic writes, interrupted runs, reruns from a result file, and
+one-line errors for bad input and missing tools."""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from lim.host import anneal as anneal_module
+from lim.host.anneal import write_result
+from lim.host.cli import main
+from lim.sim.problem import random_maxcut
+
+BIN = Path(sys.executable).parent
+LIM = shutil.which("lim", path=str(BIN))
+
+
+def write_gset(path, problem):
+    lines = [f"{problem.n} {problem.m}"]
+    lines += [f"{i + 1} {j + 1} {w}" for i, j, w in zip(problem.rows, problem.cols, problem.maxcut_weights)]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def one_line_error(proc, code):
+    assert proc.returncode == code, proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("lim: error:"), proc.stderr
+    return lines[0]
+
+
+# ---- reruns from a result file ----------------------------------------------------------------
+
+@pytest.fixture
+def gset(tmp_path):
+    return write_gset(tmp_path / "g.txt", random_maxcut(70, 300, seed=12, weights=(-1, 1, 2)))
+
+
+@pytest.mark.cosim
+def test_an_rtl_run_is_reproduced_exactly_from_its_result_file(tmp_path, gset, capsys):
+    args = ["--problem", str(gset), "--sweeps", "12", "--checkpoints", "3", "--schedule", "exponential",
+            "--barrier-start", "1", "--barrier-end", "9", "--seed", "77", "--lanes", "3", "--quiet"]
+    assert main(["anneal", *args, "--simulator", "icarus", "--out", str(tmp_path / "a")]) == 0
+    result = tmp_path / "a" / "anneal-g.json"
+    assert json.loads(result.read_text())["rtl"]["agrees_with_golden_model"]
+    # on the same simulator, and on the golden model alone (bit-exact, so the same numbers)
+    for simulator in ("icarus", "golden"):
+        rc = main(["reproduce", str(result), "--simulator", simulator, "--quiet", "--out", str(tmp_path / simulator)])
+        assert rc == 0
+        assert "reproduced exactly" in capsys.readouterr().out
+        rerun = json.loads((tmp_path / simulator / "anneal-g-reproduced.json").read_text())
+        original = json.loads(result.read_text())
+        assert rerun["spins"] == original["spins"] and rerun["counters"] == original["counters"]
+        assert rerun["energy"] == original["energy"] and rerun["array"] == original["array"]
+
+
+def test_a_tampered_result_is_not_reproduced(tmp_path, gset, capsys):
+    assert main(["anneal", "--problem", str(gset), "--simulator", "golden", "--sweeps", "20", "--quiet",
+                 "--out", str(tmp_path)]) == 0
+    path = tmp_path / "anneal-g.json"
+    result = json.loads(path.read_text())
+    result["counters"]["HOPS"] += 1
+    path.write_text(json.dumps(result))
+    capsys.readouterr()
+    assert main(["reproduce", str(path), "--quiet", "--out", str(tmp_path / "r")]) == 1
+    out = capsys.readouterr().out
+    assert "NOT reproduced" in out and "counters.HOPS" in out
+
+
+def test_a_changed_problem_or_a_non_result_is_refused_in_one_line(tmp_path, gset):
+    assert main(["anneal", "--problem", str(gset), "--simulator", "golden", "--sweeps", "5", "--quiet",
+                 "--out", str(tmp_path)]) == 0
+    gset.write_text(gset.read_text().replace("\n1 ", "\n2 ", 1))
+    line = one_line_error(subprocess.run([LIM, "reproduce", str(tmp_path / "anneal-g.json")],
+                                         capture_output=True, text=True, timeout=120), 2)
+    assert "is not the problem of this result" in line
+    (tmp_path / "x.json").write_text('{"energy": 1}')
+    for path, message in ((tmp_path / "x.json", "not a 'lim anneal' result"),
+                          (tmp_path / "missing.json", "no such file"), (gset, "not a readable JSON")):
+        proc = subprocess.run([LIM, "reproduce", str(path)], capture_output=True, text=True, timeout=120)
+        assert message in one_line_error(proc, 2)
+
+
+# ---- interrupted runs leave no half-written result -------------------------------------------
+
+def test_a_failed_write_leaves_the_previous_result_intact(tmp_path, monkeypatch):
+    path = write_result({"run": 1}, tmp_path / "r.json")
+
+    def dump_half(obj, f, **kw):
+        f.write('{"run": ')
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(anneal_module.json, "dump", dump_half)
+    with pytest.raises(KeyboardInterrupt):
+        write_result({"run": 2}, path)
+    assert json.loads(path.read_text()) == {"run": 1}
+    assert [p.name for p in tmp_path.iterdir()] == ["r.json"]
+
+
+@pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGKILL, -signal.SIGKILL)])
+def test_an_interrupted_run_writes_nothing(tmp_path, sig, code):
+    out = tmp_path / "out"
+    proc = subprocess.Popen([LIM, "anneal", "--simulator", "golden", "--sweeps", "100000", "--out", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(4)        # inside the run (its progress has started)
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == code
+    if sig == signal.SIGINT:
+        assert "interrupted; no result was written" in err and "Traceback" not in err
+    assert not out.exists() or not any(out.iterdir())
+
+
+# ---- bad input and missing tools: one line, non-zero exit -------------------------------------
+
+@pytest.mark.parametrize("content, args, message", [
+    ("3 2\n1 2 1\n2 ", [], "expected an edge"),                           # truncated
+    ("3 1\n2 2 1\n", [], "self loop"),
+    ("3 2\n1 2 1\n2 1 -1\n", [], "repeats line 2"),
+    ("3 1\n1 2 1099511627776\n", [], "32-bit range"),
+    ("99999999 0\n", [], "the largest array holds"),
+    ("70000 0\n", ["--lanes", "1"], "groups"),                             # over the array's capacity
+    ("3 1\n1 2 1\n", ["--schedule", "linear", "--rate", "nan"], "must be a number"),
+    ("3 1\n1 2 1\n", ["--schedule", "logarithmic", "--rate", "0.5"], "tau in whole sweeps"),
+    ("3 1\n1 2 1\n", ["--barrier-end", "300"], "barrier end"),
+    ("3 1\n1 2 1\n", ["--retention-error", "2"], "retention error"),
+    ("3 1\n1 2 1\n", ["--seed", "-1"], "seed"),
+])
+def test_bad_input_is_named_in_one_line(tmp_path, content, args, message):
+    path = tmp_path / "p.txt"
+    path.write_text(content)
+    proc = subprocess.run([LIM, "anneal", "--problem", str(path), "--simulator", "golden", "--quiet",
+                           "--out", str(tmp_path / "out"), *args], capture_output=True, text=True, timeout=300)
+    assert message in one_line_error(proc, 2)
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("simulator, message", [
+    ("icarus", "Icarus Verilog is missing: apt-get install iverilog"),
+    ("verilator", "Verilator needs make and a C++ compiler: apt-get install make g++"),
+])
+def test_a_missing_simulator_is_named_with_its_install(tmp_path, gset, simulator, message):
+    env = dict(os.environ, PATH=str(BIN))      # the virtual environment only: no system tools
+    proc = subprocess.run([LIM, "anneal", "--problem", str(gset), "--simulator", simulator, "--sweeps", "2",
+                           "--quiet", "--out", str(tmp_path / "out")], capture_output=True, text=True,
+                          timeout=300, env=env)
+    assert message in one_line_error(proc, 3)
+    assert not (tmp_path / "out").exists()
