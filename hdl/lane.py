@@ -34,8 +34,12 @@ def cell_layout(geometry):
 
 
 def hop_argument_shape(geometry):
-    """Signed width of x = Eb + gain * s * f (and of the drop): wide enough never to overflow."""
-    return signed(max(BARRIER_BITS + 1, GAIN_BITS + geometry.field_bits + 1) + 1)
+    """Signed width of x = Eb + gain * t (and of the drop): wide enough never to overflow.
+
+    t is s * f for a spin, 2 * d * g + Q_ii for a QP cell (two bits wider).
+    """
+    t_bits = geometry.field_bits + (3 if geometry.qp else 1)
+    return signed(max(BARRIER_BITS + 1, GAIN_BITS + t_bits) + 1)
 
 
 class Lane(wiring.Component):

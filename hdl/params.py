@@ -96,11 +96,13 @@ class ArrayGeometry:
     edge_depth: int = 8192
     weight_bits: int = 8
     counter_bits: int = 48
+    #: 0: Ising spins. p = 1..8: quadratic-programming cells, each holding a level 0 .. 2^p - 1.
+    cell_bits: int = 0
 
     def __post_init__(self):
         checks = [
             ("lanes", 1, 32), ("groups", 1, 1 << 16), ("edge_depth", 1, 1 << 20),
-            ("weight_bits", 2, 16), ("counter_bits", 8, 64),
+            ("weight_bits", 2, 16), ("counter_bits", 8, 64), ("cell_bits", 0, 8),
         ]
         for name, lo, hi in checks:
             value = getattr(self, name)
@@ -108,6 +110,23 @@ class ArrayGeometry:
                 raise TypeError(f"{name} must be an int, not {type(value).__name__}")
             if not lo <= value <= hi:
                 raise ValueError(f"{name} must be in {lo} .. {hi}, not {value}")
+        if self.qp and 1 + self.weight_bits + 2 * self.cell_bits > 32:
+            raise ValueError(f"a cell entry (valid, {self.weight_bits}-bit bias, two {self.cell_bits}-bit "
+                             "box limits) must fit one 32-bit bus word")
+
+    @property
+    def qp(self):
+        """Quadratic-programming cells (levels) rather than Ising spins."""
+        return self.cell_bits > 0
+
+    @property
+    def level_bits(self):
+        """Bits a cell holds in the state RAM: 1 for a spin, p for a level."""
+        return max(1, self.cell_bits)
+
+    @property
+    def level_max(self):
+        return (1 << self.level_bits) - 1
 
     @property
     def cells(self):
@@ -131,8 +150,8 @@ class ArrayGeometry:
 
     @property
     def field_bits(self):
-        """Signed width that holds bias + any edge list's sum without overflow."""
-        return self.weight_bits + _bits_for(self.edge_depth + 1) + 1
+        """Signed width that holds bias + any edge list's sum (of weight x level) without overflow."""
+        return self.weight_bits + self.cell_bits + _bits_for(self.edge_depth + 1) + 1
 
     @property
     def weight_max(self):
@@ -175,7 +194,7 @@ class ArrayGeometry:
         region = Region(region)
         if region == Region.COUNTERS:
             return None
-        per_lane = region in (Region.CELLS, Region.EDGES)
+        per_lane = region in (Region.CELLS, Region.EDGES) or (region == Region.STATE and self.qp)
         depth = {Region.REGS: len(Reg), Region.EDGES: self.edge_depth}.get(region, self.groups)
         return per_lane, depth
 
@@ -194,9 +213,15 @@ class ArrayGeometry:
         w = weight & ((1 << self.weight_bits) - 1)
         return row | (col << self.row_bits) | (w << (self.row_bits + self.col_bits))
 
-    def cell_word(self, valid, bias):
-        """Pack a cell entry as the bus writes it: valid | bias (two's complement)."""
-        return int(bool(valid)) | ((bias & ((1 << self.weight_bits) - 1)) << 1)
+    def cell_word(self, valid, bias, low=0, high=0):
+        """Pack a cell entry as the bus writes it: valid | bias (two's complement) | box low | box high.
+
+        The box limits exist for QP cells only (``cell_bits`` > 0).
+        """
+        word = int(bool(valid)) | ((bias & ((1 << self.weight_bits) - 1)) << 1)
+        if self.qp:
+            word |= (low << (1 + self.weight_bits)) | (high << (1 + self.weight_bits + self.cell_bits))
+        return word
 
 
 def hop_probability_table():

@@ -108,6 +108,9 @@ class _ColourClass:
         self.slots = np.arange(g0 * P, g1 * P)
         self.valid = program.valid[g0:g1].reshape(-1)
         self.bias = program.bias[g0:g1].reshape(-1)
+        if program.geometry.qp:
+            self.diagonal, self.low, self.high = (a[g0:g1].reshape(-1) for a in
+                                                  (program.diagonal, program.low, program.high))
         starts = np.concatenate([[0], np.cumsum(program.lengths)])
         e0, e1 = starts[g0], starts[g1]
         rows_in_group = np.repeat(np.arange(g0, g1), program.lengths[g0:g1])  # group of each edge row
@@ -124,7 +127,8 @@ class _ColourClass:
             np.add.at(self.matrix, (self.edge_nbr, self.edge_local), self.edge_w)
 
     def fields(self, spin_pm):
-        """Local fields (R, size) for spins in {-1, +1} (R, slots): exact integers."""
+        """Local fields (R, size) for cell values (R, slots): spins in {-1, +1} or QP levels;
+        exact integers."""
         if hasattr(self, "matrix"):
             f = spin_pm @ self.matrix
         else:
@@ -180,29 +184,40 @@ class GoldenArray:
             return {c: [int(x) for x in v] for c, v in self._totals.items()}
         return {c: int(v[0]) for c, v in self._totals.items()}
 
-    def _random16(self):
-        """The 16-bit numbers every lane of every run draws in each group of the next sweep: (R, G, P)."""
+    def _draws(self):
+        """What every lane of every run draws in each group of the next sweep, each (R, G, P):
+        the 16-bit number compared at commit, and the direction bit of a QP move (bit 0 of the
+        state before the step, as the lane sees it at decide)."""
         bits = ((self.prng[:, :, None] >> np.arange(32, dtype=np.uint32)) & 1).astype(bool)   # (R, P, 32)
         states = np.bitwise_xor.reduce(np.where(bits[:, :, None, :], self.jump[None, None, :, :], np.uint32(0)),
                                        axis=3)                                                  # (R, P, G)
+        before = np.concatenate([self.prng[:, :, None], states[:, :, :-1]], axis=2)
         self.prng = states[:, :, -1].copy()
-        return (states.transpose(0, 2, 1) >> np.uint32(32 - PROB_BITS)).astype(np.int64)
+        random16 = (states.transpose(0, 2, 1) >> np.uint32(32 - PROB_BITS)).astype(np.int64)
+        return random16, (before.transpose(0, 2, 1) & 1).astype(np.int64)
 
     def _sweep(self):
         barrier = np.array([s.barrier_q4 for s in self.schedules], dtype=np.int64)[:, None]
         raises = np.array([s.raise_q4 for s in self.schedules], dtype=np.int64)
         gain = self.gain[:, None]
-        random16 = self._random16().reshape(self.runs, -1)
+        random16, up_bits = (a.reshape(self.runs, -1) for a in self._draws())
         flat = self.rows.reshape(self.runs, -1)
+        qp = self.geometry.qp
         t = {c: np.zeros(self.runs, dtype=np.int64) for c in Counter}  # this sweep's events (fit int64)
         for cls in self.classes:
-            spin_pm = flat.astype(np.float64) * 2 - 1
-            fields = cls.fields(spin_pm)
-            own_pm = flat[:, cls.slots].astype(np.int64) * 2 - 1
-            x = barrier + gain * own_pm * fields
+            own = flat[:, cls.slots].astype(np.int64)
+            if qp:   # a move of one level: t = 2 d g + Q_ii is twice the climb; blocked at the box
+                gradient = cls.fields(flat.astype(np.float64))
+                d = up_bits[:, cls.slots] * 2 - 1
+                tilt = 2 * d * gradient + cls.diagonal[None, :]
+                allowed = np.where(d > 0, own < cls.high[None, :], own > cls.low[None, :])
+            else:    # a spin flip: t = s f
+                tilt = (own * 2 - 1) * cls.fields(flat.astype(np.float64) * 2 - 1)
+                allowed = True
+            x = barrier + gain * tilt
             r = random16[:, cls.slots]
             p = _TABLE[np.clip(x, 0, TABLE_DEPTH - 1)]
-            hop = cls.valid[None, :] & ((x <= 0) | ((x < TABLE_DEPTH) & (r < p)))
+            hop = cls.valid[None, :] & allowed & ((x <= 0) | ((x < TABLE_DEPTH) & (r < p)))
             drop = 2 * (barrier - x)
             valid = int(cls.valid.sum())
             down, up = hop & (drop > 0), hop & (drop < 0)
@@ -213,7 +228,7 @@ class GoldenArray:
             t[Counter.DROP_Q4] += np.where(down, drop, 0).sum(axis=1)
             t[Counter.CLIMB_Q4] += np.where(up, -drop, 0).sum(axis=1)
             t[Counter.BARRIER_Q4] += valid * raises
-            flat[:, cls.slots] ^= hop.astype(np.uint8)
+            flat[:, cls.slots] = own + (d * hop if qp else np.where(hop, 1 - 2 * own, 0))
         t[Counter.SWEEPS] += 1
         t[Counter.CYCLES] += np.array([self.group_cycles + s.advance() for s in self.schedules], dtype=np.int64)
         for c in Counter:  # exact, unbounded totals; the RTL's saturation is applied on read-out
@@ -231,18 +246,22 @@ class GoldenArray:
         for _ in range(sweeps):
             barriers = self._sweep()
             if trace:
-                objectives = problem.objective(self._spins_pm_all())
+                objectives = problem.objective(self._values_all())
                 for k in range(self.runs):
                     records[k]["barrier_q4"].append(int(barriers[k]))
-                    records[k]["objective"].append(int(objectives[k]))
+                    value = objectives[k]   # QP objectives can end in .5
+                    records[k]["objective"].append(float(value) if self.geometry.qp else int(value))
         snaps = [self._snapshot(k, records[k] if trace else {}) for k in range(self.runs)]
         return snaps if self.batched else snaps[0]
 
-    def _spins_pm_all(self):
-        return np.stack([self.program.rows_to_spins(r) for r in self.rows]).astype(np.int64) * 2 - 1
+    def _values_all(self):
+        """Each node's value, per run: a spin in {-1, +1}, or a QP cell's level."""
+        v = np.stack([self.program.rows_to_spins(r) for r in self.rows]).astype(np.int64)
+        return v if self.geometry.qp else v * 2 - 1
 
     def spins_pm(self):
-        s = self._spins_pm_all()
+        """Node values: spins in {-1, +1} (Ising), levels (QP); one row per run when batched."""
+        s = self._values_all()
         return s if self.batched else s[0]
 
     def _snapshot(self, k, trace):

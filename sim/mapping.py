@@ -1,16 +1,18 @@
-"""Maps an Ising problem onto an array geometry: the memory images the RTL is loaded with.
+"""Maps an Ising or QP problem onto an array geometry: the memory images the RTL is loaded with.
 
 Parallel updates are valid because every group holds spins of one colour of the coupling graph
 (a greedy largest-degree-first colouring): no two spins updated together are coupled. Within a
 colour, spins are sorted by degree so a group's lanes have similar edge counts; every lane's list
 is padded to the group's longest (weight-0 entries, which are neither read nor counted).
+A QP cell's list ends with its own entry (weight Q_ii) when Q_ii is not zero: the gradient
+Q x + b includes it, and the lane takes Q_ii from it for the hop argument.
 """
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..hdl.params import ArrayGeometry, Region, Reg
-from .problem import IsingProblem, ProblemError
+from .problem import IsingProblem, ProblemError, QpProblem
 
 __all__ = ["MappingError", "Program", "map_problem"]
 
@@ -18,7 +20,7 @@ __all__ = ["MappingError", "Program", "map_problem"]
 class MappingError(ProblemError):
     """The problem does not fit the array or its number formats.
 
-    ``resource`` names what is short: "groups", "edge_depth" or "weight_bits".
+    ``resource`` names what is short: "groups", "edge_depth", "weight_bits" or "cell_bits".
     """
 
     def __init__(self, message, resource):
@@ -38,13 +40,16 @@ class Program:
     edge_weight: np.ndarray    # (E, P), 0 for padding
     slot_of_node: np.ndarray   # (n,) g * P + lane
     colour_groups: list        # [(g0, g1)] group ranges, one per colour
+    diagonal: np.ndarray = None   # (G, P) Q_ii of QP cells
+    low: np.ndarray = None        # (G, P) box of QP cells
+    high: np.ndarray = None
 
     @property
     def n_groups(self):
         return len(self.lengths)
 
     def spins_to_rows(self, spins_bits):
-        """Node spins (0/1) to state RAM rows (G, P) of bits; padding slots hold 0."""
+        """Node values (spin bits, or QP levels) to state RAM rows (G, P); padding slots hold 0."""
         flat = np.zeros(self.n_groups * self.geometry.lanes, dtype=np.uint8)
         flat[self.slot_of_node] = np.asarray(spins_bits, dtype=np.uint8)
         return flat.reshape(self.n_groups, self.geometry.lanes)
@@ -60,13 +65,18 @@ class Program:
         for grp, length in enumerate(self.lengths.tolist()):
             writes.append((g.address(Region.GROUPS, grp), length))
         rows = self.spins_to_rows(spins_bits)
-        weights = 1 << np.arange(P, dtype=np.int64)
-        for grp, row in enumerate((rows.astype(np.int64) * weights).sum(axis=1).tolist()):
-            writes.append((g.address(Region.STATE, grp), row))
+        if g.qp:   # one level per bus word, addressed by lane
+            writes += [(g.address(Region.STATE, grp, lane), int(rows[grp, lane]))
+                       for grp in range(self.n_groups) for lane in range(P)]
+        else:      # a row's spins in one word, bit l = lane l
+            weights = 1 << np.arange(P, dtype=np.int64)
+            for grp, row in enumerate((rows.astype(np.int64) * weights).sum(axis=1).tolist()):
+                writes.append((g.address(Region.STATE, grp), row))
         for lane in range(P):
             for grp in range(self.n_groups):
+                box = (int(self.low[grp, lane]), int(self.high[grp, lane])) if g.qp else ()
                 writes.append((g.address(Region.CELLS, grp, lane),
-                               g.cell_word(self.valid[grp, lane], int(self.bias[grp, lane]))))
+                               g.cell_word(self.valid[grp, lane], int(self.bias[grp, lane]), *box)))
             for e in range(len(self.edge_weight)):
                 writes.append((g.address(Region.EDGES, e, lane),
                                g.edge_word(int(self.edge_row[e, lane]), int(self.edge_col[e, lane]),
@@ -96,14 +106,22 @@ def map_problem(problem, geometry):
     """Colour, group and pad ``problem`` for ``geometry``; raise MappingError when it does not fit."""
     g = geometry
     P = g.lanes
+    qp = isinstance(problem, QpProblem)
+    if qp != g.qp:
+        raise MappingError(f"{problem.name}: a {'QP' if qp else 'Ising'} problem needs an array of "
+                           f"{'QP cells' if qp else 'spins'}", "cell_bits")
+    if qp and problem.bits != g.cell_bits:
+        raise MappingError(f"{problem.name}: {problem.bits}-bit variables on {g.cell_bits}-bit cells", "cell_bits")
     nonzero = problem.couplings != 0
     rows, cols, J = problem.rows[nonzero], problem.cols[nonzero], problem.couplings[nonzero]
-    for what, values in (("coupling", J), ("bias", problem.biases)):
+    checked = [("coupling", J), ("bias", problem.biases)] + ([("diagonal", problem.diagonal)] if qp else [])
+    for what, values in checked:
         if len(values) and (values.min() < g.weight_min or values.max() > g.weight_max):
             bad = values[(values < g.weight_min) | (values > g.weight_max)][0]
             raise MappingError(f"{problem.name}: {what} {bad} is outside the array's {g.weight_bits}-bit "
                                f"range {g.weight_min} .. {g.weight_max}", "weight_bits")
     colour, degree = _greedy_colouring(problem.n, rows, cols)
+    own = (problem.diagonal != 0).astype(np.int64) if qp else np.zeros(problem.n, dtype=np.int64)
 
     groups = []       # list of node lists (length P, -1 = padding)
     colour_groups = []
@@ -132,7 +150,8 @@ def map_problem(problem, geometry):
     both_src, both_dst, both_w = both_src[order], both_dst[order], both_w[order]
     start = np.searchsorted(both_src, np.arange(problem.n + 1))
 
-    lengths = np.array([max((degree[v] for v in grp if v >= 0), default=0) for grp in groups], dtype=np.int64)
+    lengths = np.array([max((degree[v] + own[v] for v in grp if v >= 0), default=0) for grp in groups],
+                       dtype=np.int64)
     E = int(lengths.sum())
     if E > g.edge_depth:
         raise MappingError(f"{problem.name}: needs {E} edge entries per lane; the array has {g.edge_depth}",
@@ -142,6 +161,7 @@ def map_problem(problem, geometry):
     edge_weight = np.zeros((E, P), dtype=np.int64)
     valid = slots >= 0
     bias = np.zeros((G, P), dtype=np.int64)
+    diagonal, low, high = (np.zeros((G, P), dtype=np.int64) for _ in range(3))
     base = 0
     for grp in range(G):
         for lane in range(P):
@@ -155,6 +175,13 @@ def map_problem(problem, geometry):
             edge_row[base:base + k, lane] = pos // P
             edge_col[base:base + k, lane] = pos % P
             edge_weight[base:base + k, lane] = both_w[start[v]:start[v + 1]]
+            if qp:
+                diagonal[grp, lane] = problem.diagonal[v]
+                low[grp, lane], high[grp, lane] = problem.low[v], problem.high[v]
+                if own[v]:
+                    edge_row[base + k, lane], edge_col[base + k, lane] = grp, lane
+                    edge_weight[base + k, lane] = problem.diagonal[v]
         base += lengths[grp]
+    extra = {"diagonal": diagonal, "low": low, "high": high} if qp else {}
     return Program(g, problem, lengths, valid, bias, edge_row, edge_col, edge_weight,
-                   slot_of_node, colour_groups)
+                   slot_of_node, colour_groups, **extra)

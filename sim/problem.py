@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["ProblemError", "IsingProblem", "parse_gset", "load_gset", "random_maxcut", "MAX_SPINS"]
+__all__ = ["ProblemError", "IsingProblem", "QpProblem", "parse_gset", "load_gset", "random_maxcut", "MAX_SPINS"]
 
 #: More spins than the largest array holds (32 lanes x 65,536 groups): refused when parsed.
 MAX_SPINS = 32 << 16
@@ -71,6 +71,88 @@ class IsingProblem:
             raise ProblemError(f"{self.name} is not a MaxCut problem")
         s = np.asarray(spins_pm, dtype=np.int64)
         return int((self.maxcut_weights * (s[..., self.rows] != s[..., self.cols])).sum(axis=-1))
+
+
+@dataclass(frozen=True)
+class QpProblem:
+    """Box-constrained integer quadratic program: minimise U(x) = x'Qx/2 + b'x over levels
+    x_i in lo_i .. hi_i, a subset of 0 .. 2^bits - 1 (docs/architecture.md, QP cells).
+
+    Stored like an Ising problem (off-diagonal couplings Q_ij for i < j, biases b) plus the
+    diagonal Q_ii and the box, so the same colouring and mapping serve both.
+    """
+    n: int
+    rows: np.ndarray
+    cols: np.ndarray
+    couplings: np.ndarray    # Q_ij, i < j
+    diagonal: np.ndarray     # Q_ii
+    biases: np.ndarray       # b_i
+    low: np.ndarray
+    high: np.ndarray
+    bits: int
+    name: str = "qp"
+    scale: float = 1.0       # real value of one level (for reports: x_real = x * scale)
+
+    maxcut_weights = None
+
+    @classmethod
+    def from_dense(cls, Q, b, bits, low=None, high=None, name="qp", scale=1.0):
+        """From a dense symmetric integer Q (n x n) and b (n); the box defaults to all levels."""
+        if not isinstance(bits, (int, np.integer)) or not 1 <= bits <= 8:
+            raise ProblemError(f"{name}: precision must be 1 to 8 bits, not {bits!r}")
+        Q, b = np.asarray(Q), np.asarray(b)
+        if Q.ndim != 2 or Q.shape[0] != Q.shape[1]:
+            raise ProblemError(f"{name}: Q must be square, not of shape {Q.shape}")
+        n = Q.shape[0]
+        if n < 1 or n > MAX_SPINS:
+            raise ProblemError(f"{name}: {n} variables; 1 to {MAX_SPINS} are possible")
+        if b.shape != (n,):
+            raise ProblemError(f"{name}: b has shape {b.shape}; Q is {n} x {n}, so b needs {n} entries")
+        for what, a in (("Q", Q), ("b", b)):
+            if not np.all(np.isfinite(a)) or not np.array_equal(a, np.round(a)):
+                raise ProblemError(f"{name}: {what} must hold integers (scale the problem to fixed point)")
+            if np.abs(a).max(initial=0) >= _WEIGHT_LIMIT:
+                raise ProblemError(f"{name}: {what} has values outside the 32-bit range")
+        Q, b = Q.astype(np.int64), b.astype(np.int64)
+        if not np.array_equal(Q, Q.T):
+            i, j = np.argwhere(Q != Q.T)[0]
+            raise ProblemError(f"{name}: Q is not symmetric: Q[{i},{j}] = {Q[i, j]} but Q[{j},{i}] = {Q[j, i]}")
+        top = (1 << bits) - 1
+        low = np.zeros(n, dtype=np.int64) if low is None else np.asarray(low, dtype=np.int64)
+        high = np.full(n, top, dtype=np.int64) if high is None else np.asarray(high, dtype=np.int64)
+        if low.shape != (n,) or high.shape != (n,):
+            raise ProblemError(f"{name}: the box limits need {n} entries each")
+        if np.any(low < 0) or np.any(high > top) or np.any(low > high):
+            k = int(np.flatnonzero((low < 0) | (high > top) | (low > high))[0])
+            raise ProblemError(f"{name}: box of variable {k} is {low[k]} .. {high[k]}; "
+                               f"it must lie in 0 .. {top} ({bits} bits) with low <= high")
+        rows, cols = np.nonzero(np.triu(Q, 1))
+        return cls(n, rows, cols, Q[rows, cols], np.diag(Q).copy(), b, low, high, int(bits), name, float(scale))
+
+    @property
+    def m(self):
+        return len(self.rows)
+
+    def dense(self):
+        Q = np.zeros((self.n, self.n), dtype=np.int64)
+        Q[self.rows, self.cols] = self.couplings
+        Q[self.cols, self.rows] = self.couplings
+        Q[np.arange(self.n), np.arange(self.n)] = self.diagonal
+        return Q
+
+    def objective(self, levels):
+        """U(x) = x'Qx/2 + b'x for levels x; works on a (..., n) batch (exact: halves are floats)."""
+        x = np.asarray(levels, dtype=np.int64)
+        pair = (x[..., self.rows] * x[..., self.cols] * self.couplings).sum(axis=-1)
+        square = (x * x * self.diagonal).sum(axis=-1)
+        return pair + square / 2 + (x * self.biases).sum(axis=-1)
+
+    def digest(self):
+        h = hashlib.sha256()
+        for a in (np.array([self.n, self.bits]), self.rows, self.cols, self.couplings, self.diagonal,
+                  self.biases, self.low, self.high):
+            h.update(np.ascontiguousarray(a, dtype="<i8").tobytes())
+        return h.hexdigest()
 
 
 def parse_gset(text, name="problem"):
@@ -158,3 +240,27 @@ def random_maxcut(n, m, seed, weights=(1,), name=None):
                     break
     w = rng.choice(np.asarray(weights, dtype=np.int64), size=m)
     return IsingProblem.maxcut(n, rows, cols, w, name=name or f"random-n{n}-m{m}-s{seed}")
+
+
+def random_qp(n, bits, seed, density=0.2, weights=(-3, 3), definite=False, box=None, name=None):
+    """A random sparse integer QP on ``bits``-bit variables.
+
+    Off-diagonal Q_ij are drawn from ``weights`` (inclusive range) with probability ``density``;
+    b from four times that range. With ``definite``, the diagonal is set above the row sums (strictly
+    diagonally dominant, so Q is positive definite); otherwise it is drawn like the rest (usually
+    indefinite). ``box``: (low, high) for all variables, default the full range.
+    """
+    rng = np.random.default_rng(seed)
+    lo, hi = weights
+    upper = np.triu(rng.integers(lo, hi + 1, size=(n, n)) * (rng.random((n, n)) < density), 1)
+    Q = upper + upper.T
+    if definite:
+        diagonal = np.abs(Q).sum(axis=1) + rng.integers(1, hi + 1, size=n)
+    else:
+        diagonal = rng.integers(lo, hi + 1, size=n)
+    Q[np.arange(n), np.arange(n)] = diagonal
+    top = (1 << bits) - 1
+    b = rng.integers(4 * lo, 4 * hi + 1, size=n)
+    low, high = (np.zeros(n, dtype=np.int64), np.full(n, top, dtype=np.int64)) if box is None else \
+        (np.full(n, box[0]), np.full(n, box[1]))
+    return QpProblem.from_dense(Q, b, bits, low, high, name=name or f"qp-n{n}-p{bits}-s{seed}")

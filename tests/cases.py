@@ -8,7 +8,7 @@ from lim.hdl.params import ArrayGeometry, Schedule
 from lim.sim.cosim.runner import Job
 from lim.sim.golden import RunConfig
 from lim.sim.mapping import map_problem
-from lim.sim.problem import IsingProblem, random_maxcut
+from lim.sim.problem import IsingProblem, QpProblem, random_maxcut, random_qp
 
 SMALL = ArrayGeometry(lanes=4, groups=64, edge_depth=1024)
 # 3 lanes (not a power of two) and 12-bit counters, so that runs drive counters to saturation.
@@ -86,6 +86,38 @@ def edge_cases():
         RunConfig(seed=13, gain_q4=40, schedule=Schedule.LINEAR, barrier_end_q4=400, rate=1 << 17), [6, 60])
     add("three-lanes", t, random_maxcut(10, 15, seed=14, weights=(-1, 2)),
         RunConfig(seed=14, gain_q4=16, schedule=Schedule.LOGARITHMIC, barrier_end_q4=60, rate=1), [4])
+    return cases
+
+
+def qp_geometry(bits, lanes=4):
+    return ArrayGeometry(lanes=lanes, groups=64, edge_depth=1024, cell_bits=bits)
+
+
+def qp_cases(seed=99):
+    """QP cells at precisions 1 to 8 bits: random definite and indefinite problems, boxes, and
+    the extremes (levels at the box edges, largest weights and gain)."""
+    rng = np.random.default_rng(seed)
+    cases = []
+    for k, bits in enumerate((1, 2, 3, 4, 5, 6, 8, 8)):
+        n = int(rng.integers(4, 40))
+        box = None if k % 3 or bits < 3 else (int(rng.integers(0, 2)), (1 << bits) - 1 - int(rng.integers(0, 2)))
+        problem = random_qp(n, bits, seed=int(rng.integers(1 << 30)), density=float(rng.uniform(0.05, 0.4)),
+                            definite=bool(k % 2), box=box)
+        kind = Schedule(k % 4)
+        start = int(rng.integers(0, 32)) if kind != Schedule.EXPONENTIAL else int(rng.integers(4, 32))
+        config = RunConfig(seed=int(rng.integers(1 << 32)), gain_q4=int(rng.integers(1, 24)), schedule=kind,
+                           barrier_start_q4=start, barrier_end_q4=start + int(rng.integers(0, 100)),
+                           rate=RATES[kind])
+        g = qp_geometry(bits, lanes=3 if k % 4 == 3 else 4)
+        levels = rng.integers(problem.low, problem.high + 1)
+        cases.append((f"qp{k}-p{bits}-n{n}-{kind.name.lower()}", g,
+                      Job(problem.name, map_problem(problem, g), levels, config,
+                          [int(c) for c in rng.integers(1, 5, size=2)])))
+    g = qp_geometry(8)
+    Q = np.diag([g.weight_max, g.weight_min, 5]) + np.array([[0, g.weight_min, 0], [g.weight_min, 0, 3], [0, 3, 0]])
+    extreme = QpProblem.from_dense(Q, [g.weight_max, g.weight_min, 0], 8, name="qp-extremes")
+    cases.append(("qp-extremes-p8", g, Job("qp-extremes", map_problem(extreme, g), np.array([255, 0, 128]),
+                                           RunConfig(seed=3, gain_q4=255, schedule=Schedule.CONSTANT), [3])))
     return cases
 
 

@@ -12,6 +12,7 @@ TABLE = hop_probability_table()
 
 def run_naive(program, initial_bits, config, sweeps):
     P = program.geometry.lanes
+    qp = program.geometry.qp
     rows = program.spins_to_rows(initial_bits).tolist()
     prng = [lane_seed(config.seed, lane) for lane in range(P)]
     schedule = ScheduleModel(config)
@@ -21,8 +22,9 @@ def run_naive(program, initial_bits, config, sweeps):
         barrier = schedule.barrier_q4
         for g in range(program.n_groups):
             length = int(program.lengths[g])
-            flips = [0] * P
+            moves = [0] * P
             for lane in range(P):
+                up_bit = prng[lane] & 1          # the state before this group's step
                 prng[lane] = xorshift32(prng[lane])
                 if not program.valid[g, lane]:
                     continue
@@ -32,24 +34,35 @@ def run_naive(program, initial_bits, config, sweeps):
                     if w == 0:
                         continue
                     totals[Counter.READS] += 1
-                    up = rows[int(program.edge_row[e, lane])][int(program.edge_col[e, lane])]
-                    field += w if up else -w
-                s = 1 if rows[g][lane] else -1
-                x = barrier + config.gain_q4 * s * field
+                    value = rows[int(program.edge_row[e, lane])][int(program.edge_col[e, lane])]
+                    if qp:
+                        field += w * value
+                    else:
+                        field += w if value else -w
+                level = rows[g][lane]
+                if qp:
+                    d = 1 if up_bit else -1
+                    tilt = 2 * d * field + int(program.diagonal[g, lane])
+                    allowed = level < program.high[g, lane] if d > 0 else level > program.low[g, lane]
+                else:
+                    d = 1 - 2 * level            # a flip
+                    tilt = (1 if level else -1) * field
+                    allowed = True
+                x = barrier + config.gain_q4 * tilt
                 r = prng[lane] >> 16
-                hop = x <= 0 or (x < TABLE_DEPTH and r < TABLE[x])
+                hop = allowed and (x <= 0 or (x < TABLE_DEPTH and r < TABLE[x]))
                 drop = 2 * (barrier - x)
                 totals[Counter.ATTEMPTS] += 1
                 totals[Counter.BARRIER_Q4] += schedule.raise_q4
                 if hop:
-                    flips[lane] = 1
+                    moves[lane] = d
                     totals[Counter.HOPS] += 1
                     if drop > 0:
                         totals[Counter.DROP_Q4] += drop
                     elif drop < 0:
                         totals[Counter.UPHILL_HOPS] += 1
                         totals[Counter.CLIMB_Q4] += -drop
-            rows[g] = [b ^ f for b, f in zip(rows[g], flips)]
+            rows[g] = [v + m for v, m in zip(rows[g], moves)]
             totals[Counter.CYCLES] += length + GROUP_OVERHEAD_CYCLES
             base += length
         totals[Counter.SWEEPS] += 1

@@ -2,12 +2,12 @@
 import numpy as np
 import pytest
 
-from cases import all_cases
+from cases import all_cases, qp_cases
 from lim.hdl.params import Counter, Schedule, lane_seed, xorshift32
 from lim.sim.golden import GoldenArray, xorshift_jump_table
 from naive_model import run_naive
 
-CASES = all_cases()
+CASES = all_cases() + qp_cases()
 
 
 @pytest.mark.parametrize("name, geometry, job", CASES, ids=[c[0] for c in CASES])
