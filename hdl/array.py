@@ -85,15 +85,17 @@ class LimArray(wiring.Component):
         m.d.comb += [schedule.kind.eq(kind), schedule.start_q4.eq(start_q4),
                      schedule.end_q4.eq(end_q4), schedule.rate.eq(rate), schedule.init.eq(init)]
 
-        m.submodules.state = state = Memory(shape=P, depth=g.groups, init=[])
+        L = g.level_bits
+        m.submodules.state = state = Memory(shape=P * L, depth=g.groups, init=[])
         m.submodules.lengths = lengths = Memory(shape=g.length_bits, depth=g.groups, init=[])
         length_w = lengths.write_port()
         m.d.comb += [length_w.addr.eq(index), length_w.data.eq(self.bus_wdata),
                      length_w.en.eq(write & (region == Region.GROUPS))]
         length_r = lengths.read_port()
-        state_w = state.write_port()
+        state_w = state.write_port(granularity=L)   # a QP level can be written alone
         own_r = state.read_port()
 
+        own_row = Signal(P * L)      # the group's cells as loaded, held until the commit
         lanes = []
         for i in range(P):
             lane = Lane(g, i)
@@ -102,6 +104,7 @@ class LimArray(wiring.Component):
             port = state.read_port()
             m.d.comb += [
                 port.addr.eq(lane.state_addr), lane.state_data.eq(port.data),
+                lane.own_value.eq(own_row.word_select(i, L)),
                 lane.bus_index.eq(index), lane.bus_wdata.eq(self.bus_wdata),
                 lane.cell_we.eq(write & (region == Region.CELLS) & (lane_sel == i)),
                 lane.edge_we.eq(write & (region == Region.EDGES) & (lane_sel == i)),
@@ -122,19 +125,22 @@ class LimArray(wiring.Component):
         edge_base = Signal(g.edge_addr_bits)
         step = Signal(g.length_bits + 1)
         length = Signal(g.length_bits)
-        own_row = Signal(P)
         remaining = Signal(32)
         commit = Signal()
         for i, lane in enumerate(lanes):
-            m.d.comb += [lane.group.eq(group), lane.own_spin.eq(own_row[i]),
-                         lane.edge_addr.eq(edge_base + step)]
+            m.d.comb += [lane.group.eq(group), lane.edge_addr.eq(edge_base + step)]
         m.d.comb += [length_r.addr.eq(group), own_r.addr.eq(group)]
 
         with m.FSM() as fsm:
             with m.State("IDLE"):
                 m.d.comb += own_r.addr.eq(index)
-                m.d.comb += [state_w.addr.eq(index), state_w.data.eq(self.bus_wdata),
-                             state_w.en.eq(write & (region == Region.STATE))]
+                write_state = write & (region == Region.STATE)
+                if g.qp:   # one lane's level: STATE, lane, group
+                    m.d.comb += [state_w.addr.eq(index), state_w.data.eq(self.bus_wdata[:L].replicate(P)),
+                                 state_w.en.eq(Mux(write_state & (lane_sel < P), 1 << lane_sel, 0))]
+                else:      # a row of spins: STATE, group
+                    m.d.comb += [state_w.addr.eq(index), state_w.data.eq(self.bus_wdata),
+                                 state_w.en.eq(write_state.replicate(P))]
                 with m.If(start & (sweeps_to_run != 0) & (n_groups != 0)):
                     m.d.sync += [remaining.eq(sweeps_to_run), group.eq(0), edge_base.eq(0)]
                     m.next = "FETCH"
@@ -155,8 +161,8 @@ class LimArray(wiring.Component):
             with m.State("COMMIT"):
                 m.d.comb += commit.eq(1)
                 m.d.comb += [state_w.addr.eq(group),
-                             state_w.data.eq(own_row ^ Cat(lane.hop for lane in lanes)),
-                             state_w.en.eq(1)]
+                             state_w.data.eq(Cat(lane.next_value for lane in lanes)),
+                             state_w.en.eq((1 << P) - 1)]
                 m.d.sync += [edge_base.eq(edge_base + length), group.eq(group + 1)]
                 with m.If(group == n_groups - 1):
                     m.next = "SWEEP_END"
@@ -199,7 +205,8 @@ class LimArray(wiring.Component):
         # ---- bus read-back (registered, one cycle) -------------------------------------------
         regs_rdata = Signal(32)
         read_state = Signal()
-        m.d.sync += read_state.eq(region == Region.STATE)
+        read_lane = Signal(g.lane_addr_bits)
+        m.d.sync += [read_state.eq(region == Region.STATE), read_lane.eq(lane_sel)]
         saturated = Cat(counters[c].saturated for c in Counter)
         with m.Switch(region):
             with m.Case(Region.REGS):
@@ -227,5 +234,6 @@ class LimArray(wiring.Component):
                         m.d.sync += regs_rdata.eq(0)
             with m.Default():
                 m.d.sync += regs_rdata.eq(0)
-        m.d.comb += self.bus_rdata.eq(Mux(read_state, own_r.data, regs_rdata))
+        state_word = own_r.data.word_select(read_lane, L) if g.qp else own_r.data
+        m.d.comb += self.bus_rdata.eq(Mux(read_state, state_word, regs_rdata))
         return m

@@ -7,7 +7,7 @@ Pipeline for edge entry e of the current group (cycle c = issue):
 Then ``decide`` forms x = Eb + gain * s * f and looks up exp(-x); ``commit`` compares it with
 the lane's random number. See docs/architecture.md.
 """
-from amaranth.hdl import Module, Signal, signed, unsigned
+from amaranth.hdl import Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -29,8 +29,12 @@ def edge_layout(geometry):
 
 
 def cell_layout(geometry):
-    """A cell entry: whether the slot holds a real spin (not padding), and its bias."""
-    return data.StructLayout({"valid": unsigned(1), "bias": signed(geometry.weight_bits)})
+    """A cell entry: whether the slot holds a real cell (not padding), its bias, and for a QP
+    cell the box its level must stay in."""
+    fields = {"valid": unsigned(1), "bias": signed(geometry.weight_bits)}
+    if geometry.qp:
+        fields.update(low=unsigned(geometry.cell_bits), high=unsigned(geometry.cell_bits))
+    return data.StructLayout(fields)
 
 
 def hop_argument_shape(geometry):
@@ -57,6 +61,9 @@ class Lane(wiring.Component):
         self.x = Signal(self.x_shape)            # x latched at decide, used in the commit cycle
         self.table_entry = Signal(PROB_BITS)     # the table entry read for x (commit cycle)
         self.random16 = Signal(PROB_BITS)
+        self.diagonal = Signal(signed(g.weight_bits))   # Q_ii, taken from the cell's own entry (QP)
+        self.up = Signal()                               # the direction of a QP move
+        self.allowed = Signal(init=1)                    # a QP move stays in the box
         super().__init__({
             # bus writes into this lane's memories
             "bus_index": In(g.index_bits),
@@ -69,8 +76,8 @@ class Lane(wiring.Component):
             "edge_addr": In(g.edge_addr_bits),
             "edge_issue": In(1),
             "state_addr": Out(g.row_bits),
-            "state_data": In(g.lanes),
-            "own_spin": In(1),
+            "state_data": In(g.lanes * g.level_bits),
+            "own_value": In(g.level_bits),
             "barrier_q4": In(BARRIER_BITS),
             "gain_q4": In(GAIN_BITS),
             "decide": In(1),
@@ -81,6 +88,7 @@ class Lane(wiring.Component):
             "hop": Out(1),
             "drop_q4": Out(self.x_shape),
             "read": Out(1),
+            "next_value": Out(g.level_bits),   # the cell's value after the commit
         })
 
     def elaborate(self, platform):
@@ -110,41 +118,61 @@ class Lane(wiring.Component):
         fetched = Signal()
         col = Signal(g.col_bits)
         weight = Signal(signed(g.weight_bits))
+        own_entry = Signal()
         m.d.sync += [issued.eq(self.edge_issue), fetched.eq(issued)]
         m.d.comb += self.state_addr.eq(edge_r.data.row)
         with m.If(issued):
-            m.d.sync += [col.eq(edge_r.data.col), weight.eq(edge_r.data.weight)]
-        neighbour_up = Signal()
-        m.d.comb += neighbour_up.eq(self.state_data.bit_select(col, 1))
+            m.d.sync += [col.eq(edge_r.data.col), weight.eq(edge_r.data.weight),
+                         own_entry.eq((edge_r.data.row == self.group) & (edge_r.data.col == self.index))]
+        neighbour = Signal(g.level_bits)
+        m.d.comb += neighbour.eq(self.state_data.word_select(col, g.level_bits))
         m.d.comb += self.read.eq(fetched & (weight != 0))
 
+        low = Signal(g.level_bits)
+        high = Signal(g.level_bits)
         with m.If(self.load):
-            m.d.sync += [field.eq(cell_r.data.bias), self.valid.eq(cell_r.data.valid)]
+            m.d.sync += [field.eq(cell_r.data.bias), self.valid.eq(cell_r.data.valid), self.diagonal.eq(0)]
+            if g.qp:
+                m.d.sync += [low.eq(cell_r.data.low), high.eq(cell_r.data.high)]
         with m.Elif(fetched):
-            with m.If(neighbour_up):
-                m.d.sync += field.eq(field + weight)
-            with m.Else():
-                m.d.sync += field.eq(field - weight)
+            if g.qp:    # the gradient Q x + b: weight times the neighbour's level
+                m.d.sync += field.eq(field + weight * neighbour)
+                with m.If(own_entry):
+                    m.d.sync += self.diagonal.eq(weight)
+            else:       # the field sum J s + h: plus or minus the weight
+                m.d.sync += field.eq(field + Mux(neighbour[0], weight, -weight))
 
-        # Decision: x = Eb + gain * s * f (Q.4 kT); hop iff x <= 0 or r16 < round(2^16 exp(-x)).
-        tilt = Signal(self.x_shape)
-        m.d.comb += tilt.eq(self.gain_q4 * field)
+        # Decision: x = Eb + gain * t (Q.4 kT), t = s * f for a spin flip, 2 * d * g + Q_ii for a
+        # QP move by d = +-1 (twice its climb); hop iff x <= 0 or r16 < round(2^16 exp(-x)).
         x = self.x
         x_now = self.x_next
-        m.d.comb += x_now.eq(self.barrier_q4 + tilt)
-        with m.If(~self.own_spin):
-            m.d.comb += x_now.eq(self.barrier_q4 - tilt)
+        if g.qp:
+            t = Signal(signed(self.x_shape.width - GAIN_BITS))
+            m.d.comb += self.up.eq(prng.state[0])
+            m.d.comb += t.eq(Mux(self.up, field << 1, -(field << 1)) + self.diagonal)
+            m.d.comb += x_now.eq(self.barrier_q4 + self.gain_q4 * t)
+        else:
+            tilt = Signal(self.x_shape)
+            m.d.comb += tilt.eq(self.gain_q4 * field)
+            m.d.comb += x_now.eq(Mux(self.own_value[0], self.barrier_q4 + tilt, self.barrier_q4 - tilt))
         m.d.comb += table_r.addr.eq(x_now[:(TABLE_DEPTH - 1).bit_length()])
         m.d.comb += [prng.seed.eq(self.seed), prng.init.eq(self.prng_init), prng.step.eq(self.decide)]
+        allowed = self.allowed
+        went_up = Signal()
         with m.If(self.decide):
             m.d.sync += x.eq(x_now)
+            if g.qp:
+                m.d.sync += [went_up.eq(self.up),
+                             allowed.eq(Mux(self.up, self.own_value < high, self.own_value > low))]
 
         random16 = self.random16
         m.d.comb += [random16.eq(prng.state[32 - PROB_BITS:]), self.table_entry.eq(table_r.data)]
         always = x <= 0
         never = x >= TABLE_DEPTH
         m.d.comb += [
-            self.hop.eq(self.valid & (always | (~never & (random16 < self.table_entry)))),
+            self.hop.eq(self.valid & allowed & (always | (~never & (random16 < self.table_entry)))),
             self.drop_q4.eq((self.barrier_q4 - x) << 1),
         ]
+        moved = Mux(went_up, self.own_value + 1, self.own_value - 1) if g.qp else ~self.own_value
+        m.d.comb += self.next_value.eq(Mux(self.hop, moved, self.own_value))
         return m

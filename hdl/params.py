@@ -208,6 +208,13 @@ class ArrayGeometry:
         per_lane, depth = window
         return index < depth and (lane < self.lanes if per_lane else lane == 0)
 
+    def state_addresses(self, n_groups):
+        """Where the state of groups 0 .. n_groups - 1 is read: a row of spins per word, or one QP
+        level per word, lane by lane (Snapshot.from_bus decodes this order)."""
+        if self.qp:
+            return [self.address(Region.STATE, g, lane) for lane in range(self.lanes) for g in range(n_groups)]
+        return [self.address(Region.STATE, g) for g in range(n_groups)]
+
     def edge_word(self, row, col, weight):
         """Pack an edge entry as the bus writes it: row | col | weight (two's complement)."""
         w = weight & ((1 << self.weight_bits) - 1)

@@ -138,7 +138,9 @@ class LimBoard:
         g = self.geometry
         saturated, = self.read_words(g.address(Region.REGS, Reg.SATURATED), 1)
         barrier, = self.read_words(g.address(Region.REGS, Reg.BARRIER), 1)
-        return Snapshot.from_bus(g, self.read_words(g.address(Region.STATE, 0), n_groups),
+        addresses = g.state_addresses(n_groups)   # runs of n_groups consecutive addresses
+        state = [w for k in range(0, len(addresses), n_groups) for w in self.read_words(addresses[k], n_groups)]
+        return Snapshot.from_bus(g, state,
                                  self.read_words(g.address(Region.COUNTERS, 0), 2 * len(Counter)),
                                  saturated, barrier)
 

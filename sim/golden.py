@@ -41,9 +41,14 @@ class Snapshot:
 
     @classmethod
     def from_bus(cls, geometry, state_words, counter_words, saturated, barrier_q4):
-        """Decode what the array's bus reads back: one word per state row (bit l = lane l), and
-        the counters as 2 words each, low word first (docs/architecture.md, Bus)."""
-        rows = np.array([[(w >> lane) & 1 for lane in range(geometry.lanes)] for w in state_words], dtype=np.uint8)
+        """Decode what the array's bus reads back: the state words at
+        ``geometry.state_addresses``, and the counters as 2 words each, low word first
+        (docs/architecture.md, Bus)."""
+        if geometry.qp:   # lane by lane, one level per word (ArrayGeometry.state_addresses)
+            rows = np.array(state_words, dtype=np.uint8).reshape(geometry.lanes, -1).T.copy()
+        else:
+            rows = np.array([[(w >> lane) & 1 for lane in range(geometry.lanes)] for w in state_words],
+                            dtype=np.uint8).reshape(-1, geometry.lanes)
         counters = {c: counter_words[2 * c] | (counter_words[2 * c + 1] << 32) for c in Counter}
         return cls(rows, counters, saturated, barrier_q4)
 

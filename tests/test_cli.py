@@ -58,7 +58,10 @@ def test_main_job_on_verilator_agrees_with_golden_model(tmp_path):
     assert result["rtl"]["simulator"] == "verilator"
     assert result["rtl"]["agrees_with_golden_model"] is True
     assert result["rtl"]["checkpoints_compared"] == 4
-    assert result["problem"] == {"name": "g1-class-800", "spins": 800, "couplings": 19176}
+    problem = result["problem"]
+    assert (problem["name"], problem["spins"], problem["couplings"], problem["source"]) == \
+        ("g1-class-800", 800, 19176, "built-in")
+    assert len(problem["sha256"]) == 64
     assert "golden model agrees with the RTL" in proc.stdout and ": yes" in proc.stdout
 
 

@@ -5,13 +5,13 @@ All cases of one geometry run in one simulator process (one build); each case is
 """
 import pytest
 
-from cases import all_cases
+from cases import all_cases, qp_cases
 from lim.hdl.params import Counter
 from lim.sim.cosim.amaranth_sim import AmaranthSimulator
 from lim.sim.cosim.runner import Cosimulator
 from lim.sim.golden import GoldenArray
 
-CASES = all_cases()
+CASES = all_cases() + qp_cases()
 SIMULATORS = ["icarus", "verilator", "amaranth"]
 _results = {}
 

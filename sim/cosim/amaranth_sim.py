@@ -51,7 +51,7 @@ class AmaranthSimulator:
                     while ctx.get(dut.busy):
                         await ctx.tick()
                     wall = time.perf_counter() - t0
-                    words = [await read(g.address(Region.STATE, grp)) for grp in range(spec["n_groups"])]
+                    words = [await read(address) for address in g.state_addresses(spec["n_groups"])]
                     counter_words = [await read(g.address(Region.COUNTERS, k)) for k in range(2 * len(Counter))]
                     saturated = await read(g.address(Region.REGS, Reg.SATURATED))
                     barrier = await read(g.address(Region.REGS, Reg.BARRIER))

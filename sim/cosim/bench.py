@@ -66,7 +66,7 @@ async def run_job(dut, bus, job):
             await FallingEdge(dut.busy)
         wall = time.perf_counter() - t0
         await FallingEdge(dut.clk)
-        rows = [await bus.read(g.address(Region.STATE, grp)) for grp in range(job["n_groups"])]
+        rows = [await bus.read(address) for address in g.state_addresses(job["n_groups"])]
         checkpoints.append({
             "rows": rows,
             "counter_words": await bus.read_counter_words(),
