@@ -1,5 +1,6 @@
 """The benchmark suite in one command: MaxCut against dwave-samplers, simulator throughput,
-scaling with N, and on-board throughput against lanes (real place and route). Writes JSON and
+scaling with N, QP energy against precision, and on-board throughput against lanes (real place
+and route). Writes JSON and
 PNG into --out. About 15 minutes on 2 cores; --quick (used in CI) takes about 2 and skips the
 board builds, which the test suite runs anyway.
 
@@ -24,6 +25,7 @@ def main():
         ("maxcut_vs_sa.py", quick + ["--out", str(args.out / "bench-maxcut.json")]),
         ("simulator_throughput.py", quick + ["--out", str(args.out / "bench-simulators.json")]),
         ("scaling.py", quick + ["--out", str(args.out / "bench-scaling.json")]),
+        ("qp_precision.py", quick + ["--out", str(args.out / "bench-qp.json")]),
     ]
     if not args.quick:
         steps.append(("boards.py", ["--out", str(args.out / "bench-boards.json")]))

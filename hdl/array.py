@@ -29,7 +29,7 @@ def counter_increment_widths(geometry):
         Counter.CYCLES: 1, Counter.SWEEPS: 1, Counter.ATTEMPTS: lane_bits,
         Counter.HOPS: lane_bits, Counter.UPHILL_HOPS: lane_bits, Counter.READS: lane_bits,
         Counter.DROP_Q4: drop_bits, Counter.CLIMB_Q4: drop_bits,
-        Counter.BARRIER_Q4: lane_bits + BARRIER_BITS,
+        Counter.BARRIER_Q4: lane_bits + BARRIER_BITS + geometry.level_bits.bit_length(),
     }
 
 
@@ -199,7 +199,8 @@ class LimArray(wiring.Component):
                     sum(Mux(d, lane.drop_q4, 0) for d, lane in zip(downhill, lanes)).as_unsigned()),
                 counters[Counter.CLIMB_Q4].increment.eq(
                     sum(Mux(u, -lane.drop_q4, 0) for u, lane in zip(uphill, lanes)).as_unsigned()),
-                counters[Counter.BARRIER_Q4].increment.eq(valid * schedule.raise_q4),
+                # a p-bit cell holds p bits behind the raised barrier (1 for a spin)
+                counters[Counter.BARRIER_Q4].increment.eq(valid * schedule.raise_q4 * g.level_bits),
             ]
 
         # ---- bus read-back (registered, one cycle) -------------------------------------------

@@ -10,7 +10,7 @@ import math
 __all__ = [
     "ARG_FRAC_BITS", "PROB_BITS", "TABLE_DEPTH", "BARRIER_BITS", "GAIN_BITS", "ACC_FRAC_BITS",
     "LOG_STEP_MULT", "GROUP_OVERHEAD_CYCLES", "Schedule", "Counter", "Reg", "Region",
-    "ArrayGeometry", "hop_probability_table", "lane_seed", "xorshift32",
+    "ArrayGeometry", "hop_probability_table", "lane_seed", "xorshift32", "gain_kt",
 ]
 
 #: Barrier, gain and the hop argument ``x`` are fixed point with 4 fractional bits (1/16 kT).
@@ -229,6 +229,16 @@ class ArrayGeometry:
         if self.qp:
             word |= (low << (1 + self.weight_bits)) | (high << (1 + self.weight_bits + self.cell_bits))
         return word
+
+
+def gain_kt(gain_q4, qp=False):
+    """kT per unit of the objective for a GAIN register value.
+
+    A spin's hop argument is Eb + gain * s * f = Eb + gain * dU / 2; a QP cell's is
+    Eb + gain * (2 d g + Q_ii) = Eb + gain * 2 dU, four times as steep per unit: its gain is
+    4 / 16 kT per unit of U per register step (docs/architecture.md, QP cells).
+    """
+    return gain_q4 / (4 if qp else 16)
 
 
 def hop_probability_table():

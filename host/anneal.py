@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..hdl.params import ARG_FRAC_BITS, ArrayGeometry, Counter
+from ..hdl.params import ARG_FRAC_BITS, ArrayGeometry, Counter, gain_kt
 from ..sim.energy import TECHNOLOGIES, run_energy, technology_energy
 from ..sim.golden import GoldenArray
 from ..sim.mapping import MappingError, map_problem
@@ -89,7 +89,7 @@ def energy_report(problem, settings, counters, objective_drop, final_barrier_q4)
     """Measured energy by wall, the LIM bound, Landauer, the conventional baseline, technologies."""
     config = settings.to_config()
     retention = settings.retention()
-    e = run_energy(counters, problem.n, config.gain_q4, objective_drop, final_barrier_q4, retention,
+    e = run_energy(counters, problem.n, gain_kt(config.gain_q4), objective_drop, final_barrier_q4, retention,
                    bits=1, checkpoints=settings.conventional_checkpoints)
     t = settings.temperature_k
     tilt = max_tilt_kt(problem, config.gain_q4)

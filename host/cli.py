@@ -264,6 +264,62 @@ def _cmd_flash(args):
     return 0
 
 
+def _qp_parser(sub):
+    from ..sim.boxqp import WORKLOADS
+    p = sub.add_parser(
+        "qp", formatter_class=_Formatter, help="minimise a box-constrained QP on p-bit cells",
+        description=(
+            "Minimise f(w) = w'Aw/2 + c'w over a box with the array's p-bit cells (levels 0 .. 2^p - 1\n"
+            "mapped onto the box). The cells move one level at a time, with the same barrier schedule,\n"
+            "hop rule and counters as the Ising mode. Prints the objective gap to SciPy's optimum,\n"
+            "the energy by wall with the LIM bound, and writes JSON. The golden model runs the job;\n"
+            "--simulator also runs the RTL and requires it to agree bit for bit.\n"
+            "A problem file is JSON: {\"A\": [[...]], \"c\": [...], \"low\": -1, \"high\": 1}.\n"
+            "Sweeps of energy against precision, schedule and time: benchmarks/qp_precision.py."),
+        epilog="examples:\n  lim qp --bits 6\n  lim qp --workload known-optimum --bits 8 --sweeps 1200\n"
+               "  lim qp --problem my_qp.json --bits 4 --simulator verilator")
+    p.add_argument("--problem", type=Path, help="a QP in JSON (default: --workload)")
+    p.add_argument("--workload", default="least-squares", choices=sorted(WORKLOADS), help="a built-in QP")
+    p.add_argument("--bits", type=int, default=6, help="cell precision p, 1 to 8")
+    p.add_argument("--sweeps", type=int, default=None, help="sweeps (default 4 * 2^p + 64)")
+    p.add_argument("--seed", type=int, default=1, help="PRNG seed")
+    p.add_argument("--simulator", choices=["golden", "verilator", "icarus"], default="golden")
+    p.add_argument("--out", type=Path, default=Path("results"), help="folder for the JSON")
+    p.set_defaults(handler=_cmd_qp)
+
+
+def _cmd_qp(args):
+    from ..sim.boxqp import WORKLOADS, load_qp
+    from .anneal import write_result
+    from .qp import qp_geometry, run_qp
+    if not 1 <= args.bits <= 8:
+        raise SettingsError(f"bits must be from 1 to 8, not {args.bits}")
+    sweeps = args.sweeps if args.sweeps is not None else 4 * (1 << args.bits) + 64
+    if not 1 <= sweeps < 2 ** 32:
+        raise SettingsError(f"sweeps must be a whole number from 1 to {2 ** 32 - 1}, not {sweeps}")
+    if not 0 <= args.seed < 2 ** 32:
+        raise SettingsError(f"seed must be a whole number from 0 to {2 ** 32 - 1}, not {args.seed}")
+    qp = load_qp(args.problem) if args.problem else WORKLOADS[args.workload]()
+    runner = None
+    if args.simulator != "golden":
+        from ..sim.cosim.runner import Cosimulator
+        runner = Cosimulator(qp_geometry(qp.quantize(args.bits, 1).problem)[0], args.simulator)
+    r = run_qp(qp, args.bits, sweeps=sweeps, seed=args.seed, runner=runner)
+    e = r["energy_kt"]
+    print(f"problem    {qp.name}: {qp.n} variables on {args.bits}-bit cells, {sweeps} sweeps")
+    print(f"objective  f = {r['f']:.6g}, optimum {r['f_optimum']:.6g} (SciPy{'' if r['convex'] else ', best of 16 starts'}); "
+          f"gap {r['gap']:.3g} (rounding the optimum to the levels alone: {r['quantization_gap']:.3g})")
+    if "test_mse" in r:
+        print(f"test       mean squared error {r['test_mse']:.4g} (the float optimum: {r['test_mse_optimum']:.4g})")
+    print(f"energy     measured {e['measured']:.4g} kT, LIM bound {e['bound']:.4g} kT, conventional "
+          f"{e['conventional']:.4g} kT, Landauer {e['landauer']:.4g} kT")
+    if runner is not None:
+        print(f"RTL        {args.simulator}: {'agrees with the golden model' if r['rtl_agrees'] else 'DIFFERS from the golden model'}")
+    path = write_result(r, args.out / f"qp-{qp.name}-p{args.bits}.json")
+    print(f"wrote      {path}")
+    return 0 if r["rtl_agrees"] in (None, True) else 1
+
+
 def _reproduce_parser(sub):
     p = sub.add_parser(
         "reproduce", formatter_class=_Formatter, help="rerun a run from its result file and compare",
@@ -352,6 +408,7 @@ def build_parser():
     _bounds_parser(sub)
     _build_parser(sub)
     _flash_parser(sub)
+    _qp_parser(sub)
     _reproduce_parser(sub)
     _prove_parser(sub)
     return parser

@@ -25,7 +25,7 @@ class BoardIdentity:
     def __init__(self, payload):
         if payload[:4] != MAGIC:
             raise ProtocolError(f"not a LIM board (magic {payload[:4]!r})")
-        version, board_id, lanes, weight_bits, counter_bits, _ = payload[4:10]
+        version, board_id, lanes, weight_bits, counter_bits, cell_bits = payload[4:10]
         groups, edge_depth, clk_hz = struct.unpack_from("<HII", payload, 10)
         if version != PROTOCOL_VERSION:
             raise ProtocolError(f"board speaks protocol {version}, this host {PROTOCOL_VERSION}")
@@ -33,7 +33,7 @@ class BoardIdentity:
         self.board = BOARD_NAMES.get(board_id, f"board {board_id}")
         self.clk_hz = clk_hz
         self.geometry = ArrayGeometry(lanes=lanes, groups=groups, edge_depth=edge_depth,
-                                      weight_bits=weight_bits, counter_bits=counter_bits)
+                                      weight_bits=weight_bits, counter_bits=counter_bits, cell_bits=cell_bits)
 
     def to_dict(self):
         g = self.geometry

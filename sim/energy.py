@@ -184,12 +184,12 @@ def workload_bounds(parameters, update_ops, bits, convergence_time_s=None, reten
                           conventional_kt=conventional)
 
 
-def run_energy(counters, cells, gain_q4, objective_drop, final_barrier_q4, retention=Retention(),
+def run_energy(counters, cells, gain_kt, objective_drop, final_barrier_q4, retention=Retention(),
                bits=1, checkpoints=1, read_cost_kt=LN2):
     """Energy of one run on the array, from its counters: measured, bound and baselines (kT).
 
-    ``objective_drop`` = U_start - U_end in objective units; ``cells`` = parameters; ``bits`` the
-    cell precision. Returns a dict with per-wall ``measured``, ``bound`` and ``conventional``
+    ``objective_drop`` = U_start - U_end in objective units, ``gain_kt`` kT per unit
+    (``params.gain_kt``); ``cells`` = parameters; ``bits`` the cell precision. Returns a dict with per-wall ``measured``, ``bound`` and ``conventional``
     (WallEnergy), the Landauer floor and the ratios.
     """
     eb_ret = retention.barrier_kt
@@ -205,7 +205,7 @@ def run_energy(counters, cells, gain_q4, objective_drop, final_barrier_q4, reten
     )
     bound = WallEnergy(
         read_kt=reads * read_cost_kt,
-        update_kt=max(0.0, gain_q4 * objective_drop / _Q),
+        update_kt=max(0.0, gain_kt * objective_drop),
         consolidation_kt=nb * (eb_ret + retention.commit_kt),
     )
     forced_write = hold + LN2

@@ -232,7 +232,7 @@ class GoldenArray:
             t[Counter.UPHILL_HOPS] += up.sum(axis=1)
             t[Counter.DROP_Q4] += np.where(down, drop, 0).sum(axis=1)
             t[Counter.CLIMB_Q4] += np.where(up, -drop, 0).sum(axis=1)
-            t[Counter.BARRIER_Q4] += valid * raises
+            t[Counter.BARRIER_Q4] += valid * raises * self.geometry.level_bits
             flat[:, cls.slots] = own + (d * hop if qp else np.where(hop, 1 - 2 * own, 0))
         t[Counter.SWEEPS] += 1
         t[Counter.CYCLES] += np.array([self.group_cycles + s.advance() for s in self.schedules], dtype=np.int64)

@@ -53,7 +53,7 @@ def run_naive(program, initial_bits, config, sweeps):
                 hop = allowed and (x <= 0 or (x < TABLE_DEPTH and r < TABLE[x]))
                 drop = 2 * (barrier - x)
                 totals[Counter.ATTEMPTS] += 1
-                totals[Counter.BARRIER_Q4] += schedule.raise_q4
+                totals[Counter.BARRIER_Q4] += schedule.raise_q4 * program.geometry.level_bits
                 if hop:
                     moves[lane] = d
                     totals[Counter.HOPS] += 1

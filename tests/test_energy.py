@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from cases import SMALL, RATES, WEIGHT_SETS
-from lim.hdl.params import Counter, Schedule
+from lim.hdl.params import Counter, Schedule, gain_kt
 from lim.host.anneal import max_tilt_kt
 from lim.sim.energy import (LN2, TECHNOLOGIES, Retention, binary_entropy, kt_joules, run_energy,
                             technology_energy, workload_bounds)
@@ -36,7 +36,7 @@ def run_and_price(problem, config, retention, sweeps, bits):
     u0 = problem.objective(gold.spins_pm())
     snap = gold.run(sweeps)
     u1 = problem.objective(gold.spins_pm())
-    e = run_energy(snap.counters, problem.n, config.gain_q4, u0 - u1, snap.trace["barrier_q4"][-1], retention)
+    e = run_energy(snap.counters, problem.n, gain_kt(config.gain_q4), u0 - u1, snap.trace["barrier_q4"][-1], retention)
     return snap, e
 
 

@@ -1,0 +1,105 @@
+"""QP cells end to end: problems and their errors, the known optimum, least-squares training,
+energy against its bound, and the ``lim qp`` command (golden model and RTL)."""
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from lim.hdl.params import ArrayGeometry
+from lim.host.cli import main
+from lim.host.qp import run_qp
+from lim.sim.boxqp import WORKLOADS, known_optimum_qp, least_squares_qp
+from lim.sim.mapping import MappingError, map_problem
+from lim.sim.problem import ProblemError, QpProblem, random_maxcut, random_qp
+
+LIM = shutil.which("lim", path=str(Path(sys.executable).parent))
+
+
+@pytest.mark.parametrize("Q, b, bits, box, message", [
+    ([[1, 2], [0, 1]], [0, 0], 4, None, r"not symmetric: Q\[0,1\] = 2 but Q\[1,0\] = 0"),
+    ([[1, 0], [0, 1]], [0, 0, 0], 4, None, "b needs 2 entries"),
+    ([[1, 0, 0], [0, 1, 0]], [0, 0], 4, None, "must be square"),
+    ([[1.5, 0], [0, 1]], [0, 0], 4, None, "integers"),
+    ([[1, 0], [0, 1]], [0, 0], 9, None, "1 to 8 bits"),
+    ([[1, 0], [0, 1]], [0, 0], 2, ([0, 0], [3, 4]), "must lie in 0 .. 3"),
+    ([[1, 0], [0, 1]], [0, 0], 2, ([2, 0], [1, 3]), "low <= high"),
+    ([[2 ** 40, 0], [0, 1]], [0, 0], 2, None, "32-bit range"),
+])
+def test_bad_qp_is_named(Q, b, bits, box, message):
+    low, high = box or (None, None)
+    with pytest.raises(ProblemError, match=message):
+        QpProblem.from_dense(Q, b, bits, low, high, name="bad")
+
+
+def test_mapping_checks_the_cells_and_the_weight_range():
+    qp = random_qp(10, 4, seed=1)
+    with pytest.raises(MappingError, match="needs an array of QP cells"):
+        map_problem(qp, ArrayGeometry())
+    with pytest.raises(MappingError, match="4-bit variables on 3-bit cells"):
+        map_problem(qp, ArrayGeometry(cell_bits=3))
+    with pytest.raises(MappingError, match="needs an array of spins"):
+        map_problem(random_maxcut(5, 4, seed=1), ArrayGeometry(cell_bits=4))
+    wide = QpProblem.from_dense([[300, 1], [1, 2]], [0, 0], 4)
+    with pytest.raises(MappingError, match="diagonal 300 is outside the array's 8-bit range"):
+        map_problem(wide, ArrayGeometry(cell_bits=4))
+
+
+def test_scipy_confirms_the_known_optimum_and_the_array_reaches_it():
+    qp = known_optimum_qp()
+    w, f, convex = qp.solve()
+    assert convex and np.abs(w - qp.known).max() < 1e-6
+    assert f == pytest.approx(qp.f(qp.known), abs=1e-12)
+    gaps = {bits: run_qp(qp, bits, sweeps=4 * (1 << bits) + 64)["gap"] for bits in (2, 4, 8)}
+    assert gaps[2] > gaps[4] > gaps[8] >= 0 and gaps[8] < 0.01
+
+
+def test_least_squares_training_generalises():
+    qp = least_squares_qp()
+    r = run_qp(qp, 6, sweeps=320)
+    assert r["gap"] < 0.01
+    assert r["test_mse"] < 1.5 * r["test_mse_optimum"]
+
+
+@pytest.mark.parametrize("name", sorted(WORKLOADS))
+def test_energy_is_never_below_its_bound(name):
+    qp = WORKLOADS[name]()
+    optimum = qp.solve()
+    for bits in (1, 3, 6):
+        e = run_qp(qp, bits, sweeps=80, optimum=optimum)["energy_kt"]
+        assert e["measured"] >= e["bound"] * (1 - 1e-12) and e["bound"] >= e["landauer"]
+        assert e["measured_update"] >= 0
+
+
+@pytest.mark.parametrize("content, message", [
+    ('{"A": [[1, 2], [0, 1]], "c": [0, 0]}', "A is not symmetric"),
+    ('{"A": [[1, 0], [0, 1]], "c": [0, 0, 1]}', "c has shape (3,)"),
+    ('{"A": [[1e15, 0], [0, 1]], "c": [0, 0]}', "outside any fixed-point range"),
+    ('{"A": [[1, 0], [0, 1]], "c": [0, 0], "low": 1, "high": 0}', "low < high"),
+    ('{"A": [[1, 0], [0, 1]]}', "expected an object"),
+    ('not json', "not a readable JSON"),
+])
+def test_lim_qp_bad_problem_gets_one_line(tmp_path, content, message):
+    path = tmp_path / "q.json"
+    path.write_text(content)
+    proc = subprocess.run([LIM, "qp", "--problem", str(path), "--out", str(tmp_path / "out")],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0] and str(path) in lines[0]
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.cosim
+def test_lim_qp_runs_a_problem_file_on_the_rtl(tmp_path, capsys):
+    path = tmp_path / "mine.json"
+    path.write_text(json.dumps({"A": [[2, -1, 0], [-1, 2, -1], [0, -1, 2]], "c": [-1, 0, 1], "low": -1, "high": 1}))
+    rc = main(["qp", "--problem", str(path), "--bits", "3", "--sweeps", "30", "--simulator", "icarus",
+               "--out", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert rc == 0 and "agrees with the golden model" in out
+    result = json.loads((tmp_path / "qp-mine-p3.json").read_text())
+    assert result["rtl_agrees"] is True and result["bits"] == 3
