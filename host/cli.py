@@ -309,6 +309,9 @@ def _cmd_qp(args):
     print(f"problem    {qp.name}: {qp.n} variables on {args.bits}-bit cells, {sweeps} sweeps")
     print(f"objective  f = {r['f']:.6g}, optimum {r['f_optimum']:.6g} (SciPy{'' if r['convex'] else ', best of 16 starts'}); "
           f"gap {r['gap']:.3g} (rounding the optimum to the levels alone: {r['quantization_gap']:.3g})")
+    if r["entries_rounded_to_zero"]:
+        print(f"NOTE       {r['entries_rounded_to_zero']} non-zero entries of the problem round to 0 in the "
+              "array's weights: their range is wider than the fixed-point format holds")
     if "test_mse" in r:
         print(f"test       mean squared error {r['test_mse']:.4g} (the float optimum: {r['test_mse_optimum']:.4g})")
     print(f"energy     measured {e['measured']:.4g} kT, LIM bound {e['bound']:.4g} kT, conventional "

@@ -59,6 +59,7 @@ def run_qp(boxqp, bits, sweeps=200, schedule=Schedule.LOGARITHMIC, barrier_end_q
         "workload": boxqp.name, "bits": bits, "sweeps": sweeps, "schedule": Schedule(schedule).name.lower(),
         "variables": boxqp.n, "f": float(boxqp.f(w)), "f_optimum": f_opt, "convex": bool(convex),
         "gap": float(boxqp.f(w) - f_opt),
+        "entries_rounded_to_zero": q.lost,
         "quantization_gap": float(boxqp.f(q.to_real(q.to_levels(w_opt))) - f_opt),
         "counters": {c.name: int(snap.counters[c]) for c in Counter},
         "energy_kt": {"measured": e["measured"].total_kt, "bound": e["bound"].total_kt,

@@ -22,6 +22,7 @@ class Quantized:
     step: np.ndarray      # w = low + step * level
     low: np.ndarray
     factor: float         # integer objective = factor * (f - f(low)) in levels
+    lost: int = 0         # non-zero entries of Q and b that round to 0 at this weight width
 
     def to_real(self, levels):
         return self.low + self.step * np.asarray(levels, dtype=np.float64)
@@ -81,9 +82,10 @@ class BoxQp:
         b = step * (self.A @ self.low + self.c)
         scale = max(np.abs(Q).max(), np.abs(b).max())
         factor = weight_max / scale if scale > 0 else 1.0
-        problem = QpProblem.from_dense(np.rint(Q * factor), np.rint(b * factor), bits,
-                                       name=f"{self.name}-p{bits}")
-        return Quantized(problem, step, self.low, factor)
+        Qi, bi = np.rint(Q * factor), np.rint(b * factor)
+        lost = int(((Q != 0) & (Qi == 0)).sum() + ((b != 0) & (bi == 0)).sum())
+        problem = QpProblem.from_dense(Qi, bi, bits, name=f"{self.name}-p{bits}")
+        return Quantized(problem, step, self.low, factor, lost)
 
 
 def known_optimum_qp(n=12, seed=5):

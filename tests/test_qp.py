@@ -103,3 +103,11 @@ def test_lim_qp_runs_a_problem_file_on_the_rtl(tmp_path, capsys):
     assert rc == 0 and "agrees with the golden model" in out
     result = json.loads((tmp_path / "qp-mine-p3.json").read_text())
     assert result["rtl_agrees"] is True and result["bits"] == 3
+
+
+def test_entries_below_the_fixed_point_resolution_are_reported(tmp_path, capsys):
+    path = tmp_path / "wide.json"
+    path.write_text('{"A": [[1, 1e-9], [1e-9, 1]], "c": [0.5, 0]}')
+    assert main(["qp", "--problem", str(path), "--bits", "3", "--sweeps", "20", "--out", str(tmp_path)]) == 0
+    assert "2 non-zero entries of the problem round to 0" in capsys.readouterr().out
+    assert json.loads((tmp_path / "qp-wide-p3.json").read_text())["entries_rounded_to_zero"] == 2
