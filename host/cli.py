@@ -362,7 +362,7 @@ def _cmd_reproduce(args):
 
 def _prove_parser(sub):
     p = sub.add_parser(
-        "prove", formatter_class=_Formatter, help="prove the RTL's safety properties (SymbiYosys, z3)",
+        "prove", formatter_class=_Formatter, help="prove the RTL's safety and liveness properties (SymbiYosys, z3)",
         description=(
             "Prove, by k-induction for every input sequence, that the array's counters saturate and\n"
             "never wrap, the barrier schedule stays within its programmed bounds, the hop argument\n"
