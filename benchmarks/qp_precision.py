@@ -14,13 +14,8 @@ import numpy as np
 
 from lim.hdl.params import Schedule
 from lim.host.anneal import write_result
-from lim.host.qp import qp_geometry, run_qp
+from lim.host.qp import default_sweeps, run_qp
 from lim.sim.boxqp import WORKLOADS
-
-
-def sweeps_for(bits):
-    """Moves are one level per attempt, so the time to cross the box grows as 2^p."""
-    return 4 * (1 << bits) + 64
 
 
 def main():
@@ -39,12 +34,9 @@ def main():
         qp = make()
         optimum = qp.solve()
         for bits in precisions:
-            runner = None
-            if args.rtl and bits == 4:
-                from lim.sim.cosim.runner import Cosimulator
-                geometry, _ = qp_geometry(qp.quantize(bits, 1).problem)
-                runner = Cosimulator(geometry, "verilator", build_root=Path("build/bench/qp"))
-            r = run_qp(qp, bits, sweeps=sweeps_for(bits), optimum=optimum, runner=runner)
+            rtl = args.rtl and bits == 4
+            r = run_qp(qp, bits, optimum=optimum, simulator="verilator" if rtl else None,
+                       build_root=Path("build/bench/qp") if rtl else None)
             results["precision"].append(r)
             print(f"{name:<18} p={bits}  gap {r['gap']:<10.3g} energy {r['energy_kt']['measured']:.4g} kT "
                   f"(bound {r['energy_kt']['bound']:.4g}, conventional {r['energy_kt']['conventional']:.4g})"
@@ -60,7 +52,7 @@ def main():
             "doubling_per_bit": float(np.exp(np.polyfit(p, np.log(e), 1)[0])),
         }
         for label, (kind, start, rate) in schedules.items():
-            sweeps = sweeps_for(6)
+            sweeps = default_sweeps(6)
             end = 160
             if rate is None:   # linear and exponential reach the end barrier at the last sweep
                 rate = (round((end - start) / sweeps * 2 ** 12) if kind == Schedule.LINEAR

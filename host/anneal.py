@@ -10,6 +10,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -33,11 +34,11 @@ def default_problem():
     return random_maxcut(800, 19176, seed=1, name="g1-class-800")
 
 
-def fit_geometry(problem, lanes):
-    """The default array with ``lanes`` lanes, its memories doubled until ``problem`` fits."""
-    groups, depth = DEFAULT_GEOMETRY.groups, DEFAULT_GEOMETRY.edge_depth
+def fit_geometry(problem, lanes, base=DEFAULT_GEOMETRY):
+    """``base`` with ``lanes`` lanes, its memories doubled until ``problem`` fits."""
+    groups, depth = base.groups, base.edge_depth
     while True:
-        geometry = ArrayGeometry(lanes=lanes, groups=groups, edge_depth=depth)
+        geometry = replace(base, lanes=lanes, groups=groups, edge_depth=depth)
         try:
             return geometry, map_problem(problem, geometry)
         except MappingError as exc:

@@ -291,20 +291,17 @@ def _qp_parser(sub):
 def _cmd_qp(args):
     from ..sim.boxqp import WORKLOADS, load_qp
     from .anneal import write_result
-    from .qp import qp_geometry, run_qp
+    from .qp import default_sweeps, run_qp
     if not 1 <= args.bits <= 8:
         raise SettingsError(f"bits must be from 1 to 8, not {args.bits}")
-    sweeps = args.sweeps if args.sweeps is not None else 4 * (1 << args.bits) + 64
+    sweeps = args.sweeps if args.sweeps is not None else default_sweeps(args.bits)
     if not 1 <= sweeps < 2 ** 32:
         raise SettingsError(f"sweeps must be a whole number from 1 to {2 ** 32 - 1}, not {sweeps}")
     if not 0 <= args.seed < 2 ** 32:
         raise SettingsError(f"seed must be a whole number from 0 to {2 ** 32 - 1}, not {args.seed}")
     qp = load_qp(args.problem) if args.problem else WORKLOADS[args.workload]()
-    runner = None
-    if args.simulator != "golden":
-        from ..sim.cosim.runner import Cosimulator
-        runner = Cosimulator(qp_geometry(qp.quantize(args.bits, 1).problem)[0], args.simulator)
-    r = run_qp(qp, args.bits, sweeps=sweeps, seed=args.seed, runner=runner)
+    simulator = None if args.simulator == "golden" else args.simulator
+    r = run_qp(qp, args.bits, sweeps=sweeps, seed=args.seed, simulator=simulator)
     e = r["energy_kt"]
     print(f"problem    {qp.name}: {qp.n} variables on {args.bits}-bit cells, {sweeps} sweeps")
     print(f"objective  f = {r['f']:.6g}, optimum {r['f_optimum']:.6g} (SciPy{'' if r['convex'] else ', best of 16 starts'}); "
@@ -316,7 +313,7 @@ def _cmd_qp(args):
         print(f"test       mean squared error {r['test_mse']:.4g} (the float optimum: {r['test_mse_optimum']:.4g})")
     print(f"energy     measured {e['measured']:.4g} kT, LIM bound {e['bound']:.4g} kT, conventional "
           f"{e['conventional']:.4g} kT, Landauer {e['landauer']:.4g} kT")
-    if runner is not None:
+    if simulator is not None:
         print(f"RTL        {args.simulator}: {'agrees with the golden model' if r['rtl_agrees'] else 'DIFFERS from the golden model'}")
     path = write_result(r, args.out / f"qp-{qp.name}-p{args.bits}.json")
     print(f"wrote      {path}")

@@ -5,56 +5,51 @@ import numpy as np
 from ..hdl.params import ArrayGeometry, Counter, Schedule, gain_kt
 from ..sim.energy import Retention, run_energy
 from ..sim.golden import GoldenArray, RunConfig
-from ..sim.mapping import MappingError, map_problem
+from .anneal import fit_geometry
 
-__all__ = ["QP_WEIGHT_BITS", "qp_geometry", "run_qp"]
+__all__ = ["QP_WEIGHT_BITS", "default_sweeps", "run_qp"]
 
 #: The widest weights a cell entry holds next to two 8-bit box limits in one bus word.
 QP_WEIGHT_BITS = 15
 
 
-def qp_geometry(problem, lanes=8):
-    """The smallest array (powers of two) of ``lanes`` lanes that holds ``problem``."""
-    groups, depth = 16, 256
-    while True:
-        g = ArrayGeometry(lanes=lanes, groups=groups, edge_depth=depth, weight_bits=QP_WEIGHT_BITS,
-                          cell_bits=problem.bits)
-        try:
-            return g, map_problem(problem, g)
-        except MappingError as exc:
-            if exc.resource == "groups" and groups < 1 << 16:
-                groups *= 2
-            elif exc.resource == "edge_depth" and depth < 1 << 20:
-                depth *= 2
-            else:
-                raise
+def default_sweeps(bits):
+    """Moves are one level per attempt, so the time to cross the box grows as 2^p."""
+    return 4 * (1 << bits) + 64
 
 
-def run_qp(boxqp, bits, sweeps=200, schedule=Schedule.LOGARITHMIC, barrier_end_q4=160, rate=8,
-           barrier_start_q4=0, gain_q4=1, seed=1, optimum=None, retention=Retention(), runner=None):
+def run_qp(boxqp, bits, sweeps=None, schedule=Schedule.LOGARITHMIC, barrier_end_q4=160, rate=8,
+           barrier_start_q4=0, gain_q4=1, seed=1, optimum=None, retention=Retention(), simulator=None,
+           build_root=None):
     """Run ``boxqp`` at ``bits`` bits for ``sweeps`` sweeps from the middle of the box.
 
-    ``runner`` (a Cosimulator) also runs the RTL and must agree with the golden model.
-    Returns a JSON-ready dict: gap, test error (learning workloads), counters, energy.
+    ``simulator`` ("verilator" or "icarus") also runs the RTL, which must agree with the golden
+    model. Returns a JSON-ready dict: gap, test error (learning workloads), counters, energy.
     """
+    sweeps = default_sweeps(bits) if sweeps is None else sweeps
     weight_max = (1 << (QP_WEIGHT_BITS - 1)) - 1
     q = boxqp.quantize(bits, weight_max)
-    geometry, program = qp_geometry(q.problem)
+    base = ArrayGeometry(lanes=8, groups=16, edge_depth=256, weight_bits=QP_WEIGHT_BITS, cell_bits=bits)
+    geometry, program = fit_geometry(q.problem, base.lanes, base)
     start = q.to_levels((boxqp.low + boxqp.high) / 2)
     config = RunConfig(seed=seed, gain_q4=gain_q4, schedule=schedule, barrier_start_q4=barrier_start_q4,
                        barrier_end_q4=barrier_end_q4, rate=rate)
     gold = GoldenArray(program, start, config)
-    snap = gold.run(sweeps, trace=False)
+    snap = gold.run(sweeps)
     levels = gold.spins_pm()
     rtl_agrees = None
-    if runner is not None:
-        from ..sim.cosim.runner import Job
+    if simulator is not None:
+        from ..sim.cosim.runner import Cosimulator, Job
+        runner = Cosimulator(geometry, simulator, build_root=build_root)
         rtl = runner.run([Job(q.problem.name, program, start, config, [sweeps])])[0][-1]
         rtl_agrees = bool(np.array_equal(rtl.rows, snap.rows) and rtl.counters == snap.counters)
     w = q.to_real(levels)
     w_opt, f_opt, convex = optimum if optimum is not None else boxqp.solve()
     drop = float(q.problem.objective(start) - q.problem.objective(levels))
-    e = run_energy(snap.counters, boxqp.n, gain_kt(gain_q4, qp=True), drop, snap.barrier_q4, retention, bits=bits)
+    # the barrier the last sweep ran under: the raise after it is charged to no attempt
+    last_sweep_barrier_q4 = snap.trace["barrier_q4"][-1]
+    e = run_energy(snap.counters, boxqp.n, gain_kt(gain_q4, qp=True), drop, last_sweep_barrier_q4, retention,
+                   bits=bits)
     result = {
         "workload": boxqp.name, "bits": bits, "sweeps": sweeps, "schedule": Schedule(schedule).name.lower(),
         "variables": boxqp.n, "f": float(boxqp.f(w)), "f_optimum": f_opt, "convex": bool(convex),

@@ -9,7 +9,7 @@ from dataclasses import fields
 from pathlib import Path
 
 from ..hdl.params import ArrayGeometry
-from ..sim.problem import load_gset
+from ..sim.problem import load_gset, read_text_file
 from .anneal import default_problem, run_anneal
 from .settings import AnnealSettings, SettingsError
 
@@ -27,10 +27,8 @@ class ReproduceError(SettingsError):
 def load_result(path):
     path = Path(path)
     try:
-        result = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise ReproduceError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        result = json.loads(read_text_file(path))
+    except json.JSONDecodeError as exc:
         raise ReproduceError(f"{path}: not a readable JSON result ({exc})") from None
     missing = [k for k in ("settings", "problem", "array", "run", "counters", "spins")
                if not isinstance(result, dict) or k not in result]

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import minimize
 
-from .problem import ProblemError, QpProblem, random_qp
+from .problem import ProblemError, QpProblem, random_qp, read_text_file
 
 __all__ = ["BoxQp", "Quantized", "known_optimum_qp", "random_box_qp", "least_squares_qp", "load_qp", "WORKLOADS"]
 
@@ -137,10 +137,8 @@ def load_qp(path):
     from pathlib import Path
     path = Path(path)
     try:
-        spec = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise ProblemError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        spec = json.loads(read_text_file(path))
+    except json.JSONDecodeError as exc:
         raise ProblemError(f"{path}: not a readable JSON QP ({exc})") from None
     if not isinstance(spec, dict) or not {"A", "c"} <= set(spec):
         raise ProblemError(f"{path}: expected an object with 'A' (n x n), 'c' (n) and optional 'low', 'high'")

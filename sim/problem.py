@@ -10,7 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["ProblemError", "IsingProblem", "QpProblem", "parse_gset", "load_gset", "random_maxcut", "MAX_SPINS"]
+__all__ = ["ProblemError", "IsingProblem", "QpProblem", "parse_gset", "load_gset", "random_maxcut", "read_text_file",
+           "MAX_SPINS"]
 
 #: More spins than the largest array holds (32 lanes x 65,536 groups): refused when parsed.
 MAX_SPINS = 32 << 16
@@ -206,15 +207,19 @@ def parse_gset(text, name="problem"):
     return IsingProblem.maxcut(n, rows, cols, weights, name=name)
 
 
-def load_gset(path):
-    path = Path(path)
+def read_text_file(path):
+    """The text of a user's file, or a ProblemError naming the file and why it cannot be read."""
     try:
-        text = path.read_text()
+        return Path(path).read_text()
     except FileNotFoundError:
         raise ProblemError(f"{path}: no such file") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ProblemError(f"{path}: cannot read ({exc})") from None
-    return parse_gset(text, name=path.name)
+
+
+def load_gset(path):
+    path = Path(path)
+    return parse_gset(read_text_file(path), name=path.name)
 
 
 def random_maxcut(n, m, seed, weights=(1,), name=None):

@@ -68,8 +68,8 @@ def test_least_squares_training_generalises():
 def test_energy_is_never_below_its_bound(name):
     qp = WORKLOADS[name]()
     optimum = qp.solve()
-    for bits in (1, 3, 6):
-        e = run_qp(qp, bits, sweeps=80, optimum=optimum)["energy_kt"]
+    for bits, sweeps in ((1, 80), (3, 20), (6, 80)):   # 20 sweeps: the schedule still rising at the end
+        e = run_qp(qp, bits, sweeps=sweeps, optimum=optimum)["energy_kt"]
         assert e["measured"] >= e["bound"] * (1 - 1e-12) and e["bound"] >= e["landauer"]
         assert e["measured_update"] >= 0
 
