@@ -1,18 +1,19 @@
-"""The LIM array: P update lanes sweeping a colour-ordered problem under a barrier schedule.
+"""The LIM array: P update lanes sweeping a colour-ordered problem under two schedules, the
+barrier's (mobility, consolidation) and the gain's (inverse temperature).
 
 The host maps the problem so that group g holds cells g*P .. g*P+P-1, all of one colour of the
 coupling graph; the lanes therefore update a group in parallel without reading each other's
 spins. Bus: one address/data port for loading, control and read-back (one cycle read latency).
 """
-from amaranth.hdl import Cat, Module, Mux, Signal
+from amaranth.hdl import Cat, Module, Mux, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from .counters import SaturatingCounter
 from .lane import Lane, hop_argument_shape
-from .params import ArrayGeometry, BARRIER_BITS, Counter, GAIN_BITS, Reg, Region
-from .schedule import BarrierSchedule
+from .params import ArrayGeometry, BARRIER_BITS, Counter, GAIN_BITS, PRNG_WARMUP_STEPS, Reg, Region
+from .schedule import ScheduleGenerator
 
 __all__ = ["LimArray", "counter_increment_widths"]
 
@@ -30,6 +31,8 @@ def counter_increment_widths(geometry):
         Counter.HOPS: lane_bits, Counter.UPHILL_HOPS: lane_bits, Counter.READS: lane_bits,
         Counter.DROP_Q4: drop_bits, Counter.CLIMB_Q4: drop_bits,
         Counter.BARRIER_Q4: lane_bits + BARRIER_BITS + geometry.level_bits.bit_length(),
+        Counter.WORK_IN_Q4: GAIN_BITS + geometry.objective_bits,
+        Counter.WORK_OUT_Q4: GAIN_BITS + geometry.objective_bits,
     }
 
 
@@ -55,35 +58,58 @@ class LimArray(wiring.Component):
         index = self.bus_addr[:g.index_bits]
         lane_sel = self.bus_addr[g.index_bits:g.index_bits + g.lane_addr_bits]
         region = self.bus_addr[g.index_bits + g.lane_addr_bits:]
+        running = Signal()   # the sequencer is sweeping: bus writes are ignored
         write = Signal()
-        m.d.comb += write.eq(self.bus_we & ~self.busy)
+        m.d.comb += write.eq(self.bus_we & ~running)
 
         def reg_write(reg):
             return write & (region == Region.REGS) & (index == reg)
 
         n_groups = Signal(g.row_bits + 1)
         seed = Signal(32)
-        gain_q4 = Signal(GAIN_BITS)
-        kind = Signal(2)
-        start_q4 = Signal(BARRIER_BITS)
-        end_q4 = Signal(BARRIER_BITS)
-        rate = Signal(32)
         sweeps_to_run = Signal(32)
-        for reg, sig in ((Reg.N_GROUPS, n_groups), (Reg.SEED, seed), (Reg.GAIN, gain_q4),
-                         (Reg.SCHEDULE_KIND, kind), (Reg.BARRIER_START, start_q4),
-                         (Reg.BARRIER_END, end_q4), (Reg.SCHEDULE_RATE, rate),
-                         (Reg.SWEEPS, sweeps_to_run)):
+        # the objective of the state in gain units, written with the state and kept by the hops
+        objective = Signal(signed(g.objective_bits))
+        m.submodules.schedule = schedule = ScheduleGenerator(BARRIER_BITS)
+        m.submodules.gain_schedule = gain_schedule = ScheduleGenerator(GAIN_BITS)
+        barrier_hold = Signal(32)
+        settings = {   # registers the host writes, read back as written
+            Reg.N_GROUPS: n_groups, Reg.SEED: seed, Reg.SWEEPS: sweeps_to_run,
+            Reg.BARRIER_KIND: Signal(2), Reg.BARRIER_START: Signal(BARRIER_BITS),
+            Reg.BARRIER_END: Signal(BARRIER_BITS), Reg.BARRIER_RATE: Signal(32), Reg.BARRIER_HOLD: barrier_hold,
+            Reg.GAIN_KIND: Signal(2), Reg.GAIN_START: Signal(GAIN_BITS), Reg.GAIN_END: Signal(GAIN_BITS),
+            Reg.GAIN_RATE: Signal(32),
+        }
+        for reg, sig in settings.items():
             with m.If(reg_write(reg)):
                 m.d.sync += sig.eq(self.bus_wdata)
+        objective_words = Signal(signed(64))   # the objective sign-extended: two bus words
+        m.d.comb += objective_words.eq(objective)
+        with m.If(reg_write(Reg.OBJECTIVE)):
+            m.d.sync += objective.eq(Cat(self.bus_wdata, objective_words[32:]))
+        with m.If(reg_write(Reg.OBJECTIVE_HIGH)):
+            m.d.sync += objective.eq(Cat(objective_words[:32], self.bus_wdata))
         init = Signal()
         start = Signal()
         m.d.comb += [init.eq(reg_write(Reg.CONTROL) & self.bus_wdata[0]),
                      start.eq(reg_write(Reg.CONTROL) & self.bus_wdata[1])]
 
         # ---- blocks ------------------------------------------------------------------------
-        m.submodules.schedule = schedule = BarrierSchedule()
-        m.d.comb += [schedule.kind.eq(kind), schedule.start_q4.eq(start_q4),
-                     schedule.end_q4.eq(end_q4), schedule.rate.eq(rate), schedule.init.eq(init)]
+        for generator, prefix in ((schedule, "BARRIER"), (gain_schedule, "GAIN")):
+            m.d.comb += [generator.kind.eq(settings[Reg[f"{prefix}_KIND"]]),
+                         generator.start_q4.eq(settings[Reg[f"{prefix}_START"]]),
+                         generator.end_q4.eq(settings[Reg[f"{prefix}_END"]]),
+                         generator.rate.eq(settings[Reg[f"{prefix}_RATE"]]), generator.init.eq(init)]
+        m.d.comb += schedule.hold.eq(barrier_hold)
+        schedules_busy = schedule.busy | gain_schedule.busy
+
+        # After init the PRNGs warm up for PRNG_WARMUP_STEPS cycles; a start written meanwhile waits.
+        seeding = Signal(range(PRNG_WARMUP_STEPS + 1))
+        start_pending = Signal()
+        with m.If(init):
+            m.d.sync += seeding.eq(PRNG_WARMUP_STEPS)
+        with m.Elif(seeding != 0):
+            m.d.sync += seeding.eq(seeding - 1)
 
         L = g.level_bits
         m.submodules.state = state = Memory(shape=P * L, depth=g.groups, init=[])
@@ -108,8 +134,8 @@ class LimArray(wiring.Component):
                 lane.bus_index.eq(index), lane.bus_wdata.eq(self.bus_wdata),
                 lane.cell_we.eq(write & (region == Region.CELLS) & (lane_sel == i)),
                 lane.edge_we.eq(write & (region == Region.EDGES) & (lane_sel == i)),
-                lane.barrier_q4.eq(schedule.barrier_q4), lane.gain_q4.eq(gain_q4),
-                lane.seed.eq(seed), lane.prng_init.eq(init),
+                lane.barrier_q4.eq(schedule.value_q4), lane.gain_q4.eq(gain_schedule.value_q4),
+                lane.seed.eq(seed), lane.prng_init.eq(init), lane.prng_warm.eq(seeding != 0),
             ]
 
         # ---- counters ----------------------------------------------------------------------
@@ -127,6 +153,7 @@ class LimArray(wiring.Component):
         length = Signal(g.length_bits)
         remaining = Signal(32)
         commit = Signal()
+        gain_stepped = Signal()   # both schedules have taken this sweep's step
         for i, lane in enumerate(lanes):
             m.d.comb += [lane.group.eq(group), lane.edge_addr.eq(edge_base + step)]
         m.d.comb += [length_r.addr.eq(group), own_r.addr.eq(group)]
@@ -141,9 +168,13 @@ class LimArray(wiring.Component):
                 else:      # a row of spins: STATE, group
                     m.d.comb += [state_w.addr.eq(index), state_w.data.eq(self.bus_wdata),
                                  state_w.en.eq(write_state.replicate(P))]
-                with m.If(start & (sweeps_to_run != 0) & (n_groups != 0)):
-                    m.d.sync += [remaining.eq(sweeps_to_run), group.eq(0), edge_base.eq(0)]
-                    m.next = "FETCH"
+                with m.If((start | start_pending) & (seeding == 0) & ~init):
+                    m.d.sync += start_pending.eq(0)
+                    with m.If((sweeps_to_run != 0) & (n_groups != 0)):
+                        m.d.sync += [remaining.eq(sweeps_to_run), group.eq(0), edge_base.eq(0)]
+                        m.next = "FETCH"
+                with m.Elif(start):
+                    m.d.sync += start_pending.eq(1)
             with m.State("FETCH"):
                 m.next = "LOAD"
             with m.State("LOAD"):
@@ -169,24 +200,37 @@ class LimArray(wiring.Component):
                 with m.Else():
                     m.next = "FETCH"
             with m.State("SWEEP_END"):
-                m.d.comb += schedule.advance.eq(1)
+                m.d.comb += [schedule.advance.eq(1), gain_schedule.advance.eq(1)]
                 m.d.sync += remaining.eq(remaining - 1)
                 m.next = "SCHEDULE"
             with m.State("SCHEDULE"):
-                with m.If(~schedule.busy):
+                with m.If(~schedules_busy):
+                    m.d.comb += gain_stepped.eq(1)
                     m.d.sync += [group.eq(0), edge_base.eq(0)]
                     with m.If(remaining == 0):
                         m.next = "IDLE"
                     with m.Else():
                         m.next = "FETCH"
-        m.d.comb += self.busy.eq(~fsm.ongoing("IDLE"))
+        m.d.comb += [running.eq(~fsm.ongoing("IDLE")), self.busy.eq(running | (seeding != 0) | start_pending)]
+
+        # The gain driver's work dW = dg * U at each gain step, registered (product and sign) and
+        # counted in the next cycle.
+        work = Signal(GAIN_BITS + g.objective_bits)
+        work_out = Signal()
+        work_due = Signal()
+        magnitude = Mux(objective < 0, -objective, objective).as_unsigned()
+        m.d.sync += [work.eq(gain_schedule.raise_q4 * magnitude), work_out.eq(objective < 0),
+                     work_due.eq(gain_stepped)]
+        with m.If(work_due):
+            m.d.comb += [counters[Counter.WORK_IN_Q4].increment.eq(Mux(work_out, 0, work)),
+                         counters[Counter.WORK_OUT_Q4].increment.eq(Mux(work_out, work, 0))]
 
         hops = [lane.hop for lane in lanes]
         uphill = [lane.hop & (lane.drop_q4 < 0) for lane in lanes]
         downhill = [lane.hop & (lane.drop_q4 > 0) for lane in lanes]
         valid = _popcount(lane.valid for lane in lanes)
         m.d.comb += [
-            counters[Counter.CYCLES].increment.eq(self.busy),
+            counters[Counter.CYCLES].increment.eq(running),
             counters[Counter.SWEEPS].increment.eq(schedule.advance),
             counters[Counter.READS].increment.eq(_popcount(lane.read for lane in lanes)),
         ]
@@ -202,6 +246,7 @@ class LimArray(wiring.Component):
                 # a p-bit cell holds p bits behind the raised barrier (1 for a spin)
                 counters[Counter.BARRIER_Q4].increment.eq(valid * schedule.raise_q4 * g.level_bits),
             ]
+            m.d.sync += objective.eq(objective + sum(lane.objective_delta for lane in lanes))
 
         # ---- bus read-back (registered, one cycle) -------------------------------------------
         regs_rdata = Signal(32)
@@ -212,13 +257,11 @@ class LimArray(wiring.Component):
         with m.Switch(region):
             with m.Case(Region.REGS):
                 with m.Switch(index):
-                    for reg, sig in ((Reg.STATUS, self.busy), (Reg.N_GROUPS, n_groups),
-                                     (Reg.SEED, seed), (Reg.GAIN, gain_q4),
-                                     (Reg.SCHEDULE_KIND, kind), (Reg.BARRIER_START, start_q4),
-                                     (Reg.BARRIER_END, end_q4), (Reg.SCHEDULE_RATE, rate),
-                                     (Reg.SWEEPS, sweeps_to_run), (Reg.SATURATED, saturated),
-                                     (Reg.BARRIER, schedule.barrier_q4),
-                                     (Reg.GEOMETRY, P | (g.groups << 8))):
+                    readable = {**settings, Reg.STATUS: self.busy, Reg.SATURATED: saturated,
+                                Reg.BARRIER: schedule.value_q4, Reg.GAIN: gain_schedule.value_q4,
+                                Reg.GEOMETRY: P | (g.groups << 8),
+                                Reg.OBJECTIVE: objective_words[:32], Reg.OBJECTIVE_HIGH: objective_words[32:]}
+                    for reg, sig in readable.items():
                         with m.Case(reg):
                             m.d.sync += regs_rdata.eq(sig)
                     with m.Default():

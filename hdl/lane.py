@@ -4,8 +4,9 @@ Pipeline for edge entry e of the current group (cycle c = issue):
   c    edge RAM read at ``edge_addr``
   c+1  neighbour row read at the entry's ``row`` (the array's state RAM, this lane's port)
   c+2  field += weight if the neighbour spin is 1 else -weight
-Then ``decide`` forms x = Eb + gain * s * f and looks up exp(-x); ``commit`` compares it with
-the lane's random number. See docs/architecture.md.
+Then ``decide`` forms the hop exponent a (from the barrier top: x = Eb + gain * t downhill,
+max(x, 2 gain t) uphill) and looks up exp(-a); ``commit`` compares it with the lane's random
+number. See docs/architecture.md.
 """
 from amaranth.hdl import Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, wiring
@@ -14,9 +15,9 @@ from amaranth.lib.wiring import In, Out
 
 from .params import (BARRIER_BITS, GAIN_BITS, PROB_BITS, TABLE_DEPTH,
                      ArrayGeometry, hop_probability_table)
-from .prng import Xorshift32
+from .prng import Xoshiro128pp
 
-__all__ = ["Lane", "edge_layout", "cell_layout", "hop_argument_shape"]
+__all__ = ["Lane", "edge_layout", "cell_layout", "hop_argument_shape", "tilt_shape"]
 
 
 def edge_layout(geometry):
@@ -37,13 +38,15 @@ def cell_layout(geometry):
     return data.StructLayout(fields)
 
 
-def hop_argument_shape(geometry):
-    """Signed width of x = Eb + gain * t (and of the drop): wide enough never to overflow.
+def tilt_shape(geometry):
+    """Signed width of t: s * f for a spin, 2 * d * g + Q_ii for a QP cell (two bits wider)."""
+    return signed(geometry.field_bits + (3 if geometry.qp else 1))
 
-    t is s * f for a spin, 2 * d * g + Q_ii for a QP cell (two bits wider).
-    """
-    t_bits = geometry.field_bits + (3 if geometry.qp else 1)
-    return signed(max(BARRIER_BITS + 1, GAIN_BITS + t_bits) + 1)
+
+def hop_argument_shape(geometry):
+    """Signed width of the hop exponent a = max(Eb + y, 2 y) and of the drop -2 y, y = gain * t:
+    wide enough never to overflow."""
+    return signed(max(BARRIER_BITS + 1, GAIN_BITS + tilt_shape(geometry).width + 1) + 1)
 
 
 class Lane(wiring.Component):
@@ -57,8 +60,11 @@ class Lane(wiring.Component):
         # Internal registers created here, not in elaborate(), so that the formal proofs
         # (sim/formal) can state properties over them.
         self.field = Signal(signed(g.field_bits))
-        self.x_next = Signal(self.x_shape)       # x formed from the field and barrier now
-        self.x = Signal(self.x_shape)            # x latched at decide, used in the commit cycle
+        self.t = Signal(tilt_shape(g))           # t formed from the field now
+        self.half_tilt = Signal(self.x_shape)    # y = gain * t, latched at decide
+        self.x_next = Signal(self.x_shape)       # the hop exponent formed from the field and barrier now
+        self.x = Signal(self.x_shape)            # the exponent latched at decide, used in the commit cycle
+        self.t_latched = Signal(tilt_shape(g))
         self.table_entry = Signal(PROB_BITS)     # the table entry read for x (commit cycle)
         self.random16 = Signal(PROB_BITS)
         self.diagonal = Signal(signed(g.weight_bits))   # Q_ii, taken from the cell's own entry (QP)
@@ -83,12 +89,14 @@ class Lane(wiring.Component):
             "decide": In(1),
             "seed": In(32),
             "prng_init": In(1),
+            "prng_warm": In(1),
             # results, valid in the commit cycle
             "valid": Out(1),
             "hop": Out(1),
             "drop_q4": Out(self.x_shape),
             "read": Out(1),
             "next_value": Out(g.level_bits),   # the cell's value after the commit
+            "objective_delta": Out(signed(tilt_shape(g).width + 1)),   # 2 t if it hops, else 0
         })
 
     def elaborate(self, platform):
@@ -99,7 +107,7 @@ class Lane(wiring.Component):
         m.submodules.edges = edges = Memory(shape=edge_layout(g), depth=g.edge_depth, init=[])
         m.submodules.hop_table = table = Memory(
             shape=unsigned(PROB_BITS), depth=TABLE_DEPTH, init=hop_probability_table())
-        m.submodules.prng = prng = Xorshift32(self.index)
+        m.submodules.prng = prng = Xoshiro128pp(self.index)
 
         cell_w = cells.write_port()
         edge_w = edges.write_port()
@@ -142,36 +150,41 @@ class Lane(wiring.Component):
             else:       # the field sum J s + h: plus or minus the weight
                 m.d.sync += field.eq(field + Mux(neighbour[0], weight, -weight))
 
-        # Decision: x = Eb + gain * t (Q.4 kT), t = s * f for a spin flip, 2 * d * g + Q_ii for a
-        # QP move by d = +-1 (twice its climb); hop iff x <= 0 or r16 < round(2^16 exp(-x)).
-        x = self.x
-        x_now = self.x_next
+        # Decision: t = s * f for a spin flip, 2 * d * g + Q_ii for a QP move by d = +-1 (twice its
+        # climb); y = gain * t (Q.4 kT, half the climb); the exponent is measured from the barrier
+        # top: Eb + y downhill, max(Eb + y, 2 y) uphill; hop iff a <= 0 or r16 < round(2^16 exp(-a)).
+        t = self.t
         if g.qp:
-            t = Signal(signed(self.x_shape.width - GAIN_BITS))
-            m.d.comb += self.up.eq(prng.state[0])
+            m.d.comb += self.up.eq(prng.output[0])
             m.d.comb += t.eq(Mux(self.up, field << 1, -(field << 1)) + self.diagonal)
-            m.d.comb += x_now.eq(self.barrier_q4 + self.gain_q4 * t)
         else:
-            tilt = Signal(self.x_shape)
-            m.d.comb += tilt.eq(self.gain_q4 * field)
-            m.d.comb += x_now.eq(Mux(self.own_value[0], self.barrier_q4 + tilt, self.barrier_q4 - tilt))
+            m.d.comb += t.eq(Mux(self.own_value[0], field, -field))
+        y = Signal(self.x_shape)
+        over_barrier = Signal(self.x_shape)
+        m.d.comb += [y.eq(self.gain_q4 * t), over_barrier.eq(self.barrier_q4 + y)]
+        x_now = self.x_next
+        m.d.comb += x_now.eq(Mux((y > 0) & ((y << 1) > over_barrier), y << 1, over_barrier))
         m.d.comb += table_r.addr.eq(x_now[:(TABLE_DEPTH - 1).bit_length()])
-        m.d.comb += [prng.seed.eq(self.seed), prng.init.eq(self.prng_init), prng.step.eq(self.decide)]
+        m.d.comb += [prng.seed.eq(self.seed), prng.init.eq(self.prng_init), prng.warm.eq(self.prng_warm),
+                     prng.step.eq(self.decide)]
+        x = self.x
+        random16 = self.random16
         allowed = self.allowed
         went_up = Signal()
         with m.If(self.decide):
-            m.d.sync += x.eq(x_now)
+            m.d.sync += [x.eq(x_now), self.half_tilt.eq(y), self.t_latched.eq(t),
+                         random16.eq(prng.output[32 - PROB_BITS:])]
             if g.qp:
                 m.d.sync += [went_up.eq(self.up),
                              allowed.eq(Mux(self.up, self.own_value < high, self.own_value > low))]
 
-        random16 = self.random16
-        m.d.comb += [random16.eq(prng.state[32 - PROB_BITS:]), self.table_entry.eq(table_r.data)]
+        m.d.comb += self.table_entry.eq(table_r.data)
         always = x <= 0
         never = x >= TABLE_DEPTH
         m.d.comb += [
             self.hop.eq(self.valid & allowed & (always | (~never & (random16 < self.table_entry)))),
-            self.drop_q4.eq((self.barrier_q4 - x) << 1),
+            self.drop_q4.eq(-(self.half_tilt << 1)),
+            self.objective_delta.eq(Mux(self.hop, self.t_latched << 1, 0)),
         ]
         moved = Mux(went_up, self.own_value + 1, self.own_value - 1) if g.qp else ~self.own_value
         m.d.comb += self.next_value.eq(Mux(self.hop, moved, self.own_value))

@@ -7,10 +7,13 @@ from dataclasses import dataclass
 from enum import IntEnum
 import math
 
+import numpy as np
+
 __all__ = [
     "ARG_FRAC_BITS", "PROB_BITS", "TABLE_DEPTH", "BARRIER_BITS", "GAIN_BITS", "ACC_FRAC_BITS",
-    "LOG_STEP_MULT", "GROUP_OVERHEAD_CYCLES", "Schedule", "Counter", "Reg", "Region",
-    "ArrayGeometry", "hop_probability_table", "lane_seed", "xorshift32", "gain_kt",
+    "LOG_STEP_MULT", "GROUP_OVERHEAD_CYCLES", "PRNG_WARMUP_STEPS", "Schedule", "Counter", "Reg", "Region",
+    "ArrayGeometry", "hop_probability_table", "hop_exponent", "lane_prng_state", "xoshiro_next",
+    "xoshiro_output", "gain_kt",
 ]
 
 #: Barrier, gain and the hop argument ``x`` are fixed point with 4 fractional bits (1/16 kT).
@@ -31,12 +34,16 @@ LOG_STEP_MULT = round(math.exp(1 / 2 ** ARG_FRAC_BITS) * 2 ** 16)
 LOG_THRESHOLD_BITS = 56
 #: Cycles a group costs beyond its edge count: fetch, load, 2 pipeline, decide, commit.
 GROUP_OVERHEAD_CYCLES = 6
-#: The per-lane PRNG seed is the user seed XOR this odd constant times (lane + 1).
-LANE_SEED_KEY = 0x9E3779B9
+#: A lane's generator starts from (seed, LANE_KEY * (lane + 1), PRNG_INIT_WORDS) ...
+LANE_KEY = 0x9E3779B9
+PRNG_INIT_WORDS = (0x243F6A88, 0x85A308D3)
+#: ... and then takes this many warm-up steps, each folding its (non-linear) output back into the
+#: state, so that the lanes' states are non-linear functions of (seed, lane).
+PRNG_WARMUP_STEPS = 16
 
 
 class Schedule(IntEnum):
-    """Barrier schedule kinds (``Reg.SCHEDULE_KIND``)."""
+    """Schedule kinds, for the barrier (``Reg.BARRIER_KIND``) and the gain (``Reg.GAIN_KIND``)."""
     CONSTANT = 0
     LINEAR = 1
     EXPONENTIAL = 2
@@ -54,23 +61,32 @@ class Counter(IntEnum):
     DROP_Q4 = 6       # sum of objective drops over downhill hops, kT in Q.4 (dissipated)
     CLIMB_Q4 = 7      # sum of objective climbs over uphill hops, kT in Q.4 (drawn from the bath)
     BARRIER_Q4 = 8    # sum over cells of barrier raises, kT in Q.4 (consolidation work)
+    WORK_IN_Q4 = 9    # work the gain driver does on the array: sum of dg * U over gain steps with U > 0
+    WORK_OUT_Q4 = 10  # work the array returns to the gain driver: sum of dg * |U| with U < 0
 
 
 class Reg(IntEnum):
     """Register indices in ``Region.REGS``."""
-    CONTROL = 0        # write: bit 0 init (reset counters, schedule, PRNGs), bit 1 start
-    STATUS = 1         # read: bit 0 busy
+    CONTROL = 0        # write: bit 0 init (reset counters, schedules, PRNGs), bit 1 start
+    STATUS = 1         # read: bit 0 busy (running, seeding the PRNGs, or a start pending)
     N_GROUPS = 2       # groups per sweep (1 .. geometry.groups)
     SEED = 3           # 32-bit PRNG seed
-    GAIN = 4           # Q4.4 kT per objective unit
-    SCHEDULE_KIND = 5  # a Schedule
+    GAIN_START = 4     # Q4.4 (kT per objective unit) / gain_kt scale, the inverse temperature at init
+    BARRIER_KIND = 5   # a Schedule
     BARRIER_START = 6  # Q8.4 kT
     BARRIER_END = 7    # Q8.4 kT, >= start
-    SCHEDULE_RATE = 8  # linear: Q8.16 kT per sweep; exponential: Q0.16 growth; log: tau in sweeps
+    BARRIER_RATE = 8   # linear: Q8.16 kT per sweep; exponential: Q0.16 growth; log: tau in sweeps
     SWEEPS = 9         # sweeps to run on the next start
     BARRIER = 10       # read: the barrier now, Q8.4 kT
     SATURATED = 11     # read: bit k set when Counter k saturated
     GEOMETRY = 12      # read: lanes | groups << 8
+    GAIN_KIND = 13     # a Schedule
+    GAIN_END = 14      # Q4.4, >= start
+    GAIN_RATE = 15     # as BARRIER_RATE, in gain units (linear: Q4.16 per sweep)
+    GAIN = 16          # read: the gain now, Q4.4
+    BARRIER_HOLD = 17  # sweeps the barrier stays at its start before its schedule begins
+    OBJECTIVE = 18     # the objective of the state in gain units (docs/architecture.md), low word:
+    OBJECTIVE_HIGH = 19  # written with the state, then kept by the hops; high word, sign-extended
 
 
 class Region(IntEnum):
@@ -152,6 +168,12 @@ class ArrayGeometry:
     def field_bits(self):
         """Signed width that holds bias + any edge list's sum (of weight x level) without overflow."""
         return self.weight_bits + self.cell_bits + _bits_for(self.edge_depth + 1) + 1
+
+    @property
+    def objective_bits(self):
+        """Signed width of the objective in gain units (U for spins, 4U for QP cells): bounded by
+        the cells' count times the largest |2 t| a cell can see."""
+        return self.field_bits + self.cell_bits + _bits_for(self.cells) + 3
 
     @property
     def weight_max(self):
@@ -248,15 +270,55 @@ def hop_probability_table():
     return table
 
 
-def lane_seed(seed, lane):
-    """The xorshift32 state a lane starts from; never zero, which would lock the generator."""
-    state = (seed ^ (LANE_SEED_KEY * (lane + 1))) & 0xFFFFFFFF
-    return state or 1
+def hop_exponent(barrier_q4, half_tilt_q4):
+    """The exponent ``a`` (Q.4 kT) of a hop's probability ``min(1, exp(-a))``; works on arrays.
+
+    ``half_tilt_q4`` is ``y = gain * t = -D/2``, half the climb of the hop. Measured from the
+    barrier top (Kramers): downhill (y <= 0) ``a = Eb + y``; uphill ``a = max(Eb + y, 2 y)``: once
+    the tilt exceeds twice the barrier the upper well has no barrier left and climbing out of the
+    lower one costs the whole height difference. Forward and backward rates then differ by exactly
+    ``exp(D)`` at every barrier (detailed balance at inverse temperature ``gain``).
+    """
+    x = barrier_q4 + half_tilt_q4
+    return np.where(half_tilt_q4 > 0, np.maximum(x, 2 * half_tilt_q4), x)
 
 
-def xorshift32(state):
-    """One step of Marsaglia's xorshift32 (13, 17, 5); works on ints and uint32 arrays."""
-    state ^= (state << 13) & 0xFFFFFFFF
-    state ^= state >> 17
-    state ^= (state << 5) & 0xFFFFFFFF
+_MASK32 = 0xFFFFFFFF
+
+
+def _rotl(v, k):
+    return ((v << k) & _MASK32) | (v >> (32 - k))
+
+
+def xoshiro_output(state):
+    """xoshiro128++ output of ``state`` (s0, s1, s2, s3): rotl(s0 + s3, 7) + s0; ints or uint32 arrays."""
+    s0, _, _, s3 = state
+    return (_rotl((s0 + s3) & _MASK32, 7) + s0) & _MASK32
+
+
+def xoshiro_next(state):
+    """One step of the xoshiro128 engine (Blackman and Vigna): linear over GF(2), period 2^128 - 1."""
+    s0, s1, s2, s3 = state
+    t = (s1 << 9) & _MASK32
+    s2 ^= s0
+    s3 ^= s1
+    s1 ^= s2
+    s0 ^= s3
+    s2 ^= t
+    s3 = _rotl(s3, 11)
+    return (s0, s1, s2, s3)
+
+
+def lane_prng_state(seed, lane):
+    """The xoshiro128++ state of lane ``lane`` after CONTROL.init with ``seed``.
+
+    The engine is linear, so lanes seeded by XORing a key into the seed would keep a fixed,
+    seed-independent XOR between their streams. The warm-up folds each output (non-linear: it
+    adds) back into s0, so the states are non-linear functions of (seed, lane).
+    """
+    state = (seed & _MASK32, (LANE_KEY * (lane + 1)) & _MASK32, *PRNG_INIT_WORDS)
+    for _ in range(PRNG_WARMUP_STEPS):
+        out = xoshiro_output(state)
+        s0, s1, s2, s3 = xoshiro_next(state)
+        state = (s0 ^ out, s1, s2, s3)
     return state

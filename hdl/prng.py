@@ -1,23 +1,31 @@
-"""Per-lane pseudo-random source: xorshift32, stepped once per group a lane processes."""
-from amaranth.hdl import Module, Mux, Signal
+"""Per-lane pseudo-random source: xoshiro128++, one output and one step per group a lane processes."""
+from amaranth.hdl import Cat, Module, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from .params import LANE_SEED_KEY
+from .params import LANE_KEY, PRNG_INIT_WORDS
 
-__all__ = ["Xorshift32"]
+__all__ = ["Xoshiro128pp"]
 
 
-class Xorshift32(wiring.Component):
-    """Xorshift32 (13, 17, 5) with a lane-keyed reseed.
+def _rotl(value, k):
+    return Cat(value[32 - k:], value[:32 - k])
 
-    ``init`` loads ``seed XOR key`` (or 1 when that is 0); ``step`` advances one state. The golden
-    model reproduces the stream with GF(2) jump matrices, since the map is linear.
+
+class Xoshiro128pp(wiring.Component):
+    """xoshiro128++ (Blackman and Vigna): a 128-bit linear engine, period 2^128 - 1, with an
+    add-rotate-add output that passes the standard statistical batteries.
+
+    ``init`` loads (seed, key(lane), PRNG_INIT_WORDS); while ``warm`` is high the state steps and
+    its output is folded back into s0, which makes each lane's state a non-linear function of
+    (seed, lane) (params.lane_prng_state). ``step`` advances the engine; ``output`` is the draw of
+    the current state.
     """
     seed: In(32)
     init: In(1)
+    warm: In(1)
     step: In(1)
-    state: Out(32)
+    output: Out(32)
 
     def __init__(self, lane):
         if not isinstance(lane, int) or lane < 0:
@@ -27,19 +35,28 @@ class Xorshift32(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        key = (LANE_SEED_KEY * (self.lane + 1)) & 0xFFFFFFFF
-        keyed = Signal(32)
-        m.d.comb += keyed.eq(self.seed ^ key)
-        a = Signal(32)
-        b = Signal(32)
-        c = Signal(32)
+        s = [Signal(32, name=f"s{k}") for k in range(4)]
+        total = Signal(32)
+        m.d.comb += [total.eq(s[0] + s[3]), self.output.eq(_rotl(total, 7) + s[0])]
+
+        # the engine: t = s1 << 9; s2 ^= s0; s3 ^= s1; s1 ^= s2; s0 ^= s3; s2 ^= t; s3 = rotl(s3, 11)
+        s2a = Signal(32)
+        s3a = Signal(32)
+        nxt = [Signal(32, name=f"next{k}") for k in range(4)]
         m.d.comb += [
-            a.eq(self.state ^ (self.state << 13)[:32]),
-            b.eq(a ^ (a >> 17)),
-            c.eq(b ^ (b << 5)[:32]),
+            s2a.eq(s[2] ^ s[0]),
+            s3a.eq(s[3] ^ s[1]),
+            nxt[1].eq(s[1] ^ s2a),
+            nxt[0].eq(s[0] ^ s3a),
+            nxt[2].eq(s2a ^ (s[1] << 9)[:32]),
+            nxt[3].eq(_rotl(s3a, 11)),
         ]
+        key = (LANE_KEY * (self.lane + 1)) & 0xFFFFFFFF
         with m.If(self.init):
-            m.d.sync += self.state.eq(Mux(keyed == 0, 1, keyed))
+            m.d.sync += [s[0].eq(self.seed), s[1].eq(key), s[2].eq(PRNG_INIT_WORDS[0]),
+                         s[3].eq(PRNG_INIT_WORDS[1])]
+        with m.Elif(self.warm):
+            m.d.sync += [s[0].eq(nxt[0] ^ self.output), s[1].eq(nxt[1]), s[2].eq(nxt[2]), s[3].eq(nxt[3])]
         with m.Elif(self.step):
-            m.d.sync += self.state.eq(c)
+            m.d.sync += [s[k].eq(nxt[k]) for k in range(4)]
         return m

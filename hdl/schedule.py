@@ -1,8 +1,10 @@
-"""Barrier schedule generator: the annealing and consolidation schedule at once.
+"""Schedule generator: one for the barrier (mobility and consolidation), one for the gain
+(the inverse temperature).
 
-The barrier lives in a Q8.16 kT accumulator; the array sees its top 12 bits (Q8.4). It is
-updated once per completed sweep (``advance``), in one cycle, except the logarithmic schedule,
-which takes one extra cycle per 1/16 kT step (``busy`` stays high while it steps).
+The value lives in an accumulator with 12 more fractional bits than the value the array sees
+(Q8.16 kT for the 12-bit barrier, Q4.16 for the 8-bit gain). It is updated once per completed
+sweep (``advance``), in one cycle, except the logarithmic schedule, which takes one extra cycle
+per 1/16 step (``busy`` stays high while it steps).
 """
 from amaranth.hdl import Module, Signal
 from amaranth.lib import wiring
@@ -11,43 +13,46 @@ from amaranth.lib.wiring import In, Out
 from .params import (ACC_FRAC_BITS, ARG_FRAC_BITS, BARRIER_BITS, LOG_STEP_MULT,
                      LOG_THRESHOLD_BITS, Schedule)
 
-__all__ = ["BarrierSchedule"]
+__all__ = ["ScheduleGenerator"]
 
 _SHIFT = ACC_FRAC_BITS - ARG_FRAC_BITS
-_ACC_BITS = BARRIER_BITS + _SHIFT
 
 
-class BarrierSchedule(wiring.Component):
-    """Eb(k) for sweep k: constant, linear, exponential (geometric) or logarithmic.
+class ScheduleGenerator(wiring.Component):
+    """v(k) for sweep k: constant, linear, exponential (geometric) or logarithmic.
 
-    - linear:      acc += rate                     (rate: Q8.16 kT per sweep)
+    - linear:      acc += rate                     (rate: 16 fractional bits per sweep)
     - exponential: acc += (acc * rate) >> 16       (rate: Q0.16 growth per sweep)
-    - logarithmic: Eb = start + ln(1 + k / tau), in 1/16 kT steps (rate: tau in sweeps)
-    All clamp at ``end``. ``raise_q4`` is the last increase (the start value right after init),
-    which the consolidation counter charges to every cell.
+    - logarithmic: v = start + ln(1 + k / tau), in 1/16 steps (rate: tau in sweeps)
+    All clamp at ``end``. For the first ``hold`` sweeps the value stays at ``start`` and k does
+    not count. ``raise_q4`` is the last increase (the start value right after init), which the
+    consolidation counter charges to every cell (barrier) and the work counters multiply with
+    the objective (gain).
     """
-    kind: In(2)
-    start_q4: In(BARRIER_BITS)
-    end_q4: In(BARRIER_BITS)
-    rate: In(32)
-    init: In(1)
-    advance: In(1)
-    busy: Out(1)
-    barrier_q4: Out(BARRIER_BITS)
-    raise_q4: Out(BARRIER_BITS)
+
+    def __init__(self, value_bits=BARRIER_BITS):
+        if not isinstance(value_bits, int) or not 1 <= value_bits <= 16:
+            raise ValueError(f"value_bits must be an int from 1 to 16, not {value_bits!r}")
+        self.value_bits = value_bits
+        super().__init__({
+            "kind": In(2), "start_q4": In(value_bits), "end_q4": In(value_bits), "rate": In(32),
+            "hold": In(32), "init": In(1), "advance": In(1),
+            "busy": Out(1), "value_q4": Out(value_bits), "raise_q4": Out(value_bits),
+        })
 
     def elaborate(self, platform):
         m = Module()
-        acc = Signal(_ACC_BITS)
-        end_acc = Signal(_ACC_BITS)
-        m.d.comb += [end_acc.eq(self.end_q4 << _SHIFT), self.barrier_q4.eq(acc >> _SHIFT)]
+        acc_bits = self.value_bits + _SHIFT
+        acc = Signal(acc_bits)
+        end_acc = Signal(acc_bits)
+        m.d.comb += [end_acc.eq(self.end_q4 << _SHIFT), self.value_q4.eq(acc >> _SHIFT)]
 
         sweeps = Signal(32)
         threshold = Signal(LOG_THRESHOLD_BITS)
         tau = Signal(32)
         m.d.comb += tau.eq(self.rate)
 
-        nxt = Signal(_ACC_BITS + 33)
+        nxt = Signal(acc_bits + 33)
         with m.Switch(self.kind):
             with m.Case(Schedule.LINEAR):
                 m.d.comb += nxt.eq(acc + self.rate)
@@ -55,7 +60,7 @@ class BarrierSchedule(wiring.Component):
                 m.d.comb += nxt.eq(acc + ((acc * self.rate[:16]) >> 16))
             with m.Default():
                 m.d.comb += nxt.eq(acc)
-        nxt_clamped = Signal(_ACC_BITS)
+        nxt_clamped = Signal(acc_bits)
         m.d.comb += nxt_clamped.eq(nxt)
         with m.If(nxt > end_acc):
             m.d.comb += nxt_clamped.eq(end_acc)
@@ -77,7 +82,8 @@ class BarrierSchedule(wiring.Component):
         with m.If(grown >> LOG_THRESHOLD_BITS):
             m.d.comb += threshold_next.eq(-1)
 
-        before = Signal(BARRIER_BITS)  # the barrier when this update began
+        before = Signal(self.value_bits)  # the value when this update began
+        held = Signal(32)
         stepping = Signal()
         m.d.comb += self.busy.eq(stepping)
 
@@ -86,6 +92,7 @@ class BarrierSchedule(wiring.Component):
                 acc.eq(self.start_q4 << _SHIFT),
                 self.raise_q4.eq(self.start_q4),
                 sweeps.eq(0),
+                held.eq(0),
                 threshold.eq(tau * LOG_STEP_MULT),
                 stepping.eq(0),
             ]
@@ -93,12 +100,14 @@ class BarrierSchedule(wiring.Component):
             with m.If(step_due):
                 m.d.sync += [acc.eq(acc + (1 << _SHIFT)), threshold.eq(threshold_next)]
             with m.Else():
-                m.d.sync += [stepping.eq(0), self.raise_q4.eq(self.barrier_q4 - before)]
+                m.d.sync += [stepping.eq(0), self.raise_q4.eq(self.value_q4 - before)]
+        with m.Elif(self.advance & (held < self.hold)):
+            m.d.sync += [held.eq(held + 1), self.raise_q4.eq(0)]
         with m.Elif(self.advance):
-            m.d.sync += [sweeps.eq(sweeps + 1), before.eq(self.barrier_q4)]
+            m.d.sync += [sweeps.eq(sweeps + 1), before.eq(self.value_q4)]
             with m.If(self.kind == Schedule.LOGARITHMIC):
                 m.d.sync += stepping.eq(1)
             with m.Else():
                 m.d.sync += [acc.eq(nxt_clamped),
-                             self.raise_q4.eq((nxt_clamped >> _SHIFT) - self.barrier_q4)]
+                             self.raise_q4.eq((nxt_clamped >> _SHIFT) - self.value_q4)]
         return m

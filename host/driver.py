@@ -136,13 +136,11 @@ class LimBoard:
 
     def snapshot(self, n_groups):
         g = self.geometry
-        saturated, = self.read_words(g.address(Region.REGS, Reg.SATURATED), 1)
-        barrier, = self.read_words(g.address(Region.REGS, Reg.BARRIER), 1)
+        reg_words = [self.read_words(g.address(Region.REGS, reg), 1)[0] for reg in Snapshot.REGS]
         addresses = g.state_addresses(n_groups)   # runs of n_groups consecutive addresses
         state = [w for k in range(0, len(addresses), n_groups) for w in self.read_words(addresses[k], n_groups)]
         return Snapshot.from_bus(g, state,
-                                 self.read_words(g.address(Region.COUNTERS, 0), 2 * len(Counter)),
-                                 saturated, barrier)
+                                 self.read_words(g.address(Region.COUNTERS, 0), 2 * len(Counter)), reg_words)
 
     def run(self, jobs, progress_file=None):
         """The same interface as the simulators' runners: one list of Snapshots per job."""

@@ -2,18 +2,17 @@
 
 Vectorised over a colour class at a time: spins of one colour are not coupled, so the hardware's
 group-by-group order within a colour cannot change any local field, and all of them are decided
-at once. The per-lane xorshift32 streams are linear over GF(2); they are produced a sweep at a
-time from a table of jump matrices instead of stepping each generator in Python.
+at once. The per-lane xoshiro128++ generators of all runs step together, one group at a time.
 """
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..hdl.params import (ACC_FRAC_BITS, ARG_FRAC_BITS, GROUP_OVERHEAD_CYCLES, LOG_STEP_MULT,
-                          LOG_THRESHOLD_BITS, PROB_BITS, TABLE_DEPTH, Counter, Schedule,
-                          hop_probability_table, lane_seed, xorshift32)
+from ..hdl.params import (ACC_FRAC_BITS, ARG_FRAC_BITS, BARRIER_BITS, GAIN_BITS, GROUP_OVERHEAD_CYCLES,
+                          LOG_STEP_MULT, LOG_THRESHOLD_BITS, PROB_BITS, TABLE_DEPTH, Counter, Reg, Schedule,
+                          hop_exponent, hop_probability_table, lane_prng_state, xoshiro_next, xoshiro_output)
 
-__all__ = ["RunConfig", "Snapshot", "ScheduleModel", "GoldenArray", "xorshift_jump_table"]
+__all__ = ["RunConfig", "Snapshot", "ScheduleModel", "GoldenArray", "end_of_sweep_cycles", "work_increment"]
 
 _SHIFT = ACC_FRAC_BITS - ARG_FRAC_BITS
 _TABLE = np.array(hop_probability_table(), dtype=np.int64)
@@ -21,58 +20,108 @@ _TABLE = np.array(hop_probability_table(), dtype=np.int64)
 
 @dataclass(frozen=True)
 class RunConfig:
-    """What the host programs before a run (register values, fixed point as in the RTL)."""
+    """What the host programs before a run (register values, fixed point as in the RTL).
+
+    Two schedules: the barrier (``schedule``, ``barrier_*``, ``rate``, ``barrier_hold``) sets the
+    mobility and the consolidation; the gain (``gain_*``) is the inverse temperature.
+    """
     seed: int = 1
-    gain_q4: int = 16                 # 1.0 kT per objective unit
+    gain_q4: int = 16                 # the gain at init (GAIN_START)
     schedule: Schedule = Schedule.LOGARITHMIC
     barrier_start_q4: int = 0
     barrier_end_q4: int = 160         # 10 kT
     rate: int = 4                     # meaning depends on the schedule, see ScheduleModel
+    gain_schedule: Schedule = Schedule.CONSTANT
+    gain_end_q4: int = 255
+    gain_rate: int = 0
+    barrier_hold: int = 0             # sweeps at barrier_start before the barrier schedule runs
+
+    def registers(self):
+        """{Reg: value} the host writes for this configuration (before CONTROL.init)."""
+        return {
+            Reg.SEED: self.seed & 0xFFFFFFFF,
+            Reg.BARRIER_KIND: int(Schedule(self.schedule)), Reg.BARRIER_START: self.barrier_start_q4,
+            Reg.BARRIER_END: self.barrier_end_q4, Reg.BARRIER_RATE: self.rate & 0xFFFFFFFF,
+            Reg.BARRIER_HOLD: self.barrier_hold & 0xFFFFFFFF,
+            Reg.GAIN_KIND: int(Schedule(self.gain_schedule)), Reg.GAIN_START: self.gain_q4,
+            Reg.GAIN_END: self.gain_end_q4, Reg.GAIN_RATE: self.gain_rate & 0xFFFFFFFF,
+        }
 
 
 @dataclass
 class Snapshot:
-    """The observable result at a checkpoint: state rows, counters (saturated as the RTL shows them)."""
+    """The observable result at a checkpoint: state rows, counters (saturated as the RTL shows
+    them), the two schedules' values and the objective register."""
     rows: np.ndarray
     counters: dict
     saturated: int
     barrier_q4: int
+    gain_q4: int = None
+    objective: int = None
     trace: dict = field(default_factory=dict)
 
+    #: The registers read back at every checkpoint, besides the state and the counters.
+    REGS = (Reg.SATURATED, Reg.BARRIER, Reg.GAIN, Reg.OBJECTIVE, Reg.OBJECTIVE_HIGH)
+
     @classmethod
-    def from_bus(cls, geometry, state_words, counter_words, saturated, barrier_q4):
+    def from_bus(cls, geometry, state_words, counter_words, reg_words):
         """Decode what the array's bus reads back: the state words at
-        ``geometry.state_addresses``, and the counters as 2 words each, low word first
-        (docs/architecture.md, Bus)."""
+        ``geometry.state_addresses``, the counters as 2 words each, low word first, and the
+        words of ``REGS`` in that order (docs/architecture.md, Bus)."""
+        regs = dict(zip(cls.REGS, reg_words))
         if geometry.qp:   # lane by lane, one level per word (ArrayGeometry.state_addresses)
             rows = np.array(state_words, dtype=np.uint8).reshape(geometry.lanes, -1).T.copy()
         else:
             rows = np.array([[(w >> lane) & 1 for lane in range(geometry.lanes)] for w in state_words],
                             dtype=np.uint8).reshape(-1, geometry.lanes)
         counters = {c: counter_words[2 * c] | (counter_words[2 * c + 1] << 32) for c in Counter}
-        return cls(rows, counters, saturated, barrier_q4)
+        low, high = regs[Reg.OBJECTIVE], regs[Reg.OBJECTIVE_HIGH]
+        objective = (low | (high << 32)) - ((high >> 31) << 64)   # sign-extended high word
+        return cls(rows, counters, regs[Reg.SATURATED], regs[Reg.BARRIER], regs[Reg.GAIN], objective)
 
 
 class ScheduleModel:
-    """Mirror of hdl/schedule.py: the barrier per sweep and the cycles each update takes."""
+    """Mirror of hdl/schedule.py: a schedule's value per sweep and the cycles each update takes.
 
-    def __init__(self, config):
-        self.kind = Schedule(config.schedule)
-        self.end_acc = config.barrier_end_q4 << _SHIFT
-        self.rate = config.rate & 0xFFFFFFFF
-        self.acc = config.barrier_start_q4 << _SHIFT
-        self.raise_q4 = config.barrier_start_q4
+    The same generator drives the barrier (12-bit Q8.4 kT, with a hold) and the gain (8-bit Q4.4).
+    """
+
+    def __init__(self, kind, start, end, rate, value_bits, hold=0):
+        self.kind = Schedule(kind)
+        self.value_bits = value_bits
+        self.end_acc = end << _SHIFT
+        self.rate = rate & 0xFFFFFFFF
+        self.acc = start << _SHIFT
+        self.raise_q4 = start
+        self.hold = hold & 0xFFFFFFFF
+        self.held = 0
         self.sweeps = 0
         self.threshold = self.rate * LOG_STEP_MULT
 
+    @classmethod
+    def barrier(cls, config):
+        return cls(config.schedule, config.barrier_start_q4, config.barrier_end_q4, config.rate,
+                   BARRIER_BITS, config.barrier_hold)
+
+    @classmethod
+    def gain(cls, config):
+        return cls(config.gain_schedule, config.gain_q4, config.gain_end_q4, config.gain_rate, GAIN_BITS)
+
     @property
-    def barrier_q4(self):
+    def value_q4(self):
         return self.acc >> _SHIFT
 
+    barrier_q4 = value_q4
+
     def advance(self):
-        """Advance past one completed sweep; return the cycles the RTL spends (SWEEP_END on)."""
+        """Advance past one completed sweep; return the cycles the RTL's end of sweep takes with
+        this schedule alone (SWEEP_END on)."""
+        before = self.value_q4
+        if self.held < self.hold:
+            self.held += 1
+            self.raise_q4 = 0
+            return 2
         self.sweeps += 1
-        before = self.barrier_q4
         if self.kind == Schedule.LOGARITHMIC:
             steps = 0
             limit = (1 << LOG_THRESHOLD_BITS) - 1
@@ -90,18 +139,19 @@ class ScheduleModel:
                 nxt = self.acc
             self.acc = min(nxt, self.end_acc)
             cycles = 2
-        self.raise_q4 = (self.barrier_q4 - before) & ((1 << 12) - 1)
+        self.raise_q4 = (self.value_q4 - before) & ((1 << self.value_bits) - 1)
         return cycles
 
 
-def xorshift_jump_table(steps):
-    """T[j, b] = xorshift32 applied j+1 times to the unit vector 1 << b (uint32)."""
-    table = np.empty((steps, 32), dtype=np.uint32)
-    v = np.left_shift(np.uint32(1), np.arange(32, dtype=np.uint32))
-    for j in range(steps):
-        v = xorshift32(v)
-        table[j] = v
-    return table
+def end_of_sweep_cycles(barrier, gain):
+    """Advance both schedules; the RTL's SCHEDULE state waits for the slower one."""
+    return max(barrier.advance(), gain.advance())
+
+
+def work_increment(gain_raise_q4, objective):
+    """(WORK_IN, WORK_OUT) increments of one gain step: dg * U, by the sign of U (Q.4 kT)."""
+    work = gain_raise_q4 * objective
+    return (work, 0) if work > 0 else (0, -work)
 
 
 class _ColourClass:
@@ -164,7 +214,8 @@ class GoldenArray:
         # a matrix product pays off across runs; a single run gathers its couplings instead
         dense = self.runs > 1 and program.n_groups * self.geometry.lanes <= self.DENSE_LIMIT
         self.classes = [_ColourClass(program, g0, g1, dense) for g0, g1 in program.colour_groups]
-        self.jump = xorshift_jump_table(program.n_groups)
+        # the objective register as the host writes it with the state: U, or 4U for QP cells
+        self.objective = np.array([program.objective_register(b) for b in bits], dtype=object)
         self.group_cycles = int(program.lengths.sum()) + GROUP_OVERHEAD_CYCLES * program.n_groups
         self.init(config)
 
@@ -175,11 +226,12 @@ class GoldenArray:
             raise ValueError(f"{len(configs)} configs for {self.runs} runs")
         self.configs = configs
         self.config = configs[0]
-        self.schedules = [ScheduleModel(c) for c in configs]
+        self.schedules = [ScheduleModel.barrier(c) for c in configs]
         self.schedule = self.schedules[0]
-        self.gain = np.array([c.gain_q4 for c in configs], dtype=np.int64)
-        self.prng = np.array([[lane_seed(c.seed, lane) for lane in range(self.geometry.lanes)] for c in configs],
-                             dtype=np.uint32)
+        self.gain_schedules = [ScheduleModel.gain(c) for c in configs]
+        # (4, R, P): the xoshiro128++ words s0..s3 of every lane of every run
+        self.prng = np.array([[lane_prng_state(c.seed, lane) for lane in range(self.geometry.lanes)]
+                              for c in configs], dtype=np.uint32).transpose(2, 0, 1).copy()
         self._totals = {c: np.zeros(self.runs, dtype=object) for c in Counter}
 
     @property
@@ -191,20 +243,21 @@ class GoldenArray:
 
     def _draws(self):
         """What every lane of every run draws in each group of the next sweep, each (R, G, P):
-        the 16-bit number compared at commit, and the direction bit of a QP move (bit 0 of the
-        state before the step, as the lane sees it at decide)."""
-        bits = ((self.prng[:, :, None] >> np.arange(32, dtype=np.uint32)) & 1).astype(bool)   # (R, P, 32)
-        states = np.bitwise_xor.reduce(np.where(bits[:, :, None, :], self.jump[None, None, :, :], np.uint32(0)),
-                                       axis=3)                                                  # (R, P, G)
-        before = np.concatenate([self.prng[:, :, None], states[:, :, :-1]], axis=2)
-        self.prng = states[:, :, -1].copy()
-        random16 = (states.transpose(0, 2, 1) >> np.uint32(32 - PROB_BITS)).astype(np.int64)
-        return random16, (before.transpose(0, 2, 1) & 1).astype(np.int64)
+        one xoshiro128++ output per lane and group, taken at decide: its top 16 bits are the
+        number compared with the table, its bit 0 the direction of a QP move."""
+        state = tuple(self.prng)
+        outputs = np.empty((self.program.n_groups,) + self.prng.shape[1:], dtype=np.uint32)
+        for grp in range(self.program.n_groups):
+            outputs[grp] = xoshiro_output(state)
+            state = xoshiro_next(state)
+        self.prng = np.array(state)
+        outputs = outputs.transpose(1, 0, 2)
+        return (outputs >> np.uint32(32 - PROB_BITS)).astype(np.int64), (outputs & 1).astype(np.int64)
 
     def _sweep(self):
         barrier = np.array([s.barrier_q4 for s in self.schedules], dtype=np.int64)[:, None]
         raises = np.array([s.raise_q4 for s in self.schedules], dtype=np.int64)
-        gain = self.gain[:, None]
+        gain = np.array([s.value_q4 for s in self.gain_schedules], dtype=np.int64)[:, None]
         random16, up_bits = (a.reshape(self.runs, -1) for a in self._draws())
         flat = self.rows.reshape(self.runs, -1)
         qp = self.geometry.qp
@@ -219,11 +272,12 @@ class GoldenArray:
             else:    # a spin flip: t = s f
                 tilt = (own * 2 - 1) * cls.fields(flat.astype(np.float64) * 2 - 1)
                 allowed = True
-            x = barrier + gain * tilt
+            half_tilt = gain * tilt
+            a = hop_exponent(barrier, half_tilt)
             r = random16[:, cls.slots]
-            p = _TABLE[np.clip(x, 0, TABLE_DEPTH - 1)]
-            hop = cls.valid[None, :] & allowed & ((x <= 0) | ((x < TABLE_DEPTH) & (r < p)))
-            drop = 2 * (barrier - x)
+            p = _TABLE[np.clip(a, 0, TABLE_DEPTH - 1)]
+            hop = cls.valid[None, :] & allowed & ((a <= 0) | ((a < TABLE_DEPTH) & (r < p)))
+            drop = -2 * half_tilt
             valid = int(cls.valid.sum())
             down, up = hop & (drop > 0), hop & (drop < 0)
             t[Counter.ATTEMPTS] += valid
@@ -233,12 +287,19 @@ class GoldenArray:
             t[Counter.DROP_Q4] += np.where(down, drop, 0).sum(axis=1)
             t[Counter.CLIMB_Q4] += np.where(up, -drop, 0).sum(axis=1)
             t[Counter.BARRIER_Q4] += valid * raises * self.geometry.level_bits
+            # the objective register: a hop changes it by 2 t (U for spins, 4U for QP cells)
+            self.objective += np.where(hop, 2 * tilt, 0).sum(axis=1).astype(object)
             flat[:, cls.slots] = own + (d * hop if qp else np.where(hop, 1 - 2 * own, 0))
         t[Counter.SWEEPS] += 1
-        t[Counter.CYCLES] += np.array([self.group_cycles + s.advance() for s in self.schedules], dtype=np.int64)
+        t[Counter.CYCLES] += np.array([self.group_cycles + end_of_sweep_cycles(b, g)
+                                       for b, g in zip(self.schedules, self.gain_schedules)], dtype=np.int64)
         for c in Counter:  # exact, unbounded totals; the RTL's saturation is applied on read-out
             self._totals[c] += t[c].astype(object)
-        return barrier[:, 0]
+        for k, g in enumerate(self.gain_schedules):   # the gain driver's work at the new gain
+            work_in, work_out = work_increment(g.raise_q4, int(self.objective[k]))
+            self._totals[Counter.WORK_IN_Q4][k] += work_in
+            self._totals[Counter.WORK_OUT_Q4][k] += work_out
+        return barrier[:, 0], gain[:, 0]
 
     def run(self, sweeps, trace=True):
         """CONTROL.start for ``sweeps`` sweeps; returns the snapshot the RTL would show after it
@@ -247,13 +308,14 @@ class GoldenArray:
         With ``trace``, the snapshot also holds the barrier and the objective after every sweep.
         """
         problem = self.program.problem
-        records = [{"barrier_q4": [], "objective": []} for _ in range(self.runs)]
+        records = [{"barrier_q4": [], "gain_q4": [], "objective": []} for _ in range(self.runs)]
         for _ in range(sweeps):
-            barriers = self._sweep()
+            barriers, gains = self._sweep()
             if trace:
                 objectives = problem.objective(self._values_all())
                 for k in range(self.runs):
                     records[k]["barrier_q4"].append(int(barriers[k]))
+                    records[k]["gain_q4"].append(int(gains[k]))
                     value = objectives[k]   # QP objectives can end in .5
                     records[k]["objective"].append(float(value) if self.geometry.qp else int(value))
         snaps = [self._snapshot(k, records[k] if trace else {}) for k in range(self.runs)]
@@ -274,7 +336,8 @@ class GoldenArray:
         totals = {c: int(v[k]) for c, v in self._totals.items()}
         counters = {c: min(v, cap) for c, v in totals.items()}
         saturated = sum(1 << c for c, v in totals.items() if v > cap)
-        return Snapshot(self.rows[k].copy(), counters, saturated, self.schedules[k].barrier_q4, trace)
+        return Snapshot(self.rows[k].copy(), counters, saturated, self.schedules[k].barrier_q4,
+                        self.gain_schedules[k].value_q4, int(self.objective[k]), trace)
 
     def snapshot(self, trace=None):
         snaps = [self._snapshot(k, trace or {}) for k in range(self.runs)]

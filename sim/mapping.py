@@ -57,11 +57,23 @@ class Program:
     def rows_to_spins(self, rows):
         return np.asarray(rows, dtype=np.uint8).reshape(-1)[self.slot_of_node]
 
+    def values(self, spins_bits):
+        """Node values from what the state RAM holds: spins in {-1, +1}, or QP levels."""
+        v = np.asarray(spins_bits, dtype=np.int64)
+        return v if self.geometry.qp else 2 * v - 1
+
+    def objective_register(self, spins_bits):
+        """What the host writes into OBJECTIVE with this state: the objective in gain units."""
+        return self.problem.objective_gain_units(self.values(spins_bits))
+
     def bus_writes(self, spins_bits):
         """(address, data) pairs that load this program and an initial state over the bus."""
         g = self.geometry
         P = g.lanes
-        writes = [(g.address(Region.REGS, Reg.N_GROUPS), self.n_groups)]
+        objective = self.objective_register(spins_bits)
+        writes = [(g.address(Region.REGS, Reg.N_GROUPS), self.n_groups),
+                  (g.address(Region.REGS, Reg.OBJECTIVE), objective & 0xFFFFFFFF),
+                  (g.address(Region.REGS, Reg.OBJECTIVE_HIGH), (objective >> 32) & 0xFFFFFFFF)]
         for grp, length in enumerate(self.lengths.tolist()):
             writes.append((g.address(Region.GROUPS, grp), length))
         rows = self.spins_to_rows(spins_bits)

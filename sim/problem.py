@@ -66,6 +66,10 @@ class IsingProblem:
         pair = (s[..., self.rows] * s[..., self.cols] * self.couplings).sum(axis=-1)
         return -pair - (s * self.biases).sum(axis=-1)
 
+    def objective_gain_units(self, spins_pm):
+        """The objective in the units the gain multiplies (docs/architecture.md): U itself."""
+        return int(self.objective(spins_pm))
+
     def cut_value(self, spins_pm):
         """The MaxCut value of a spin assignment (the problem must come from MaxCut)."""
         if self.maxcut_weights is None:
@@ -147,6 +151,12 @@ class QpProblem:
         pair = (x[..., self.rows] * x[..., self.cols] * self.couplings).sum(axis=-1)
         square = (x * x * self.diagonal).sum(axis=-1)
         return pair + square / 2 + (x * self.biases).sum(axis=-1)
+
+    def objective_gain_units(self, levels):
+        """The objective in the units the gain multiplies (docs/architecture.md): 4U, an integer."""
+        x = np.asarray(levels, dtype=np.int64)
+        pair = int((x[self.rows] * x[self.cols] * self.couplings).sum())
+        return 4 * pair + 2 * int((x * x * self.diagonal).sum()) + 4 * int((x * self.biases).sum())
 
     def digest(self):
         h = hashlib.sha256()

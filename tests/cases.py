@@ -20,7 +20,20 @@ RATES = {  # a rate per schedule kind that moves the barrier within a few sweeps
     Schedule.EXPONENTIAL: 20000,       # x1.3 per sweep
     Schedule.LOGARITHMIC: 2,           # tau = 2 sweeps
 }
+GAIN_RATES = {  # a rate per schedule kind that moves the gain within a few sweeps
+    Schedule.CONSTANT: 0,
+    Schedule.LINEAR: 5 << 16,          # 5/16 per sweep
+    Schedule.EXPONENTIAL: 30000,       # x1.46 per sweep
+    Schedule.LOGARITHMIC: 1,           # tau = 1 sweep
+}
 WEIGHT_SETS = [(1,), (-1, 1), (-3, -1, 2, 5), (-7, 7)]
+
+
+def random_gain(rng, kind):
+    """Gain register values (start, end, rate) for a schedule kind, with a start that moves."""
+    start = int(rng.integers(1 if kind == Schedule.EXPONENTIAL else 0, 40))
+    return {"gain_schedule": kind, "gain_q4": start, "gain_end_q4": min(255, start + int(rng.integers(0, 120))),
+            "gain_rate": GAIN_RATES[kind]}
 
 
 def with_biases(problem, biases):
@@ -40,8 +53,8 @@ def random_cases(count=20, seed=2024):
             problem = with_biases(problem, rng.integers(-5, 6, size=n))
         kind = Schedule(k % 4)
         start = int(rng.integers(0, 48)) if kind != Schedule.EXPONENTIAL else int(rng.integers(4, 48))
-        config = RunConfig(seed=int(rng.integers(1 << 32)), gain_q4=int(rng.integers(0, 64)),
-                           schedule=kind, barrier_start_q4=start,
+        config = RunConfig(seed=int(rng.integers(1 << 32)), **random_gain(rng, Schedule((k // 4 + k) % 4)),
+                           schedule=kind, barrier_start_q4=start, barrier_hold=int(rng.integers(0, 3)) * (k % 2),
                            barrier_end_q4=start + int(rng.integers(0, 120)), rate=RATES[kind])
         chunks = [int(c) for c in rng.integers(1, 5, size=int(rng.integers(1, 4)))]
         bits = rng.integers(0, 2, size=n)
@@ -81,6 +94,13 @@ def edge_cases():
         RunConfig(seed=11, gain_q4=20, schedule=Schedule.LOGARITHMIC, barrier_end_q4=120, rate=3), [3, 2, 5])
     add("full-array", g, random_maxcut(200, 300, seed=12, weights=(-1, 1)),
         RunConfig(seed=12, gain_q4=16, schedule=Schedule.LINEAR, barrier_end_q4=160, rate=1 << 15), [2])
+    add("anneal-then-consolidate", g, random_maxcut(40, 120, seed=15, weights=(-2, 1, 3)),
+        RunConfig(seed=15, gain_q4=2, gain_schedule=Schedule.EXPONENTIAL, gain_end_q4=200, gain_rate=40000,
+                  schedule=Schedule.LINEAR, barrier_start_q4=0, barrier_end_q4=900, rate=300 << 16,
+                  barrier_hold=5), [4, 3])
+    add("gain-log-barrier-log", g, random_maxcut(30, 70, seed=16, weights=(-1, 1)),
+        RunConfig(seed=16, gain_q4=3, gain_schedule=Schedule.LOGARITHMIC, gain_end_q4=90, gain_rate=1,
+                  schedule=Schedule.LOGARITHMIC, barrier_end_q4=40, rate=1, barrier_hold=2), [3, 3])
     t = TINY
     add("saturating-counters", t, random_maxcut(20, 60, seed=13, weights=(-7, 7)),
         RunConfig(seed=13, gain_q4=40, schedule=Schedule.LINEAR, barrier_end_q4=400, rate=1 << 17), [6, 60])
@@ -105,8 +125,8 @@ def qp_cases(seed=99):
                             definite=bool(k % 2), box=box)
         kind = Schedule(k % 4)
         start = int(rng.integers(0, 32)) if kind != Schedule.EXPONENTIAL else int(rng.integers(4, 32))
-        config = RunConfig(seed=int(rng.integers(1 << 32)), gain_q4=int(rng.integers(1, 24)), schedule=kind,
-                           barrier_start_q4=start, barrier_end_q4=start + int(rng.integers(0, 100)),
+        config = RunConfig(seed=int(rng.integers(1 << 32)), **random_gain(rng, Schedule((k + 1) % 4)),
+                           schedule=kind, barrier_start_q4=start, barrier_end_q4=start + int(rng.integers(0, 100)),
                            rate=RATES[kind])
         g = qp_geometry(bits, lanes=3 if bits == 3 else 4)   # one build per precision
         levels = rng.integers(problem.low, problem.high + 1)

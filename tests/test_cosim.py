@@ -43,6 +43,8 @@ def test_rtl_equals_golden_model(simulator, name, geometry, job, waves):
             assert got.counters[counter] == want.counters[counter], f"{counter.name} differs ({where})"
         assert got.saturated == want.saturated, f"saturation flags differ ({where})"
         assert got.barrier_q4 == want.barrier_q4, f"barrier differs ({where})"
+        assert got.gain_q4 == want.gain_q4, f"gain differs ({where})"
+        assert got.objective == want.objective, f"objective register differs ({where})"
 
 
 @pytest.mark.cosim

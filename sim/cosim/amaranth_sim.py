@@ -53,9 +53,8 @@ class AmaranthSimulator:
                     wall = time.perf_counter() - t0
                     words = [await read(address) for address in g.state_addresses(spec["n_groups"])]
                     counter_words = [await read(g.address(Region.COUNTERS, k)) for k in range(2 * len(Counter))]
-                    saturated = await read(g.address(Region.REGS, Reg.SATURATED))
-                    barrier = await read(g.address(Region.REGS, Reg.BARRIER))
-                    snaps.append(Snapshot.from_bus(g, words, counter_words, saturated, barrier))
+                    reg_words = [await read(g.address(Region.REGS, reg)) for reg in Snapshot.REGS]
+                    snaps.append(Snapshot.from_bus(g, words, counter_words, reg_words))
                     snaps[-1].wall_s = wall
                     if progress_file:
                         with open(progress_file, "a") as f:

@@ -13,6 +13,7 @@ from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge, RisingEdge
 
 from ...hdl.params import Counter, Reg, Region
+from ..golden import Snapshot
 
 
 class ArrayBus:
@@ -62,16 +63,16 @@ async def run_job(dut, bus, job):
         await bus.reg(Reg.SWEEPS, sweeps)
         t0 = time.perf_counter()
         await bus.reg(Reg.CONTROL, 2)  # start
-        if int(dut.busy.value):
-            await FallingEdge(dut.busy)
-        wall = time.perf_counter() - t0
         await FallingEdge(dut.clk)
+        while int(dut.busy.value):   # busy is combinational: an event simulator may show it
+            await FallingEdge(dut.busy)   # glitch low between two register updates, so check
+            await FallingEdge(dut.clk)    # it again on the clock
+        wall = time.perf_counter() - t0
         rows = [await bus.read(address) for address in g.state_addresses(job["n_groups"])]
         checkpoints.append({
             "rows": rows,
             "counter_words": await bus.read_counter_words(),
-            "saturated": await bus.read(g.address(Region.REGS, Reg.SATURATED)),
-            "barrier_q4": await bus.read(g.address(Region.REGS, Reg.BARRIER)),
+            "reg_words": [await bus.read(g.address(Region.REGS, reg)) for reg in Snapshot.REGS],
             "wall_s": wall,
         })
         progress = os.environ.get("LIM_PROGRESS")

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import numpy as np
 
-from ...hdl.params import Reg, Schedule
 from ..golden import RunConfig, Snapshot
 from .tools import simulator_environment
 
@@ -41,12 +40,7 @@ class Job:
             "name": self.name,
             "n_groups": self.program.n_groups,
             "writes": [[int(a), int(d)] for a, d in self.program.bus_writes(self.initial_bits)],
-            "config": {
-                Reg.SEED.name: c.seed & 0xFFFFFFFF, Reg.GAIN.name: c.gain_q4,
-                Reg.SCHEDULE_KIND.name: int(Schedule(c.schedule)),
-                Reg.BARRIER_START.name: c.barrier_start_q4, Reg.BARRIER_END.name: c.barrier_end_q4,
-                Reg.SCHEDULE_RATE.name: c.rate & 0xFFFFFFFF,
-            },
+            "config": {reg.name: value for reg, value in c.registers().items()},
             "chunks": [int(k) for k in self.chunks],
         }
 
@@ -173,6 +167,6 @@ class Cosimulator:
 
     def _snapshot(self, job, checkpoint):
         snap = Snapshot.from_bus(self.geometry, checkpoint["rows"], checkpoint["counter_words"],
-                                 checkpoint["saturated"], checkpoint["barrier_q4"])
+                                 checkpoint["reg_words"])
         snap.wall_s = checkpoint["wall_s"]
         return snap
