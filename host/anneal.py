@@ -20,7 +20,7 @@ from ..hdl.params import ARG_FRAC_BITS, ArrayGeometry, Counter, gain_kt
 from ..sim.energy import TECHNOLOGIES, run_energy, technology_energy
 from ..sim.golden import GoldenArray
 from ..sim.mapping import MappingError, map_problem
-from ..sim.problem import random_maxcut
+from ..sim.gset import best_known_cut, load_named
 from .progress import Progress, watch_file
 
 __all__ = ["default_problem", "fit_geometry", "run_anneal", "write_result"]
@@ -30,8 +30,8 @@ _Q = 2 ** ARG_FRAC_BITS
 
 
 def default_problem():
-    """A G1-class MaxCut instance: 800 nodes, 19,176 unit-weight edges, from a fixed seed."""
-    return random_maxcut(800, 19176, seed=1, name="g1-class-800")
+    """The real Gset G1: 800 nodes, 19,176 unit-weight edges (shipped with the package)."""
+    return load_named("G1")
 
 
 def fit_geometry(problem, lanes, base=DEFAULT_GEOMETRY):
@@ -86,14 +86,29 @@ def max_tilt_kt(problem, gain_q4):
     return 2 * gain_q4 * int(weight.max(initial=0)) / _Q
 
 
-def energy_report(problem, settings, counters, objective_drop, final_barrier_q4):
-    """Measured energy by wall, the LIM bound, Landauer, the conventional baseline, technologies."""
-    config = settings.to_config()
+def first_law(problem, config, snapshot, start_values, final_values):
+    """Work by the gain driver against heat released by hops plus the change of the stored energy
+    g U (kT). The stored energy comes from the start and final states (the problem's objective),
+    not from the counters, so ``closes`` is a check that can fail."""
+    c = snapshot.counters
+    u0 = problem.objective_gain_units(start_values)
+    u1 = problem.objective_gain_units(final_values)
+    work = c[Counter.WORK_IN_Q4] - c[Counter.WORK_OUT_Q4]
+    heat = c[Counter.DROP_Q4] - c[Counter.CLIMB_Q4]
+    stored = snapshot.gain_q4 * u1 - config.gain_q4 * u0
+    return {"work_kt": work / _Q, "heat_kt": heat / _Q, "stored_energy_change_kt": stored / _Q,
+            "closes": work == heat + stored and not snapshot.saturated}
+
+
+def energy_report(problem, settings, counters, objective_drop, final_barrier_q4, final_gain_q4):
+    """Measured energy by wall, the LIM bound, Landauer, the conventional baseline, technologies.
+
+    The update bound uses the final gain (the temperature the result is held at)."""
     retention = settings.retention()
-    e = run_energy(counters, problem.n, gain_kt(config.gain_q4), objective_drop, final_barrier_q4, retention,
+    e = run_energy(counters, problem.n, gain_kt(final_gain_q4), objective_drop, final_barrier_q4, retention,
                    bits=1, checkpoints=settings.conventional_checkpoints)
     t = settings.temperature_k
-    tilt = max_tilt_kt(problem, config.gain_q4)
+    tilt = max_tilt_kt(problem, final_gain_q4)
     return {
         "temperature_k": t,
         "retention": {"time_s": retention.time_s, "error": retention.error,
@@ -152,7 +167,7 @@ def run_anneal(problem, settings, progress=None, waves=False, target="rtl", port
     """
     from contextlib import ExitStack
     progress = progress or Progress(enabled=False)
-    settings.validate()
+    settings = settings.resolve(problem)
     if target == "sim-board":   # refuse a problem the board cannot hold before building its model
         from ..boards.targets import BOARDS
         map_problem(problem, BOARDS[board].geometry)
@@ -176,7 +191,8 @@ def _run(problem, settings, progress, waves, where):
 
     golden = GoldenArray(program, initial, config)
     start_objective = int(problem.objective(golden.spins_pm()))
-    trace = {"sweep": [], "barrier_kt": [], "objective": [], "reads": [], "drop_kt": [], "barrier_work_kt": []}
+    trace = {"sweep": [], "barrier_kt": [], "gain_kt": [], "objective": [], "reads": [], "drop_kt": [],
+             "barrier_work_kt": []}
     golden_snaps = []
     t0 = time.perf_counter()
     progress.stage("golden model")
@@ -187,6 +203,7 @@ def _run(problem, settings, progress, waves, where):
             done += 1
             trace["sweep"].append(done)
             trace["barrier_kt"].append(snap.trace["barrier_q4"][0] / _Q)
+            trace["gain_kt"].append(gain_kt(snap.trace["gain_q4"][0]))
             trace["objective"].append(snap.trace["objective"][0])
             trace["reads"].append(golden.totals[Counter.READS])
             trace["drop_kt"].append(golden.totals[Counter.DROP_Q4] / _Q)
@@ -239,7 +256,8 @@ def _run(problem, settings, progress, waves, where):
     final_objective = int(problem.objective(spins))
     last_sweep_barrier_q4 = snap.trace["barrier_q4"][-1]
     energy = energy_report(problem, settings, final.counters, start_objective - final_objective,
-                           last_sweep_barrier_q4)
+                           last_sweep_barrier_q4, final.gain_q4)
+    energy["first_law"] = first_law(problem, config, final, program.values(initial), spins)
     result = {
         "problem": {"name": problem.name, "spins": problem.n, "couplings": problem.m,
                     "sha256": problem.digest()},
@@ -262,6 +280,10 @@ def _run(problem, settings, progress, waves, where):
     }
     if problem.maxcut_weights is not None:
         result["cut"] = problem.cut_value(spins)
+        best = best_known_cut(problem)
+        if best is not None:
+            result["best_known_cut"] = best
+            result["fraction_of_best_known"] = result["cut"] / best
         result["trace"]["cut"] = [(int(problem.maxcut_weights.sum()) - u) // 2 for u in trace["objective"]]
     return result
 

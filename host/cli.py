@@ -23,26 +23,46 @@ def _anneal_parser(sub):
             "Amaranth design) runs in the chosen simulator; the golden model runs the same job and\n"
             "must agree with it bit for bit at every checkpoint. Prints the cut, the energy by wall\n"
             "(read, update, consolidation) in kT and joules, writes a JSON result and a PNG plot.\n\n"
-            "The barrier schedule is the annealing schedule: a hop between wells happens with\n"
-            "probability min(1, exp(-(Eb - gain*dU/2))), so a low barrier lets the state explore\n"
-            "and a rising one freezes it (consolidation)."),
+            "Two schedules run in the hardware. The gain (kT per unit of the objective) is the\n"
+            "inverse temperature: by default it rises geometrically over the range the problem's own\n"
+            "couplings call for (hot: the steepest move accepted half the time; cold: under 0.01\n"
+            "excitations per sweep). The barrier sets the speed: a hop's rate is exp(-(Eb - D/2))\n"
+            "measured from the barrier top (D = gain x drop; uphill at least exp(-|D|)), so detailed\n"
+            "balance holds at every barrier. By default the barrier stays at 0 kT while the gain\n"
+            "anneals, then rises to the retention barrier over the last 5% of the sweeps\n"
+            "(consolidation). Derived values are printed and recorded in the result."),
         epilog=("examples:\n"
-                "  lim anneal                                  # built-in 800-node G1-class graph\n"
-                "  lim anneal --problem G1.txt --sweeps 2000\n"
-                "  lim anneal --schedule linear --barrier-end 8 --simulator icarus --sweeps 5\n"
+                "  lim anneal                                  # the real Gset G1 (shipped), 1000 sweeps\n"
+                "  lim anneal --problem G11 --sweeps 2000     # shipped: G1 G2 G6 G11 G14 G22 G43\n"
+                "  lim anneal --problem my_graph.txt --gain-end 3\n"
+                "  lim anneal --schedule logarithmic --hold 0 --barrier-end 8 --simulator icarus --sweeps 5\n"
                 "  lim anneal --simulator golden --sweeps 10000   # model only, fast"))
-    p.add_argument("--problem", type=Path, help="Gset file: 'n m' then m lines 'i j w', 1-based "
-                   "(default: a generated 800-node, 19,176-edge G1-class graph)")
+    p.add_argument("--problem", type=Path, help="Gset file: 'n m' then m lines 'i j w', 1-based, or the name "
+                   "of a shipped instance (G1 G2 G6 G11 G14 G22 G43; default: G1)")
     p.add_argument("--sweeps", type=int, default=d.sweeps, help="sweeps over all spins")
-    p.add_argument("--schedule", default=d.schedule,
-                   choices=["constant", "linear", "exponential", "logarithmic"], help="barrier schedule")
-    p.add_argument("--barrier-start", type=float, default=d.barrier_start_kt, metavar="KT",
+    kinds = ["constant", "linear", "exponential", "logarithmic"]
+    t = p.add_argument_group("gain schedule: the inverse temperature, kT per unit of the objective")
+    t.add_argument("--gain-schedule", default=d.gain_schedule, choices=kinds,
+                   help="exponential = geometric cooling")
+    t.add_argument("--gain-start", type=float, default=None, metavar="KT",
+                   help="hot end (default: ln 2 / the largest move the problem allows, at least one step)")
+    t.add_argument("--gain-end", type=float, default=None, metavar="KT",
+                   help="cold end (default: ln(100 N) / the smallest non-zero move)")
+    t.add_argument("--gain-rate", type=float, default=None, help=AnnealSettings.rate_help)
+    t.add_argument("--gain", type=float, default=None, metavar="KT",
+                   help="a constant gain (shorthand for --gain-schedule constant --gain-start KT --gain-end KT)")
+    b = p.add_argument_group("barrier schedule: mobility and consolidation, kT")
+    b.add_argument("--schedule", default=d.schedule, choices=kinds, help="barrier schedule")
+    b.add_argument("--barrier-start", type=float, default=d.barrier_start_kt, metavar="KT",
                    help="barrier at the first sweep, kT (steps of 1/16)")
-    p.add_argument("--barrier-end", type=float, default=d.barrier_end_kt, metavar="KT",
-                   help="highest barrier, kT")
-    p.add_argument("--rate", type=float, default=None, help=AnnealSettings.rate_help)
-    p.add_argument("--gain", type=float, default=d.gain_kt, metavar="KT",
-                   help="kT per unit of the objective: sets the final sharpness")
+    b.add_argument("--barrier-end", type=float, default=None, metavar="KT",
+                   help="highest barrier (default: the retention barrier of the energy model)")
+    b.add_argument("--rate", type=float, default=None, help=AnnealSettings.rate_help)
+    b.add_argument("--hold", type=int, default=None, metavar="SWEEPS",
+                   help="sweeps the barrier stays at its start before it rises (default: sweeps minus "
+                        "the consolidation sweeps)")
+    b.add_argument("--consolidation-sweeps", type=int, default=None, metavar="SWEEPS",
+                   help="sweeps at the end over which the barrier rises (default: 5%% of the sweeps)")
     p.add_argument("--seed", type=int, default=d.seed, help="PRNG seed (also draws the start state)")
     p.add_argument("--lanes", type=int, default=d.lanes, help="parallel update lanes of the array")
     p.add_argument("--simulator", default=d.simulator, choices=SIMULATOR_CHOICES,
@@ -73,6 +93,12 @@ def _anneal_parser(sub):
     return p
 
 
+def _load_problem(path):
+    """A Gset file, or a shipped instance by name (G1, G2, G6, G11, G14, G22, G43)."""
+    from ..sim.gset import load_named
+    return load_gset(path) if path.exists() else load_named(str(path))
+
+
 def _cmd_anneal(args):
     from .anneal import default_problem, run_anneal, write_result
     from .plots import plot_anneal
@@ -80,12 +106,16 @@ def _cmd_anneal(args):
 
     settings = AnnealSettings(
         sweeps=args.sweeps, schedule=args.schedule, barrier_start_kt=args.barrier_start,
-        barrier_end_kt=args.barrier_end, rate=args.rate, gain_kt=args.gain, seed=args.seed,
+        barrier_end_kt=args.barrier_end, rate=args.rate, barrier_hold=args.hold,
+        consolidation_sweeps=args.consolidation_sweeps,
+        gain_schedule="constant" if args.gain is not None else args.gain_schedule,
+        gain_start_kt=args.gain if args.gain is not None else args.gain_start,
+        gain_end_kt=args.gain if args.gain is not None else args.gain_end, gain_rate=args.gain_rate, seed=args.seed,
         lanes=args.lanes, checkpoints=args.checkpoints, simulator=args.simulator,
         retention_years=args.retention_years, retention_error=args.retention_error,
         step_time_s=args.step_time, temperature_k=args.temperature,
         conventional_checkpoints=args.conventional_checkpoints).validate()
-    problem = load_gset(args.problem) if args.problem else default_problem()
+    problem = _load_problem(args.problem) if args.problem else default_problem()
     if args.port and args.sim_board:
         raise SettingsError("--port and --sim-board exclude each other")
     if args.sim_board and args.simulator not in ("verilator", "icarus"):
@@ -113,8 +143,14 @@ def _report(r, json_path, png_path):
         f" -> {a['groups_used']} groups x {a['lanes']} lanes ({a['colours']} colours)",
         f"schedule   {r['schedule']}",
     ]
+    derived = r["settings"].get("derived_from_problem")
+    if derived:
+        lines.append(f"derived    gain range {derived['gain_hot_kt']:.4g} .. {derived['gain_cold_kt']:.4g} kT per unit "
+                     f"(largest move {derived['du_max']:g}, smallest {derived['du_min']:g} units)")
     if "cut" in r:
-        lines.append(f"cut        {r['cut']}   (objective {r['objective']['start']} -> {r['objective']['final']})")
+        best = (f"   {100 * r['fraction_of_best_known']:.2f}% of the best known {r['best_known_cut']}"
+                if "best_known_cut" in r else "")
+        lines.append(f"cut        {r['cut']}{best}   (objective {r['objective']['start']} -> {r['objective']['final']})")
     else:
         lines.append(f"objective  {r['objective']['start']} -> {r['objective']['final']}")
     lines.append(f"energy     {'wall':<14}{'measured kT':>13}{'LIM bound kT':>14}{'conventional':>14}{'measured J':>12}"
@@ -130,6 +166,9 @@ def _report(r, json_path, png_path):
     if not e["two_well_model_valid"]:
         lines.append(f"NOTE       the largest tilt ({e['max_tilt_kt']:.4g} kT) is over twice the held barrier: such a "
                      "cell has no metastable upper well, so the two-well energy model does not describe it")
+    law = e["first_law"]
+    lines.append(f"first law  gain driver's work {law['work_kt']:.6g} kT = heat {law['heat_kt']:.6g} kT + stored energy "
+                 f"change {law['stored_energy_change_kt']:.6g} kT: {'closes' if law['closes'] else 'DOES NOT CLOSE'}")
     c = r["counters"]
     lines.append(f"events     {c['READS']} reads, {c['ATTEMPTS']} update attempts, {c['HOPS']} hops "
                  f"({c['UPHILL_HOPS']} uphill), {c['CYCLES']} cycles")

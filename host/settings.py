@@ -2,9 +2,10 @@
 import math
 from dataclasses import asdict, dataclass
 
-from ..hdl.params import ACC_FRAC_BITS, ARG_FRAC_BITS, BARRIER_BITS, GAIN_BITS, Schedule
+from ..hdl.params import ACC_FRAC_BITS, ARG_FRAC_BITS, BARRIER_BITS, GAIN_BITS, Schedule, gain_kt
 from ..sim.energy import SECONDS_PER_YEAR, Retention
 from ..sim.golden import RunConfig
+from ..sim.temperature import gain_range
 
 __all__ = ["SettingsError", "AnnealSettings", "SIMULATOR_CHOICES"]
 
@@ -26,14 +27,52 @@ def _to_fixed(name, value, frac_bits, bits):
     return scaled
 
 
+def _rate_register(kind, start, end, sweeps, rate, what, unit):
+    """The RATE register of a schedule from ``start`` to ``end`` (register values), ``rate`` in
+    physical units or None: reach ``end`` after ``sweeps`` sweeps."""
+    if kind == Schedule.LINEAR:
+        if rate is None:
+            rate = (end - start) / _Q / max(1, sweeps)
+        return _to_fixed(f"{what} linear rate ({unit} per sweep)", rate, ACC_FRAC_BITS, 32)
+    if kind == Schedule.EXPONENTIAL:
+        if start == 0:
+            raise SettingsError(f"an exponential {what} schedule multiplies the {what}, so its start must be above 0")
+        if rate is None:
+            rate = (end / start) ** (1 / max(1, sweeps - 1)) - 1
+        return _to_fixed(f"{what} exponential rate (growth per sweep)", rate, 16, 16)
+    if kind == Schedule.LOGARITHMIC:
+        if rate is None:
+            rate = 8
+        if float(rate) != int(rate) or not 1 <= rate < 2 ** 32:
+            raise SettingsError(f"{what} logarithmic rate is tau in whole sweeps (1 .. {2 ** 32 - 1}), not {rate:g}")
+        return int(rate)
+    return 0
+
+
 @dataclass
 class AnnealSettings:
+    """A run's settings. Two schedules drive it (docs/architecture.md):
+
+    - the gain (inverse temperature, kT per unit of the objective) anneals from hot to cold; by
+      default geometrically over the problem's own range (sim/temperature.py);
+    - the barrier sets the mobility: by default it stays at 0 kT (fastest relaxation) while the
+      gain anneals, then rises linearly to the retention barrier over the last
+      ``consolidation_sweeps`` sweeps, consolidating the state into long-term memory.
+
+    None means "derive it": ``resolve(problem)`` fills every such field from the problem and the
+    retention requirement, and those values are printed and recorded.
+    """
     sweeps: int = 1000
-    schedule: str = "logarithmic"
+    schedule: str = "linear"            # the barrier's
     barrier_start_kt: float = 0.0
-    barrier_end_kt: float = 10.0
-    rate: float = None          # per schedule, see ``rate_help``; None picks a default
-    gain_kt: float = 0.5
+    barrier_end_kt: float = None        # None: the retention barrier
+    rate: float = None                  # per schedule, see ``rate_help``; None: reach the end in time
+    barrier_hold: int = None            # None: sweeps - consolidation_sweeps
+    consolidation_sweeps: int = None    # None: sweeps // 20 (at least 1)
+    gain_schedule: str = "exponential"
+    gain_start_kt: float = None         # None: the problem's hot gain
+    gain_end_kt: float = None           # None: the problem's cold gain
+    gain_rate: float = None
     seed: int = 1
     lanes: int = 8
     checkpoints: int = 10
@@ -43,16 +82,48 @@ class AnnealSettings:
     step_time_s: float = 1e-9
     temperature_k: float = 300.0
     conventional_checkpoints: int = 1
+    qp: bool = False                    # gain units of QP cells (docs/architecture.md, QP cells)
 
-    rate_help = ("linear: kT per sweep (default: reach the end barrier at the last sweep); "
-                 "exponential: growth per sweep, e.g. 0.01 = 1%% (default: reach the end at the last sweep); "
-                 "logarithmic: tau in sweeps, Eb = start + ln(1 + t/tau) (default 8); constant: unused")
+    rate_help = ("linear: kT per sweep; exponential: growth per sweep, e.g. 0.01 = 1%%; logarithmic: tau in "
+                 "sweeps, v = start + ln(1 + t/tau) (default 8); constant: unused. Default: reach the end "
+                 "when the schedule's time is up")
+
+    @property
+    def _gain_scale(self):
+        return gain_kt(1, self.qp)   # kT per unit of the objective per register step
+
+    def resolve(self, problem):
+        """A copy with every derived field filled in from ``problem``; raises SettingsError."""
+        from dataclasses import replace
+        if not isinstance(self.sweeps, int) or self.sweeps < 1:
+            raise SettingsError(f"sweeps must be a whole number from 1 to {2 ** 32 - 1}, not {self.sweeps!r}")
+        consolidation = self.consolidation_sweeps
+        if consolidation is None:
+            consolidation = max(1, self.sweeps // 20) if self.sweeps > 1 else 0
+        if not isinstance(consolidation, int) or not 0 <= consolidation <= self.sweeps:
+            raise SettingsError(f"consolidation sweeps must be a whole number from 0 to the sweeps "
+                                f"({self.sweeps}), not {consolidation!r}")
+        hold = self.sweeps - consolidation if self.barrier_hold is None else self.barrier_hold
+        end = self.barrier_end_kt
+        if end is None:
+            end = min(self.retention().barrier_kt, (2 ** BARRIER_BITS - 1) / _Q)
+        r = gain_range(problem)
+        step = self._gain_scale
+        hot = self.gain_start_kt if self.gain_start_kt is not None else max(step, r.hot)
+        cold = self.gain_end_kt if self.gain_end_kt is not None else min((2 ** GAIN_BITS - 1) * step, max(r.cold, hot))
+        resolved = replace(self, consolidation_sweeps=consolidation, barrier_hold=hold, barrier_end_kt=end,
+                           gain_start_kt=hot, gain_end_kt=cold)
+        resolved.derived = {"gain_hot_kt": r.hot, "gain_cold_kt": r.cold, "du_max": r.du_max, "du_min": r.du_min}
+        return resolved.validate()
 
     def validate(self):
         if not isinstance(self.sweeps, int) or not 1 <= self.sweeps <= 2 ** 32 - 1:
             raise SettingsError(f"sweeps must be a whole number from 1 to {2 ** 32 - 1}, not {self.sweeps!r}")
         if self.schedule not in [s.name.lower() for s in Schedule]:
             raise SettingsError(f"schedule must be one of {', '.join(s.name.lower() for s in Schedule)}, not {self.schedule!r}")
+        if self.gain_schedule not in [s.name.lower() for s in Schedule]:
+            raise SettingsError(f"gain schedule must be one of {', '.join(s.name.lower() for s in Schedule)}, "
+                                f"not {self.gain_schedule!r}")
         if self.simulator not in SIMULATOR_CHOICES:
             raise SettingsError(f"simulator must be one of {', '.join(SIMULATOR_CHOICES)}, not {self.simulator!r}")
         if not isinstance(self.checkpoints, int) or not 1 <= self.checkpoints:
@@ -61,7 +132,8 @@ class AnnealSettings:
             raise SettingsError(f"lanes must be from 1 to 32, not {self.lanes!r}")
         if not isinstance(self.seed, int) or not 0 <= self.seed < 2 ** 32:
             raise SettingsError(f"seed must be a whole number from 0 to {2 ** 32 - 1}, not {self.seed!r}")
-        self.to_config()
+        if None not in (self.barrier_end_kt, self.barrier_hold, self.gain_start_kt, self.gain_end_kt):
+            self.to_config()
         self.retention()
         if not self.temperature_k > 0:
             raise SettingsError(f"temperature must be above 0 K, not {self.temperature_k:g}")
@@ -76,51 +148,53 @@ class AnnealSettings:
             raise SettingsError(str(exc)) from None
 
     def to_config(self):
-        """The register values of this run (RunConfig); raises SettingsError on any bad value."""
+        """The register values of this (resolved) run; raises SettingsError on any bad value."""
         kind = Schedule[self.schedule.upper()]
+        gain_kind = Schedule[self.gain_schedule.upper()]
         start = _to_fixed("barrier start (kT)", self.barrier_start_kt, ARG_FRAC_BITS, BARRIER_BITS)
         end = _to_fixed("barrier end (kT)", self.barrier_end_kt, ARG_FRAC_BITS, BARRIER_BITS)
         if end < start:
             raise SettingsError(f"barrier end ({self.barrier_end_kt:g} kT) is below barrier start "
                                 f"({self.barrier_start_kt:g} kT); barriers only rise")
-        gain = _to_fixed("gain (kT per objective unit)", self.gain_kt, ARG_FRAC_BITS, GAIN_BITS)
-        rate = self.rate
-        if kind == Schedule.LINEAR:
-            if rate is None:
-                rate = (end - start) / _Q / self.sweeps
-            rate_reg = _to_fixed("linear rate (kT per sweep)", rate, ACC_FRAC_BITS, 32)
-        elif kind == Schedule.EXPONENTIAL:
-            if start == 0:
-                raise SettingsError("an exponential schedule multiplies the barrier, so it needs "
-                                    "--barrier-start above 0")
-            if rate is None:
-                rate = (end / start) ** (1 / self.sweeps) - 1
-            rate_reg = _to_fixed("exponential rate (growth per sweep)", rate, 16, 16)
-        elif kind == Schedule.LOGARITHMIC:
-            if rate is None:
-                rate = 8
-            if float(rate) != int(rate) or not 1 <= rate < 2 ** 32:
-                raise SettingsError(f"logarithmic rate is tau in whole sweeps (1 .. {2 ** 32 - 1}), not {rate:g}")
-            rate_reg = int(rate)
-        else:
-            rate_reg = 0
-        return RunConfig(seed=self.seed, gain_q4=gain, schedule=kind, barrier_start_q4=start,
-                         barrier_end_q4=end, rate=rate_reg)
+        if not isinstance(self.barrier_hold, int) or not 0 <= self.barrier_hold < 2 ** 32:
+            raise SettingsError(f"the barrier hold must be a whole number of sweeps, not {self.barrier_hold!r}")
+        scale = self._gain_scale
+        g0 = _to_fixed("gain start (kT per unit)", self.gain_start_kt / scale / _Q, ARG_FRAC_BITS, GAIN_BITS)
+        g1 = _to_fixed("gain end (kT per unit)", self.gain_end_kt / scale / _Q, ARG_FRAC_BITS, GAIN_BITS)
+        if g1 < g0:
+            raise SettingsError(f"gain end ({self.gain_end_kt:g}) is below gain start ({self.gain_start_kt:g}); "
+                                "the gain is an inverse temperature and only rises (cooling)")
+        anneal_sweeps = self.sweeps - (self.consolidation_sweeps or 0)
+        rate = _rate_register(kind, start, end, self.sweeps - self.barrier_hold, self.rate, "barrier", "kT")
+        gain_rate = _rate_register(gain_kind, g0, g1, anneal_sweeps,
+                                   None if self.gain_rate is None else self.gain_rate / (scale * _Q if gain_kind == Schedule.LINEAR else 1),
+                                   "gain", "kT per unit")
+        return RunConfig(seed=self.seed, gain_q4=g0, schedule=kind, barrier_start_q4=start,
+                         barrier_end_q4=end, rate=rate, gain_schedule=gain_kind, gain_end_q4=g1,
+                         gain_rate=gain_rate, barrier_hold=self.barrier_hold)
 
     def describe(self):
         c = self.to_config()
-        text = {
-            Schedule.CONSTANT: f"constant {c.barrier_start_q4 / _Q:g} kT",
-            Schedule.LINEAR: f"linear {c.barrier_start_q4 / _Q:g} -> {c.barrier_end_q4 / _Q:g} kT "
-                             f"at {c.rate / 2 ** ACC_FRAC_BITS:.4g} kT/sweep",
-            Schedule.EXPONENTIAL: f"exponential {c.barrier_start_q4 / _Q:g} -> {c.barrier_end_q4 / _Q:g} kT, "
-                                  f"x{1 + c.rate / 2 ** 16:.5f} per sweep",
-            Schedule.LOGARITHMIC: f"logarithmic {c.barrier_start_q4 / _Q:g} kT + ln(1 + t/{c.rate}), "
-                                  f"up to {c.barrier_end_q4 / _Q:g} kT",
+        b0, b1 = c.barrier_start_q4 / _Q, c.barrier_end_q4 / _Q
+        hold = f" after {c.barrier_hold} sweeps at {b0:g} kT" if c.barrier_hold else ""
+        barrier = {
+            Schedule.CONSTANT: f"constant {b0:g} kT",
+            Schedule.LINEAR: f"linear {b0:g} -> {b1:g} kT at {c.rate / 2 ** ACC_FRAC_BITS:.4g} kT/sweep{hold}",
+            Schedule.EXPONENTIAL: f"exponential {b0:g} -> {b1:g} kT, x{1 + c.rate / 2 ** 16:.5f} per sweep{hold}",
+            Schedule.LOGARITHMIC: f"logarithmic {b0:g} kT + ln(1 + t/{c.rate}), up to {b1:g} kT{hold}",
         }[c.schedule]
-        return f"{text}; gain {c.gain_q4 / _Q:g} kT per unit; {self.sweeps} sweeps; seed {self.seed}"
+        s = self._gain_scale
+        g0, g1 = c.gain_q4 * s, c.gain_end_q4 * s
+        gain = {
+            Schedule.CONSTANT: f"constant {g0:g}",
+            Schedule.LINEAR: f"linear {g0:g} -> {g1:g} at {c.gain_rate * s / 2 ** 12:.4g} per sweep",
+            Schedule.EXPONENTIAL: f"geometric {g0:g} -> {g1:g}, x{1 + c.gain_rate / 2 ** 16:.5f} per sweep",
+            Schedule.LOGARITHMIC: f"logarithmic {g0:g} + {s * 16:g} ln(1 + t/{c.gain_rate}), up to {g1:g}",
+        }[c.gain_schedule]
+        return f"gain {gain} kT per unit (1/T); barrier {barrier}; {self.sweeps} sweeps; seed {self.seed}"
 
     def to_dict(self):
         d = asdict(self)
+        d["derived_from_problem"] = getattr(self, "derived", None)
         d["register_values"] = {k: int(v) for k, v in asdict(self.to_config()).items()}
         return d

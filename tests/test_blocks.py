@@ -1,14 +1,16 @@
 """Unit tests of the RTL blocks in Amaranth's simulator, each against the contract in hdl/params.py."""
 import math
+import shutil
+import subprocess
 
 import pytest
 from amaranth.sim import Simulator
 
 from lim.hdl.counters import SaturatingCounter
-from lim.hdl.params import (ARG_FRAC_BITS, PROB_BITS, TABLE_DEPTH, Schedule, hop_probability_table,
-                            lane_seed, xorshift32)
-from lim.hdl.prng import Xorshift32
-from lim.hdl.schedule import BarrierSchedule
+from lim.hdl.params import (ACC_FRAC_BITS, ARG_FRAC_BITS, BARRIER_BITS, GAIN_BITS, PRNG_WARMUP_STEPS, PROB_BITS, TABLE_DEPTH,
+                            Schedule, hop_probability_table, lane_prng_state, xoshiro_next, xoshiro_output)
+from lim.hdl.prng import Xoshiro128pp
+from lim.hdl.schedule import ScheduleGenerator
 from lim.sim.golden import RunConfig, ScheduleModel
 
 
@@ -20,27 +22,58 @@ def simulate(dut, bench):
 
 
 @pytest.mark.parametrize("seed, lane", [(0, 0), (1, 5), (0xDEADBEEF, 31), (0x9E3779B9, 0)])
-def test_xorshift_follows_reference_stream(seed, lane):
-    dut = Xorshift32(lane)
+def test_prng_block_follows_reference_stream(seed, lane):
+    """Init, PRNG_WARMUP_STEPS warm-up cycles, then one output and one step per cycle."""
+    dut = Xoshiro128pp(lane)
 
     async def bench(ctx):
         ctx.set(dut.seed, seed)
         ctx.set(dut.init, 1)
         await ctx.tick()
         ctx.set(dut.init, 0)
-        state = lane_seed(seed, lane)
-        assert ctx.get(dut.state) == state
+        ctx.set(dut.warm, 1)
+        for _ in range(PRNG_WARMUP_STEPS):
+            await ctx.tick()
+        ctx.set(dut.warm, 0)
+        state = lane_prng_state(seed, lane)
         ctx.set(dut.step, 1)
         for _ in range(100):
+            assert ctx.get(dut.output) == xoshiro_output(state)
             await ctx.tick()
-            state = xorshift32(state)
-            assert ctx.get(dut.state) == state
+            state = xoshiro_next(state)
 
     simulate(dut, bench)
 
 
-def test_zero_keyed_seed_becomes_one():
-    assert lane_seed(0x9E3779B9, 0) == 1
+XOSHIRO_C = r"""
+#include <stdint.h>
+#include <stdio.h>
+static inline uint32_t rotl(const uint32_t x, int k) { return (x << k) | (x >> (32 - k)); }
+static uint32_t s[4] = {1, 2, 3, 4};
+uint32_t next(void) {
+    const uint32_t result = rotl(s[0] + s[3], 7) + s[0];
+    const uint32_t t = s[1] << 9;
+    s[2] ^= s[0]; s[3] ^= s[1]; s[1] ^= s[2]; s[0] ^= s[3]; s[2] ^= t; s[3] = rotl(s[3], 11);
+    return result;
+}
+int main(void) { for (int i = 0; i < 1000; i++) printf("%u\n", next()); return 0; }
+"""
+
+
+def test_prng_equals_the_published_c_algorithm(tmp_path):
+    """xoshiro128++ as Blackman and Vigna publish it in C, compiled here, against params.py."""
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if cc is None:
+        pytest.fail("no C compiler (the test command installs one: scripts/system-deps.sh)")
+    (tmp_path / "x.c").write_text(XOSHIRO_C)
+    subprocess.run([cc, "-O2", "-o", str(tmp_path / "x"), str(tmp_path / "x.c")], check=True)
+    expected = [int(v) for v in subprocess.run([str(tmp_path / "x")], capture_output=True, text=True,
+                                               check=True).stdout.split()]
+    state, got = (1, 2, 3, 4), []
+    for _ in range(1000):
+        got.append(xoshiro_output(state))
+        state = xoshiro_next(state)
+    assert got == expected
 
 
 def test_saturating_counter_sticks_and_flags():
@@ -85,23 +118,36 @@ SCHEDULES = [
     RunConfig(schedule=Schedule.LOGARITHMIC, barrier_start_q4=16, barrier_end_q4=200, rate=1),
     RunConfig(schedule=Schedule.LOGARITHMIC, barrier_start_q4=0, barrier_end_q4=4095, rate=7),
     RunConfig(schedule=Schedule.LOGARITHMIC, barrier_start_q4=0, barrier_end_q4=50, rate=0xFFFFFFFF),
+    RunConfig(schedule=Schedule.LINEAR, barrier_start_q4=0, barrier_end_q4=900, rate=100 << 16, barrier_hold=7),
+    RunConfig(schedule=Schedule.LOGARITHMIC, barrier_start_q4=3, barrier_end_q4=90, rate=2, barrier_hold=4),
 ]
+GAIN_SCHEDULES = [   # the gain generator: 8 bits, no hold
+    RunConfig(gain_schedule=Schedule.EXPONENTIAL, gain_q4=1, gain_end_q4=255, gain_rate=6000),
+    RunConfig(gain_schedule=Schedule.LINEAR, gain_q4=0, gain_end_q4=200, gain_rate=(3 << 16) + 5),
+    RunConfig(gain_schedule=Schedule.LOGARITHMIC, gain_q4=4, gain_end_q4=255, gain_rate=1),
+    RunConfig(gain_schedule=Schedule.CONSTANT, gain_q4=77),
+]
+GENERATORS = ([(c, BARRIER_BITS, ScheduleModel.barrier(c)) for c in SCHEDULES]
+              + [(c, GAIN_BITS, ScheduleModel.gain(c)) for c in GAIN_SCHEDULES])
 
 
-@pytest.mark.parametrize("config", SCHEDULES, ids=lambda c: f"{c.schedule.name.lower()}-{c.rate}")
-def test_schedule_block_matches_model(config):
-    dut = BarrierSchedule()
-    model = ScheduleModel(config)
+@pytest.mark.parametrize("config, bits, model", GENERATORS,
+                         ids=lambda v: f"{v.kind.name.lower()}-{v.rate}-hold{v.hold}-{v.value_bits}b"
+                         if isinstance(v, ScheduleModel) else "")
+def test_schedule_block_matches_model(config, bits, model):
+    dut = ScheduleGenerator(bits)
+    start, end = model.value_q4, model.end_acc >> (ACC_FRAC_BITS - ARG_FRAC_BITS)
 
     async def bench(ctx):
-        ctx.set(dut.kind, config.schedule)
-        ctx.set(dut.start_q4, config.barrier_start_q4)
-        ctx.set(dut.end_q4, config.barrier_end_q4)
-        ctx.set(dut.rate, config.rate)
+        ctx.set(dut.kind, model.kind)
+        ctx.set(dut.start_q4, start)
+        ctx.set(dut.end_q4, end)
+        ctx.set(dut.rate, model.rate)
+        ctx.set(dut.hold, model.hold)
         ctx.set(dut.init, 1)
         await ctx.tick()
         ctx.set(dut.init, 0)
-        assert ctx.get(dut.barrier_q4) == model.barrier_q4 == config.barrier_start_q4
+        assert ctx.get(dut.value_q4) == model.value_q4 == start
         previous = model.barrier_q4
         for sweep in range(60):
             ctx.set(dut.advance, 1)
@@ -114,12 +160,14 @@ def test_schedule_block_matches_model(config):
             await ctx.tick()
             cycles += 1
             expected_cycles = model.advance()
-            assert ctx.get(dut.barrier_q4) == model.barrier_q4, f"sweep {sweep}"
+            assert ctx.get(dut.value_q4) == model.value_q4, f"sweep {sweep}"
             assert ctx.get(dut.raise_q4) == model.raise_q4, f"sweep {sweep}"
             assert cycles == expected_cycles, f"sweep {sweep}"
-            assert config.barrier_start_q4 <= model.barrier_q4 <= max(config.barrier_end_q4, config.barrier_start_q4)
-            assert model.barrier_q4 >= previous
-            previous = model.barrier_q4
+            assert start <= model.value_q4 <= max(end, start)
+            assert model.value_q4 >= previous
+            if sweep < model.hold:
+                assert model.value_q4 == start
+            previous = model.value_q4
 
     simulate(dut, bench)
 
@@ -131,7 +179,7 @@ def test_logarithmic_schedule_follows_ln():
     rounding of C and of each product shifts that time by a relative error of at most m * 2^-15.
     """
     tau = 5
-    model = ScheduleModel(RunConfig(schedule=Schedule.LOGARITHMIC, barrier_end_q4=4095, rate=tau))
+    model = ScheduleModel.barrier(RunConfig(schedule=Schedule.LOGARITHMIC, barrier_end_q4=4095, rate=tau))
     for k in range(1, 20000):
         model.advance()
         m = model.barrier_q4

@@ -18,7 +18,7 @@ from ...hdl.params import (BARRIER_BITS, GAIN_BITS, TABLE_DEPTH, ArrayGeometry, 
                            hop_probability_table)
 from ...hdl.protocol import MAX_PAYLOAD
 from ...hdl.system import frame_timeout_cycles
-from ...hdl.schedule import BarrierSchedule
+from ...hdl.schedule import ScheduleGenerator
 
 __all__ = ["Proof", "PROOFS", "CounterProperties", "ScheduleProperties", "LaneProperties",
            "CommandSafety", "CommandLiveness", "FORMAL_GEOMETRY"]
@@ -75,20 +75,21 @@ class CounterProperties(_Harness):
 
 
 class ScheduleProperties(_Harness):
-    """The barrier stays within its programmed start and end, and never falls when start <= end.
+    """A schedule's value (barrier or gain) stays within its programmed start and end, never
+    falls when start <= end, and moves only at a sweep's end, whatever its hold.
 
     Contract (the array's): schedule registers are written before ``init`` and held during the
     run; ``advance`` comes while the schedule is not busy.
     """
 
-    def __init__(self):
-        self.dut = BarrierSchedule()
+    def __init__(self, value_bits=BARRIER_BITS):
+        self.dut = ScheduleGenerator(value_bits)
 
     def elaborate(self, platform):
         m = Module()
         m.submodules.dut = dut = self.dut
         started = self._begin(m)
-        params = (dut.kind, dut.start_q4, dut.end_q4, dut.rate)
+        params = (dut.kind, dut.start_q4, dut.end_q4, dut.rate, dut.hold)
         held = [Signal.like(p, name=f"held_{p.name}") for p in params]
         armed = Signal()
         with m.If(dut.init):
@@ -98,29 +99,30 @@ class ScheduleProperties(_Harness):
         m.d.comb += Assume(~(dut.advance & dut.busy))
 
         start, end = held[1], held[2]
-        low = Signal(BARRIER_BITS)
-        high = Signal(BARRIER_BITS)
+        low = Signal(dut.value_bits)
+        high = Signal(dut.value_bits)
         m.d.comb += [low.eq(start), high.eq(end)]
         with m.If(start > end):
             m.d.comb += [low.eq(end), high.eq(start)]
         with m.If(armed):
-            m.d.comb += Assert((dut.barrier_q4 >= low) & (dut.barrier_q4 <= high),
-                               "the barrier stays within its programmed bounds")
+            m.d.comb += Assert((dut.value_q4 >= low) & (dut.value_q4 <= high),
+                               "the value stays within its programmed bounds")
 
-        barrier, init, advance, busy, was_armed = (self._past(m, s) for s in
-                                                   (dut.barrier_q4, dut.init, dut.advance, dut.busy, armed))
+        value, init, advance, busy, was_armed = (self._past(m, s) for s in
+                                                 (dut.value_q4, dut.init, dut.advance, dut.busy, armed))
         with m.If(started & was_armed & ~init):
             with m.If(start <= end):
-                m.d.comb += Assert(dut.barrier_q4 >= barrier, "a rising schedule never falls")
+                m.d.comb += Assert(dut.value_q4 >= value, "a rising schedule never falls")
             with m.If(~advance & ~busy):
-                m.d.comb += Assert(dut.barrier_q4 == barrier, "the barrier moves only on a sweep's end")
+                m.d.comb += Assert(dut.value_q4 == value, "the value moves only on a sweep's end")
         return m
 
 
 class LaneProperties(_Harness):
-    """The hop argument never overflows and the exp(-x) table is read at x, never at an alias.
+    """The hop exponent never overflows and the exp(-x) table is read at x, never at an alias.
 
-    x = Eb + gain * s * f is compared with an exact wide sum; in the commit cycle, whenever the
+    x = Eb + y downhill, max(Eb + y, 2 y) uphill, with y = gain * s * f, is compared with an exact
+    wide computation; in the commit cycle, whenever the
     table decides the hop (0 < x < 256) the entry read is table[x], and the hop is exactly
     valid and (x <= 0 or r16 < table[x]). (Ising lanes; see docs/formal.md for QP cells.)
     """
@@ -135,11 +137,13 @@ class LaneProperties(_Harness):
         m.submodules.dut = dut = self.dut
         started = self._begin(m)
         wide = signed(BARRIER_BITS + GAIN_BITS + len(dut.field) + 4)
-        tilt = Signal(wide)
+        half_tilt = Signal(wide)
+        over = Signal(wide)
         exact = Signal(wide)
-        m.d.comb += tilt.eq(dut.gain_q4 * dut.field)
-        m.d.comb += exact.eq(Mux(dut.own_value[0], dut.barrier_q4 + tilt, dut.barrier_q4 - tilt))
-        m.d.comb += Assert(dut.x_next == exact, "the hop argument never overflows")
+        m.d.comb += half_tilt.eq(Mux(dut.own_value[0], dut.gain_q4 * dut.field, -(dut.gain_q4 * dut.field)))
+        m.d.comb += over.eq(dut.barrier_q4 + half_tilt)
+        m.d.comb += exact.eq(Mux((half_tilt > 0) & (2 * half_tilt > over), 2 * half_tilt, over))
+        m.d.comb += Assert(dut.x_next == exact, "the hop exponent never overflows")
 
         table = Array(Const(v, 16) for v in hop_probability_table())
         decided = self._past(m, dut.decide)
@@ -330,6 +334,8 @@ def _command_proofs():
 
 
 PROOFS = _counter_proofs() + [
+    Proof("gain_schedule", lambda: ScheduleProperties(GAIN_BITS), "prove", 3,
+          "the gain stays within its programmed start and end, rises monotonically, moves only at a sweep's end"),
     Proof("schedule", ScheduleProperties, "prove", 3,
           "the barrier schedule stays within its programmed bounds and never falls"),
 ] + _lane_proofs() + _command_proofs()
