@@ -268,6 +268,7 @@ def _run(problem, settings, progress, waves, where):
         "settings": settings.to_dict(),
         "schedule": settings.describe(),
         "objective": {"start": start_objective, "final": final_objective},
+        "final_gain_kt": gain_kt(final.gain_q4),
         "counters": counters,
         "saturated": [c.name for c in Counter if final.saturated >> c & 1],
         "energy": energy,

@@ -36,9 +36,9 @@ def _rate_register(kind, start, end, sweeps, rate, what, unit):
         return _to_fixed(f"{what} linear rate ({unit} per sweep)", rate, ACC_FRAC_BITS, 32)
     if kind == Schedule.EXPONENTIAL:
         if start == 0:
-            raise SettingsError(f"an exponential {what} schedule multiplies the {what}, so its start must be above 0")
-        if rate is None:
-            rate = (end / start) ** (1 / max(1, sweeps - 1)) - 1
+            raise SettingsError(f"an exponential {what} schedule multiplies the {what}, so its start must be above 0 (--barrier-start above 0 for the barrier)")
+        if rate is None:   # at most x2 per sweep (the register's range): short runs end below `end`
+            rate = min((end / start) ** (1 / max(1, sweeps - 1)) - 1, (2 ** 16 - 1) / 2 ** 16)
         return _to_fixed(f"{what} exponential rate (growth per sweep)", rate, 16, 16)
     if kind == Schedule.LOGARITHMIC:
         if rate is None:
