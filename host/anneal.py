@@ -21,6 +21,7 @@ from ..sim.energy import TECHNOLOGIES, run_energy, technology_energy
 from ..sim.golden import GoldenArray
 from ..sim.mapping import MappingError, map_problem
 from ..sim.gset import best_known_cut, load_named
+from ..sim.temperature import largest_move
 from .progress import Progress, watch_file
 
 __all__ = ["default_problem", "fit_geometry", "run_anneal", "write_result"]
@@ -79,11 +80,8 @@ def _rtl_runner(simulator, geometry, waves):
 
 
 def max_tilt_kt(problem, gain_q4):
-    """The largest objective drop one hop can have, in kT: 2 * gain * max_i (sum_j |J_ij| + |h_i|)."""
-    weight = np.abs(problem.biases).astype(np.int64)
-    np.add.at(weight, problem.rows, np.abs(problem.couplings))
-    np.add.at(weight, problem.cols, np.abs(problem.couplings))
-    return 2 * gain_q4 * int(weight.max(initial=0)) / _Q
+    """The largest objective drop one hop can have, in kT: gain x the problem's largest move."""
+    return gain_kt(gain_q4) * largest_move(problem)
 
 
 def first_law(problem, config, snapshot, start_values, final_values):

@@ -82,15 +82,10 @@ class AnnealSettings:
     step_time_s: float = 1e-9
     temperature_k: float = 300.0
     conventional_checkpoints: int = 1
-    qp: bool = False                    # gain units of QP cells (docs/architecture.md, QP cells)
 
     rate_help = ("linear: kT per sweep; exponential: growth per sweep, e.g. 0.01 = 1%%; logarithmic: tau in "
                  "sweeps, v = start + ln(1 + t/tau) (default 8); constant: unused. Default: reach the end "
                  "when the schedule's time is up")
-
-    @property
-    def _gain_scale(self):
-        return gain_kt(1, self.qp)   # kT per unit of the objective per register step
 
     def resolve(self, problem):
         """A copy with every derived field filled in from ``problem``; raises SettingsError."""
@@ -108,7 +103,7 @@ class AnnealSettings:
         if end is None:
             end = min(self.retention().barrier_kt, (2 ** BARRIER_BITS - 1) / _Q)
         r = gain_range(problem)
-        step = self._gain_scale
+        step = gain_kt(1)
         hot = self.gain_start_kt if self.gain_start_kt is not None else max(step, r.hot)
         cold = self.gain_end_kt if self.gain_end_kt is not None else min((2 ** GAIN_BITS - 1) * step, max(r.cold, hot))
         resolved = replace(self, consolidation_sweeps=consolidation, barrier_hold=hold, barrier_end_kt=end,
@@ -158,7 +153,7 @@ class AnnealSettings:
                                 f"({self.barrier_start_kt:g} kT); barriers only rise")
         if not isinstance(self.barrier_hold, int) or not 0 <= self.barrier_hold < 2 ** 32:
             raise SettingsError(f"the barrier hold must be a whole number of sweeps, not {self.barrier_hold!r}")
-        scale = self._gain_scale
+        scale = gain_kt(1)
         g0 = _to_fixed("gain start (kT per unit)", self.gain_start_kt / scale / _Q, ARG_FRAC_BITS, GAIN_BITS)
         g1 = _to_fixed("gain end (kT per unit)", self.gain_end_kt / scale / _Q, ARG_FRAC_BITS, GAIN_BITS)
         if g1 < g0:
@@ -183,7 +178,7 @@ class AnnealSettings:
             Schedule.EXPONENTIAL: f"exponential {b0:g} -> {b1:g} kT, x{1 + c.rate / 2 ** 16:.5f} per sweep{hold}",
             Schedule.LOGARITHMIC: f"logarithmic {b0:g} kT + ln(1 + t/{c.rate}), up to {b1:g} kT{hold}",
         }[c.schedule]
-        s = self._gain_scale
+        s = gain_kt(1)
         g0, g1 = c.gain_q4 * s, c.gain_end_q4 * s
         gain = {
             Schedule.CONSTANT: f"constant {g0:g}",

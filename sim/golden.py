@@ -111,7 +111,6 @@ class ScheduleModel:
     def value_q4(self):
         return self.acc >> _SHIFT
 
-    barrier_q4 = value_q4
 
     def advance(self):
         """Advance past one completed sweep; return the cycles the RTL's end of sweep takes with
@@ -255,7 +254,7 @@ class GoldenArray:
         return (outputs >> np.uint32(32 - PROB_BITS)).astype(np.int64), (outputs & 1).astype(np.int64)
 
     def _sweep(self):
-        barrier = np.array([s.barrier_q4 for s in self.schedules], dtype=np.int64)[:, None]
+        barrier = np.array([s.value_q4 for s in self.schedules], dtype=np.int64)[:, None]
         raises = np.array([s.raise_q4 for s in self.schedules], dtype=np.int64)
         gain = np.array([s.value_q4 for s in self.gain_schedules], dtype=np.int64)[:, None]
         random16, up_bits = (a.reshape(self.runs, -1) for a in self._draws())
@@ -336,7 +335,7 @@ class GoldenArray:
         totals = {c: int(v[k]) for c, v in self._totals.items()}
         counters = {c: min(v, cap) for c, v in totals.items()}
         saturated = sum(1 << c for c, v in totals.items() if v > cap)
-        return Snapshot(self.rows[k].copy(), counters, saturated, self.schedules[k].barrier_q4,
+        return Snapshot(self.rows[k].copy(), counters, saturated, self.schedules[k].value_q4,
                         self.gain_schedules[k].value_q4, int(self.objective[k]), trace)
 
     def snapshot(self, trace=None):

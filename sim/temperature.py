@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["GainRange", "gain_range", "smallest_nonzero_field"]
+__all__ = ["GainRange", "gain_range", "largest_move", "smallest_nonzero_field"]
 
 #: Acceptance of the steepest move at the hot end.
 HOT_ACCEPTANCE = 0.5
@@ -37,19 +37,25 @@ class GainRange:
     du_min: float
 
 
-def _per_node_abs(problem, values):
-    total = np.zeros(problem.n)
-    np.add.at(total, problem.rows, np.abs(values) * _weight_of_cols(problem))
-    np.add.at(total, problem.cols, np.abs(values) * _weight_of_rows(problem))
+def largest_field(problem):
+    """Per node, the largest |local field| any state gives it: sum_j |J_ij| x_j,max + |h_i|, with
+    x_j,max = 1 for spins and the box's top level for QP cells (the diagonal counted too)."""
+    qp = hasattr(problem, "high")
+    top = problem.high.astype(float) if qp else np.ones(problem.n)
+    total = np.abs(problem.biases).astype(float)
+    np.add.at(total, problem.rows, np.abs(problem.couplings) * top[problem.cols])
+    np.add.at(total, problem.cols, np.abs(problem.couplings) * top[problem.rows])
+    if qp:
+        total += np.abs(problem.diagonal) * top
     return total
 
 
-def _weight_of_cols(problem):
-    return np.ones(problem.m) if not hasattr(problem, "high") else problem.high[problem.cols].astype(float)
-
-
-def _weight_of_rows(problem):
-    return np.ones(problem.m) if not hasattr(problem, "high") else problem.high[problem.rows].astype(float)
+def largest_move(problem):
+    """The largest |dU| one move can make: 2 |f_i| for a spin flip, |(Qx + b)_i| + |Q_ii| / 2 for
+    a QP level move."""
+    if hasattr(problem, "high"):
+        return float((largest_field(problem) + np.abs(problem.diagonal) / 2).max(initial=0))
+    return 2 * float(largest_field(problem).max(initial=0))
 
 
 def _smallest_nonzero(*arrays):
@@ -88,14 +94,10 @@ def smallest_nonzero_field(problem):
 
 def gain_range(problem):
     """The hot and cold gain for ``problem`` (an IsingProblem or a QpProblem)."""
-    qp = hasattr(problem, "high")
-    if qp:   # |dU| <= |(Qx + b)_i| + |Q_ii| / 2 with levels up to high
-        field = _per_node_abs(problem, problem.couplings) + np.abs(problem.biases) \
-            + np.abs(problem.diagonal) * problem.high
-        du_max = float((field + np.abs(problem.diagonal) / 2).max(initial=0))
+    du_max = largest_move(problem)
+    if hasattr(problem, "high"):
         du_min = _smallest_nonzero(problem.couplings, problem.biases, np.asarray(problem.diagonal) / 2)
-    else:    # |dU| = 2 |f_i| <= 2 (|h_i| + sum_j |J_ij|)
-        du_max = 2 * float((_per_node_abs(problem, problem.couplings) + np.abs(problem.biases)).max(initial=0))
+    else:
         du_min = 2 * smallest_nonzero_field(problem)
     if du_max == 0:    # nothing to optimise: any gain is as good as another
         return GainRange(1.0, 1.0, 0.0, 0.0)

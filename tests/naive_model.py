@@ -24,7 +24,7 @@ def run_naive(program, initial_bits, config, sweeps):
     totals = {c: 0 for c in Counter}
     for _ in range(sweeps):
         base = 0
-        barrier = barrier_schedule.barrier_q4
+        barrier = barrier_schedule.value_q4
         gain = gain_schedule.value_q4
         for g in range(program.n_groups):
             length = int(program.lengths[g])

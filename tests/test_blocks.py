@@ -148,7 +148,7 @@ def test_schedule_block_matches_model(config, bits, model):
         await ctx.tick()
         ctx.set(dut.init, 0)
         assert ctx.get(dut.value_q4) == model.value_q4 == start
-        previous = model.barrier_q4
+        previous = model.value_q4
         for sweep in range(60):
             ctx.set(dut.advance, 1)
             await ctx.tick()
@@ -182,7 +182,7 @@ def test_logarithmic_schedule_follows_ln():
     model = ScheduleModel.barrier(RunConfig(schedule=Schedule.LOGARITHMIC, barrier_end_q4=4095, rate=tau))
     for k in range(1, 20000):
         model.advance()
-        m = model.barrier_q4
+        m = model.value_q4
         drift = (m + 1) * 2 ** -15
         late = math.floor(16 * math.log((k + tau) / (tau * (1 + drift))))
         early = math.floor(16 * math.log((k + tau) / (tau * (1 - drift))))

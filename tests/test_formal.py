@@ -6,10 +6,11 @@ from amaranth.hdl import Const, Signal, signed
 
 from lim.hdl.command import CommandBlock
 from lim.hdl.counters import SaturatingCounter
+from lim.hdl.lane import Lane
 from lim.hdl.params import Region
 from lim.host.cli import main
 from lim.sim.formal.properties import (FORMAL_GEOMETRY, PROOFS, CommandLiveness, CommandSafety,
-                                       CounterProperties)
+                                       CounterProperties, LaneProperties)
 from lim.sim.formal.prover import run_proof
 
 
@@ -51,6 +52,16 @@ class StuckCommandBlock(CommandBlock):
         return m
 
 
+class NarrowLane(Lane):
+    """Forms x in too few bits, so a large tilt overflows it."""
+
+    def __init__(self, geometry, index):
+        super().__init__(geometry, index)
+        self.x_shape = signed(12)
+        self.x_next = Signal(self.x_shape)
+        self.x = Signal(self.x_shape)
+
+
 def test_wrapping_counter_fails_the_proof(tmp_path):
     result = prove(CounterProperties(12, 4, counter=WrappingCounter), "wrap", tmp_path)
     assert not result.passed
@@ -68,6 +79,11 @@ def test_unchecked_write_fails_the_proof(tmp_path):
 def test_a_decoder_that_can_hang_fails_the_liveness_proof(tmp_path):
     result = prove(CommandLiveness(command=StuckCommandBlock), "stuck", tmp_path, mode="bmc", depth=4)
     assert not result.passed and "counterexample trace" in result.summary
+
+
+def test_narrow_hop_argument_fails_the_proof(tmp_path):
+    result = prove(LaneProperties(lane=NarrowLane), "narrow", tmp_path)
+    assert not result.passed
 
 
 def test_write_windows_match_the_bus_map():
