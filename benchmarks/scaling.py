@@ -25,7 +25,6 @@ def main():
     args = parser.parse_args()
     sizes = [200, 400] if args.quick else [200, 400, 800, 1600, 3200]
     geometry = ArrayGeometry(lanes=8, groups=128 if args.quick else 512, edge_depth=4096 if args.quick else 32768)
-    config = AnnealSettings(rate=8).to_config()
     golden_sweeps, rtl_sweeps = (50, 5) if args.quick else (200, 20)
     cosim = Cosimulator(geometry, "verilator", build_root=Path("build/bench/scaling"))
     cosim.build()
@@ -33,6 +32,7 @@ def main():
     for n in sizes:
         problem = random_maxcut(n, 24 * n, seed=n)
         program = map_problem(problem, geometry)
+        config = AnnealSettings(sweeps=golden_sweeps).resolve(problem).to_config()
         bits = np.random.default_rng(n).integers(0, 2, n)
         gold = GoldenArray(program, bits, config)
         t0 = time.perf_counter()

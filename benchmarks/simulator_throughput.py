@@ -30,7 +30,7 @@ def main():
         args.verilator_sweeps, args.icarus_sweeps, args.golden_sweeps = 10, 1, 50
 
     problem = default_problem()
-    settings = AnnealSettings()
+    settings = AnnealSettings().resolve(problem)
     config = settings.to_config()
     geometry, program = fit_geometry(problem, settings.lanes)
     initial = np.random.default_rng(settings.seed).integers(0, 2, size=problem.n)

@@ -127,7 +127,7 @@ class AnnealSettings:
             raise SettingsError(f"lanes must be from 1 to 32, not {self.lanes!r}")
         if not isinstance(self.seed, int) or not 0 <= self.seed < 2 ** 32:
             raise SettingsError(f"seed must be a whole number from 0 to {2 ** 32 - 1}, not {self.seed!r}")
-        if None not in (self.barrier_end_kt, self.barrier_hold, self.gain_start_kt, self.gain_end_kt):
+        if self.resolved:
             self.to_config()
         self.retention()
         if not self.temperature_k > 0:
@@ -142,8 +142,15 @@ class AnnealSettings:
         except ValueError as exc:
             raise SettingsError(str(exc)) from None
 
+    @property
+    def resolved(self):
+        """Every value derived from the problem is filled in (``resolve``)."""
+        return None not in (self.barrier_end_kt, self.barrier_hold, self.gain_start_kt, self.gain_end_kt)
+
     def to_config(self):
         """The register values of this (resolved) run; raises SettingsError on any bad value."""
+        if not self.resolved:
+            raise SettingsError("these settings derive values from the problem: resolve(problem) them first")
         kind = Schedule[self.schedule.upper()]
         gain_kind = Schedule[self.gain_schedule.upper()]
         start = _to_fixed("barrier start (kT)", self.barrier_start_kt, ARG_FRAC_BITS, BARRIER_BITS)
