@@ -71,7 +71,7 @@ class LimArray(wiring.Component):
         # the objective of the state in gain units, written with the state and kept by the hops
         objective = Signal(signed(g.objective_bits))
         m.submodules.schedule = schedule = ScheduleGenerator(BARRIER_BITS)
-        m.submodules.gain_schedule = gain_schedule = ScheduleGenerator(GAIN_BITS)
+        m.submodules.gain_schedule = gain_schedule = ScheduleGenerator(GAIN_BITS, logarithmic=False)
         barrier_hold = Signal(32)
         settings = {   # registers the host writes, read back as written
             Reg.N_GROUPS: n_groups, Reg.SEED: seed, Reg.SWEEPS: sweeps_to_run,
@@ -211,19 +211,24 @@ class LimArray(wiring.Component):
                         m.next = "IDLE"
                     with m.Else():
                         m.next = "FETCH"
-        m.d.comb += [running.eq(~fsm.ongoing("IDLE")), self.busy.eq(running | (seeding != 0) | start_pending)]
+        m.d.comb += running.eq(~fsm.ongoing("IDLE"))
 
-        # The gain driver's work dW = dg * U at each gain step, registered (product and sign) and
-        # counted in the next cycle.
-        work = Signal(GAIN_BITS + g.objective_bits)
+        # The gain driver's work dW = dg * |U| at each gain step, added to its counter one bit of dg
+        # per cycle (shift and add: no multiplier); a sweep lasts longer than GAIN_BITS cycles.
+        work_piece = Signal(GAIN_BITS + g.objective_bits)    # |U| << k
+        work_bits = Signal(GAIN_BITS)                       # dg >> k
         work_out = Signal()
-        work_due = Signal()
-        magnitude = Mux(objective < 0, -objective, objective).as_unsigned()
-        m.d.sync += [work.eq(gain_schedule.raise_q4 * magnitude), work_out.eq(objective < 0),
-                     work_due.eq(gain_stepped)]
-        with m.If(work_due):
-            m.d.comb += [counters[Counter.WORK_IN_Q4].increment.eq(Mux(work_out, 0, work)),
-                         counters[Counter.WORK_OUT_Q4].increment.eq(Mux(work_out, work, 0))]
+        with m.If(init):
+            m.d.sync += work_bits.eq(0)
+        with m.Elif(gain_stepped):
+            m.d.sync += [work_piece.eq(Mux(objective < 0, -objective, objective)),
+                         work_bits.eq(gain_schedule.raise_q4), work_out.eq(objective < 0)]
+        with m.Elif(work_bits != 0):
+            m.d.sync += [work_piece.eq(work_piece << 1), work_bits.eq(work_bits >> 1)]
+        with m.If(work_bits[0]):
+            m.d.comb += [counters[Counter.WORK_IN_Q4].increment.eq(Mux(work_out, 0, work_piece)),
+                         counters[Counter.WORK_OUT_Q4].increment.eq(Mux(work_out, work_piece, 0))]
+        m.d.comb += self.busy.eq(running | (seeding != 0) | start_pending | (work_bits != 0))
 
         hops = [lane.hop for lane in lanes]
         uphill = [lane.hop & (lane.drop_q4 < 0) for lane in lanes]
@@ -244,7 +249,8 @@ class LimArray(wiring.Component):
                 counters[Counter.CLIMB_Q4].increment.eq(
                     sum(Mux(u, -lane.drop_q4, 0) for u, lane in zip(uphill, lanes)).as_unsigned()),
                 # a p-bit cell holds p bits behind the raised barrier (1 for a spin)
-                counters[Counter.BARRIER_Q4].increment.eq(valid * schedule.raise_q4 * g.level_bits),
+                counters[Counter.BARRIER_Q4].increment.eq(   # valid lanes x raise: adds, not a DSP
+                    sum(Mux(lane.valid, schedule.raise_q4, 0) for lane in lanes) * g.level_bits),
             ]
             m.d.sync += objective.eq(objective + sum(lane.objective_delta for lane in lanes))
 

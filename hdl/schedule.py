@@ -24,16 +24,19 @@ class ScheduleGenerator(wiring.Component):
     - linear:      acc += rate                     (rate: 16 fractional bits per sweep)
     - exponential: acc += (acc * rate) >> 16       (rate: Q0.16 growth per sweep)
     - logarithmic: v = start + ln(1 + k / tau), in 1/16 steps (rate: tau in sweeps)
-    All clamp at ``end``. For the first ``hold`` sweeps the value stays at ``start`` and k does
+    All clamp at ``end``. A generator built with ``logarithmic=False`` (the gain's: the small
+    boards have no room for a second threshold chain) holds its value under that kind. For the first ``hold`` sweeps the value stays at ``start`` and k does
     not count. ``raise_q4`` is the last increase (the start value right after init), which the
     consolidation counter charges to every cell (barrier) and the work counters multiply with
     the objective (gain).
     """
 
-    def __init__(self, value_bits=BARRIER_BITS):
+    def __init__(self, value_bits=BARRIER_BITS, logarithmic=True):
         if not isinstance(value_bits, int) or not 1 <= value_bits <= 16:
             raise ValueError(f"value_bits must be an int from 1 to 16, not {value_bits!r}")
         self.value_bits = value_bits
+        #: without the logarithmic kind (its 56-bit threshold chain), that kind holds the value
+        self.logarithmic = bool(logarithmic)
         super().__init__({
             "kind": In(2), "start_q4": In(value_bits), "end_q4": In(value_bits), "rate": In(32),
             "hold": In(32), "init": In(1), "advance": In(1),
@@ -48,7 +51,6 @@ class ScheduleGenerator(wiring.Component):
         m.d.comb += [end_acc.eq(self.end_q4 << _SHIFT), self.value_q4.eq(acc >> _SHIFT)]
 
         sweeps = Signal(32)
-        threshold = Signal(LOG_THRESHOLD_BITS)
         tau = Signal(32)
         m.d.comb += tau.eq(self.rate)
 
@@ -65,22 +67,24 @@ class ScheduleGenerator(wiring.Component):
         with m.If(nxt > end_acc):
             m.d.comb += nxt_clamped.eq(end_acc)
 
-        # Logarithmic: the next 1/16 kT step is due once (k + tau) << 16 >= threshold.
-        elapsed = Signal(33 + 16)
-        m.d.comb += elapsed.eq((sweeps + tau) << 16)
+        threshold = Signal(LOG_THRESHOLD_BITS)
         step_due = Signal()
-        m.d.comb += step_due.eq((elapsed >= threshold) & (acc < end_acc))
-        # (threshold * C) >> 16 with C = 2^16 + c: threshold + (threshold * c >> 16), and threshold * c
-        # as shifted adds over the set bits of c (exact; no multiplier for a constant)
-        fraction = LOG_STEP_MULT - (1 << 16)
-        assert 0 < fraction < (1 << 16)
-        product = sum(threshold << k for k in range(16) if fraction >> k & 1)
-        grown = Signal(LOG_THRESHOLD_BITS + 17)
-        m.d.comb += grown.eq(threshold + (product >> 16))
         threshold_next = Signal(LOG_THRESHOLD_BITS)
-        m.d.comb += threshold_next.eq(grown)
-        with m.If(grown >> LOG_THRESHOLD_BITS):
-            m.d.comb += threshold_next.eq(-1)
+        if self.logarithmic:
+            # the next 1/16 step is due once (k + tau) << 16 >= threshold
+            elapsed = Signal(33 + 16)
+            m.d.comb += elapsed.eq((sweeps + tau) << 16)
+            m.d.comb += step_due.eq((elapsed >= threshold) & (acc < end_acc))
+            # (threshold * C) >> 16 with C = 2^16 + c: threshold + (threshold * c >> 16), and
+            # threshold * c as shifted adds over the set bits of c (exact; no multiplier for a constant)
+            fraction = LOG_STEP_MULT - (1 << 16)
+            assert 0 < fraction < (1 << 16)
+            product = sum(threshold << k for k in range(16) if fraction >> k & 1)
+            grown = Signal(LOG_THRESHOLD_BITS + 17)
+            m.d.comb += grown.eq(threshold + (product >> 16))
+            m.d.comb += threshold_next.eq(grown)
+            with m.If(grown >> LOG_THRESHOLD_BITS):
+                m.d.comb += threshold_next.eq(-1)
 
         before = Signal(self.value_bits)  # the value when this update began
         held = Signal(32)
@@ -105,7 +109,7 @@ class ScheduleGenerator(wiring.Component):
             m.d.sync += [held.eq(held + 1), self.raise_q4.eq(0)]
         with m.Elif(self.advance):
             m.d.sync += [sweeps.eq(sweeps + 1), before.eq(self.value_q4)]
-            with m.If(self.kind == Schedule.LOGARITHMIC):
+            with m.If((self.kind == Schedule.LOGARITHMIC) & self.logarithmic):
                 m.d.sync += stepping.eq(1)
             with m.Else():
                 m.d.sync += [acc.eq(nxt_clamped),

@@ -4,7 +4,7 @@ import sys
 from pathlib import Path
 
 from ..sim.problem import ProblemError, load_gset
-from .settings import SIMULATOR_CHOICES, AnnealSettings, SettingsError
+from .settings import GAIN_SCHEDULES, SIMULATOR_CHOICES, AnnealSettings, SettingsError
 
 __all__ = ["main"]
 
@@ -42,7 +42,7 @@ def _anneal_parser(sub):
     p.add_argument("--sweeps", type=int, default=d.sweeps, help="sweeps over all spins")
     kinds = ["constant", "linear", "exponential", "logarithmic"]
     t = p.add_argument_group("gain schedule: the inverse temperature, kT per unit of the objective")
-    t.add_argument("--gain-schedule", default=d.gain_schedule, choices=kinds,
+    t.add_argument("--gain-schedule", default=d.gain_schedule, choices=GAIN_SCHEDULES,
                    help="exponential = geometric cooling")
     t.add_argument("--gain-start", type=float, default=None, metavar="KT",
                    help="hot end (default: ln 2 / the largest move the problem allows, at least one step)")
@@ -368,7 +368,7 @@ def _reproduce_parser(sub):
             "the energy and the trajectory must come out equal; differences are listed and the exit\n"
             "status is 1. --simulator golden reruns on the model alone, which is bit-exact with\n"
             "the RTL and so must give the same numbers."),
-        epilog="examples:\n  lim reproduce results/anneal-g1-class-800.json\n"
+        epilog="examples:\n  lim reproduce results/anneal-G1.json\n"
                "  lim reproduce results/anneal-G1.json --problem G1.txt --simulator golden")
     p.add_argument("result", type=Path, help="a result JSON written by lim anneal")
     p.add_argument("--problem", type=Path, help="the problem file, if it moved since the run")

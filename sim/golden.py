@@ -86,8 +86,9 @@ class ScheduleModel:
     The same generator drives the barrier (12-bit Q8.4 kT, with a hold) and the gain (8-bit Q4.4).
     """
 
-    def __init__(self, kind, start, end, rate, value_bits, hold=0):
+    def __init__(self, kind, start, end, rate, value_bits, hold=0, logarithmic=True):
         self.kind = Schedule(kind)
+        self.logarithmic = logarithmic   # without it, the logarithmic kind holds the value
         self.value_bits = value_bits
         self.end_acc = end << _SHIFT
         self.rate = rate & 0xFFFFFFFF
@@ -105,12 +106,12 @@ class ScheduleModel:
 
     @classmethod
     def gain(cls, config):
-        return cls(config.gain_schedule, config.gain_q4, config.gain_end_q4, config.gain_rate, GAIN_BITS)
+        return cls(config.gain_schedule, config.gain_q4, config.gain_end_q4, config.gain_rate, GAIN_BITS,
+                   logarithmic=False)
 
     @property
     def value_q4(self):
         return self.acc >> _SHIFT
-
 
     def advance(self):
         """Advance past one completed sweep; return the cycles the RTL's end of sweep takes with
@@ -121,7 +122,7 @@ class ScheduleModel:
             self.raise_q4 = 0
             return 2
         self.sweeps += 1
-        if self.kind == Schedule.LOGARITHMIC:
+        if self.kind == Schedule.LOGARITHMIC and self.logarithmic:
             steps = 0
             limit = (1 << LOG_THRESHOLD_BITS) - 1
             while ((self.sweeps + self.rate) << 16) >= self.threshold and self.acc < self.end_acc:

@@ -20,12 +20,12 @@ RATES = {  # a rate per schedule kind that moves the barrier within a few sweeps
     Schedule.EXPONENTIAL: 20000,       # x1.3 per sweep
     Schedule.LOGARITHMIC: 2,           # tau = 2 sweeps
 }
-GAIN_RATES = {  # a rate per schedule kind that moves the gain within a few sweeps
+GAIN_RATES = {  # a rate per gain schedule kind that moves the gain within a few sweeps
     Schedule.CONSTANT: 0,
     Schedule.LINEAR: 5 << 16,          # 5/16 per sweep
     Schedule.EXPONENTIAL: 30000,       # x1.46 per sweep
-    Schedule.LOGARITHMIC: 1,           # tau = 1 sweep
 }
+GAIN_KINDS = list(GAIN_RATES)
 WEIGHT_SETS = [(1,), (-1, 1), (-3, -1, 2, 5), (-7, 7)]
 
 
@@ -53,7 +53,7 @@ def random_cases(count=20, seed=2024):
             problem = with_biases(problem, rng.integers(-5, 6, size=n))
         kind = Schedule(k % 4)
         start = int(rng.integers(0, 48)) if kind != Schedule.EXPONENTIAL else int(rng.integers(4, 48))
-        config = RunConfig(seed=int(rng.integers(1 << 32)), **random_gain(rng, Schedule((k // 4 + k) % 4)),
+        config = RunConfig(seed=int(rng.integers(1 << 32)), **random_gain(rng, GAIN_KINDS[(k // 4 + k) % 3]),
                            schedule=kind, barrier_start_q4=start, barrier_hold=int(rng.integers(0, 3)) * (k % 2),
                            barrier_end_q4=start + int(rng.integers(0, 120)), rate=RATES[kind])
         chunks = [int(c) for c in rng.integers(1, 5, size=int(rng.integers(1, 4)))]
@@ -98,8 +98,8 @@ def edge_cases():
         RunConfig(seed=15, gain_q4=2, gain_schedule=Schedule.EXPONENTIAL, gain_end_q4=200, gain_rate=40000,
                   schedule=Schedule.LINEAR, barrier_start_q4=0, barrier_end_q4=900, rate=300 << 16,
                   barrier_hold=5), [4, 3])
-    add("gain-log-barrier-log", g, random_maxcut(30, 70, seed=16, weights=(-1, 1)),
-        RunConfig(seed=16, gain_q4=3, gain_schedule=Schedule.LOGARITHMIC, gain_end_q4=90, gain_rate=1,
+    add("gain-linear-barrier-log", g, random_maxcut(30, 70, seed=16, weights=(-1, 1)),
+        RunConfig(seed=16, gain_q4=3, gain_schedule=Schedule.LINEAR, gain_end_q4=90, gain_rate=7 << 16,
                   schedule=Schedule.LOGARITHMIC, barrier_end_q4=40, rate=1, barrier_hold=2), [3, 3])
     t = TINY
     add("saturating-counters", t, random_maxcut(20, 60, seed=13, weights=(-7, 7)),
@@ -125,7 +125,7 @@ def qp_cases(seed=99):
                             definite=bool(k % 2), box=box)
         kind = Schedule(k % 4)
         start = int(rng.integers(0, 32)) if kind != Schedule.EXPONENTIAL else int(rng.integers(4, 32))
-        config = RunConfig(seed=int(rng.integers(1 << 32)), **random_gain(rng, Schedule((k + 1) % 4)),
+        config = RunConfig(seed=int(rng.integers(1 << 32)), **random_gain(rng, GAIN_KINDS[(k + 1) % 3]),
                            schedule=kind, barrier_start_q4=start, barrier_end_q4=start + int(rng.integers(0, 100)),
                            rate=RATES[kind])
         g = qp_geometry(bits, lanes=3 if bits == 3 else 4)   # one build per precision

@@ -19,7 +19,7 @@ def run_naive(program, initial_bits, config, sweeps):
     barrier_schedule = ScheduleModel(config.schedule, config.barrier_start_q4, config.barrier_end_q4,
                                      config.rate, BARRIER_BITS, config.barrier_hold)
     gain_schedule = ScheduleModel(config.gain_schedule, config.gain_q4, config.gain_end_q4,
-                                  config.gain_rate, GAIN_BITS)
+                                  config.gain_rate, GAIN_BITS, logarithmic=False)
     objective = program.objective_register(initial_bits)
     totals = {c: 0 for c in Counter}
     for _ in range(sweeps):

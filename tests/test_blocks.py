@@ -124,7 +124,7 @@ SCHEDULES = [
 GAIN_SCHEDULES = [   # the gain generator: 8 bits, no hold
     RunConfig(gain_schedule=Schedule.EXPONENTIAL, gain_q4=1, gain_end_q4=255, gain_rate=6000),
     RunConfig(gain_schedule=Schedule.LINEAR, gain_q4=0, gain_end_q4=200, gain_rate=(3 << 16) + 5),
-    RunConfig(gain_schedule=Schedule.LOGARITHMIC, gain_q4=4, gain_end_q4=255, gain_rate=1),
+    RunConfig(gain_schedule=Schedule.LOGARITHMIC, gain_q4=4, gain_end_q4=255, gain_rate=1),  # holds
     RunConfig(gain_schedule=Schedule.CONSTANT, gain_q4=77),
 ]
 GENERATORS = ([(c, BARRIER_BITS, ScheduleModel.barrier(c)) for c in SCHEDULES]
@@ -135,7 +135,7 @@ GENERATORS = ([(c, BARRIER_BITS, ScheduleModel.barrier(c)) for c in SCHEDULES]
                          ids=lambda v: f"{v.kind.name.lower()}-{v.rate}-hold{v.hold}-{v.value_bits}b"
                          if isinstance(v, ScheduleModel) else "")
 def test_schedule_block_matches_model(config, bits, model):
-    dut = ScheduleGenerator(bits)
+    dut = ScheduleGenerator(bits, logarithmic=model.logarithmic)
     start, end = model.value_q4, model.end_acc >> (ACC_FRAC_BITS - ARG_FRAC_BITS)
 
     async def bench(ctx):

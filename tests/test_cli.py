@@ -52,17 +52,17 @@ def test_golden_only_run_writes_json_and_plot(tmp_path, small_gset, capsys):
 
 @pytest.mark.cosim
 def test_main_job_on_verilator_agrees_with_golden_model(tmp_path):
-    """The default job (800-node G1-class graph, default array), shortened to 20 sweeps."""
+    """The default job (the real G1, default array), shortened to 20 sweeps."""
     proc = subprocess.run([LIM, "anneal", "--sweeps", "20", "--checkpoints", "4", "--out", str(tmp_path)],
                           capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    result = json.loads((tmp_path / "anneal-g1-class-800.json").read_text())
+    result = json.loads((tmp_path / "anneal-G1.json").read_text())
     assert result["rtl"]["simulator"] == "verilator"
     assert result["rtl"]["agrees_with_golden_model"] is True
     assert result["rtl"]["checkpoints_compared"] == 4
     problem = result["problem"]
     assert (problem["name"], problem["spins"], problem["couplings"], problem["source"]) == \
-        ("g1-class-800", 800, 19176, "built-in")
+        ("G1.txt", 800, 19176, "built-in")
     assert len(problem["sha256"]) == 64
     assert "golden model agrees with the RTL" in proc.stdout and ": yes" in proc.stdout
 
