@@ -38,7 +38,8 @@ def _rate_register(kind, start, end, sweeps, rate, what, unit):
         return _to_fixed(f"{what} linear rate ({unit} per sweep)", rate, ACC_FRAC_BITS, 32)
     if kind == Schedule.EXPONENTIAL:
         if start == 0:
-            raise SettingsError(f"an exponential {what} schedule multiplies the {what}, so its start must be above 0 (--barrier-start above 0 for the barrier)")
+            raise SettingsError(f"an exponential {what} schedule multiplies the {what}, so it needs "
+                                f"--{what}-start above 0")
         if rate is None:   # at most x2 per sweep (the register's range): short runs end below `end`
             rate = min((end / start) ** (1 / max(1, sweeps - 1)) - 1, (2 ** 16 - 1) / 2 ** 16)
         return _to_fixed(f"{what} exponential rate (growth per sweep)", rate, 16, 16)
@@ -161,17 +162,15 @@ class AnnealSettings:
                                 f"({self.barrier_start_kt:g} kT); barriers only rise")
         if not isinstance(self.barrier_hold, int) or not 0 <= self.barrier_hold < 2 ** 32:
             raise SettingsError(f"the barrier hold must be a whole number of sweeps, not {self.barrier_hold!r}")
-        scale = gain_kt(1)
-        g0 = _to_fixed("gain start (kT per unit)", self.gain_start_kt / scale / _Q, ARG_FRAC_BITS, GAIN_BITS)
-        g1 = _to_fixed("gain end (kT per unit)", self.gain_end_kt / scale / _Q, ARG_FRAC_BITS, GAIN_BITS)
+        # spins: the GAIN register is Q4.4 kT per unit of the objective (params.gain_kt)
+        g0 = _to_fixed("gain start (kT per unit)", self.gain_start_kt, ARG_FRAC_BITS, GAIN_BITS)
+        g1 = _to_fixed("gain end (kT per unit)", self.gain_end_kt, ARG_FRAC_BITS, GAIN_BITS)
         if g1 < g0:
             raise SettingsError(f"gain end ({self.gain_end_kt:g}) is below gain start ({self.gain_start_kt:g}); "
                                 "the gain is an inverse temperature and only rises (cooling)")
         anneal_sweeps = self.sweeps - (self.consolidation_sweeps or 0)
         rate = _rate_register(kind, start, end, self.sweeps - self.barrier_hold, self.rate, "barrier", "kT")
-        gain_rate = _rate_register(gain_kind, g0, g1, anneal_sweeps,
-                                   None if self.gain_rate is None else self.gain_rate / (scale * _Q if gain_kind == Schedule.LINEAR else 1),
-                                   "gain", "kT per unit")
+        gain_rate = _rate_register(gain_kind, g0, g1, anneal_sweeps, self.gain_rate, "gain", "kT per unit")
         return RunConfig(seed=self.seed, gain_q4=g0, schedule=kind, barrier_start_q4=start,
                          barrier_end_q4=end, rate=rate, gain_schedule=gain_kind, gain_end_q4=g1,
                          gain_rate=gain_rate, barrier_hold=self.barrier_hold)
@@ -186,11 +185,10 @@ class AnnealSettings:
             Schedule.EXPONENTIAL: f"exponential {b0:g} -> {b1:g} kT, x{1 + c.rate / 2 ** 16:.5f} per sweep{hold}",
             Schedule.LOGARITHMIC: f"logarithmic {b0:g} kT + ln(1 + t/{c.rate}), up to {b1:g} kT{hold}",
         }[c.schedule]
-        s = gain_kt(1)
-        g0, g1 = c.gain_q4 * s, c.gain_end_q4 * s
+        g0, g1 = gain_kt(c.gain_q4), gain_kt(c.gain_end_q4)
         gain = {
             Schedule.CONSTANT: f"constant {g0:g}",
-            Schedule.LINEAR: f"linear {g0:g} -> {g1:g} at {c.gain_rate * s / 2 ** 12:.4g} per sweep",
+            Schedule.LINEAR: f"linear {g0:g} -> {g1:g} at {c.gain_rate / 2 ** ACC_FRAC_BITS:.4g} per sweep",
             Schedule.EXPONENTIAL: f"geometric {g0:g} -> {g1:g}, x{1 + c.gain_rate / 2 ** 16:.5f} per sweep",
         }[c.gain_schedule]
         return f"gain {gain} kT per unit (1/T); barrier {barrier}; {self.sweeps} sweeps; seed {self.seed}"
