@@ -10,7 +10,6 @@ Time to target: the first time at which half the runs reach 99% (99.5%) of the b
 found; for dwave-samplers, over a ladder of sweep counts.
 """
 import argparse
-import sys
 import time
 from pathlib import Path
 

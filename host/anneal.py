@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ..hdl.params import ARG_FRAC_BITS, ArrayGeometry, Counter, gain_kt
-from ..sim.energy import TECHNOLOGIES, run_energy, technology_energy
+from ..sim.energy import run_energy
 from ..sim.golden import GoldenArray
 from ..sim.mapping import MappingError, map_problem
 from ..sim.gset import best_known_cut, load_named
@@ -79,11 +79,6 @@ def _rtl_runner(simulator, geometry, waves):
     return Cosimulator(geometry, simulator, waves=waves)
 
 
-def max_tilt_kt(problem, gain_q4):
-    """The largest objective drop one hop can have, in kT: gain x the problem's largest move."""
-    return gain_kt(gain_q4) * largest_move(problem)
-
-
 def first_law(problem, config, snapshot, start_values, final_values):
     """Work by the gain driver against heat released by hops plus the change of the stored energy
     g U (kT). The stored energy comes from the start and final states (the problem's objective),
@@ -98,31 +93,25 @@ def first_law(problem, config, snapshot, start_values, final_values):
             "closes": work == heat + stored and not snapshot.saturated}
 
 
-def energy_report(problem, settings, counters, objective_drop, final_barrier_q4, final_gain_q4):
-    """Measured energy by wall, the LIM bound, Landauer, the conventional baseline, technologies.
+def energy_report(problem, settings, counters, final_barrier_q4, trace):
+    """The run's measured energy (the array's cost model on its counters) next to the lower bounds
+    and cost models for its own workload: N cells, ATTEMPTS operations, the cell precision, and
+    sweeps x the device's step time (sim/energy.py ``run_energy``)."""
+    bits = problem.bits if hasattr(problem, "high") else 1
+    e = run_energy(counters, problem.n, bits, settings.sweeps, final_barrier_q4, settings.device())
+    e["barrier_free_sweeps"] = barrier_free_fraction(problem, trace["gain_kt"], trace["barrier_kt"])
+    return e
 
-    The update bound uses the final gain (the temperature the result is held at)."""
-    retention = settings.retention()
-    e = run_energy(counters, problem.n, gain_kt(final_gain_q4), objective_drop, final_barrier_q4, retention,
-                   bits=1, checkpoints=settings.conventional_checkpoints)
-    t = settings.temperature_k
-    tilt = max_tilt_kt(problem, final_gain_q4)
-    return {
-        "temperature_k": t,
-        "retention": {"time_s": retention.time_s, "error": retention.error,
-                      "step_time_s": retention.step_time_s, "barrier_kt": e["retention_barrier_kt"]},
-        "measured": e["measured"].to_dict(t),
-        "lim_bound": e["bound"].to_dict(t),
-        "conventional": e["conventional"].to_dict(t),
-        "landauer_kt": e["landauer_kt"],
-        "ratios": e["ratios"],
-        "max_tilt_kt": tilt,
-        # a well is metastable while its barrier Eb - dU/2 is positive: tilt < 2 Eb
-        "two_well_model_valid": tilt < 2 * e["hold_barrier_kt"],
-        "technologies": {name: technology_energy(tech, counters, problem.n, 1, settings.conventional_checkpoints,
-                                                 e["measured"], t)
-                         for name, tech in TECHNOLOGIES.items()},
-    }
+
+def barrier_free_fraction(problem, gains_kt, barriers_kt):
+    """The fraction of sweeps in which the steepest possible move tilts a cell by more than twice
+    its barrier: its upper well then has no barrier, and the hop rule's barrier-free branch (the
+    whole climb for the way up) applies. Detailed balance holds on both branches."""
+    move = largest_move(problem)
+    if not gains_kt:
+        return 0.0
+    free = sum(g * move > 2 * b for g, b in zip(gains_kt, barriers_kt))
+    return free / len(gains_kt)
 
 
 class _Target:
@@ -253,8 +242,7 @@ def _run(problem, settings, progress, waves, where):
     counters = {c.name: int(v) for c, v in final.counters.items()}
     final_objective = int(problem.objective(spins))
     last_sweep_barrier_q4 = snap.trace["barrier_q4"][-1]
-    energy = energy_report(problem, settings, final.counters, start_objective - final_objective,
-                           last_sweep_barrier_q4, final.gain_q4)
+    energy = energy_report(problem, settings, final.counters, last_sweep_barrier_q4, trace)
     energy["first_law"] = first_law(problem, config, final, program.values(initial), spins)
     result = {
         "problem": {"name": problem.name, "spins": problem.n, "couplings": problem.m,

@@ -4,6 +4,7 @@ import sys
 from pathlib import Path
 
 from ..sim.problem import ProblemError, load_gset
+from ..sim.workloads import COUNTINGS
 from .settings import GAIN_SCHEDULES, SIMULATOR_CHOICES, AnnealSettings, SettingsError
 
 __all__ = ["main"]
@@ -75,22 +76,34 @@ def _anneal_parser(sub):
     b.add_argument("--board", default="ulx3s", help="with --sim-board: whose array geometry to simulate")
     p.add_argument("--checkpoints", type=int, default=d.checkpoints,
                    help="times the RTL state and counters are read back and compared")
-    g = p.add_argument_group("energy model (docs/energy.md)")
-    g.add_argument("--retention-years", type=float, default=d.retention_years,
-                   help="how long the final state must be held")
-    g.add_argument("--retention-error", type=float, default=d.retention_error,
-                   help="probability that a held bit is lost within that time")
-    g.add_argument("--step-time", type=float, default=d.step_time_s, metavar="SECONDS",
-                   help="attempt time of one sweep (sets the retention barrier ln(t / (step * error)))")
-    g.add_argument("--temperature", type=float, default=d.temperature_k, metavar="KELVIN")
-    g.add_argument("--conventional-checkpoints", type=int, default=d.conventional_checkpoints,
-                   help="copies to long-term memory the conventional baseline makes")
+    _add_device_arguments(p)
     p.add_argument("--out", type=Path, default=Path("results"), help="folder for the JSON and PNG")
     p.add_argument("--name", default=None, help="file name stem of the outputs (default: from the problem)")
     p.add_argument("--waves", action="store_true", help="dump waveforms from the RTL simulator")
     p.add_argument("--quiet", action="store_true", help="no progress display")
     p.set_defaults(handler=_cmd_anneal)
     return p
+
+
+def _add_device_arguments(p):
+    """The emulated device's physics, the same in every command that prices energy."""
+    d = AnnealSettings()
+    g = p.add_argument_group("device physics (docs/energy.md)")
+    g.add_argument("--retention-years", type=float, default=d.retention_years,
+                   help="how long the final state must be held")
+    g.add_argument("--retention-error", type=float, default=d.retention_error,
+                   help="probability that a held bit is lost within that time")
+    g.add_argument("--attempt-time", type=float, default=d.attempt_time_s, metavar="SECONDS",
+                   help="Arrhenius attempt time tau0: sets the retention barrier ln(t / (tau0 error))")
+    g.add_argument("--step-time", type=float, default=d.step_time_s, metavar="SECONDS",
+                   help="time of one update step (one sweep) on the device: how many attempt times an "
+                        "update has, hence its reliability floor")
+    g.add_argument("--temperature", type=float, default=d.temperature_k, metavar="KELVIN")
+
+
+def _device_settings(args):
+    return {"retention_years": args.retention_years, "retention_error": args.retention_error,
+            "attempt_time_s": args.attempt_time, "step_time_s": args.step_time, "temperature_k": args.temperature}
 
 
 def _load_problem(path):
@@ -112,9 +125,7 @@ def _cmd_anneal(args):
         gain_start_kt=args.gain if args.gain is not None else args.gain_start,
         gain_end_kt=args.gain if args.gain is not None else args.gain_end, gain_rate=args.gain_rate, seed=args.seed,
         lanes=args.lanes, checkpoints=args.checkpoints, simulator=args.simulator,
-        retention_years=args.retention_years, retention_error=args.retention_error,
-        step_time_s=args.step_time, temperature_k=args.temperature,
-        conventional_checkpoints=args.conventional_checkpoints).validate()
+        **_device_settings(args)).validate()
     problem = _load_problem(args.problem) if args.problem else default_problem()
     if args.port and args.sim_board:
         raise SettingsError("--port and --sim-board exclude each other")
@@ -153,19 +164,10 @@ def _report(r, json_path, png_path):
         lines.append(f"cut        {r['cut']}{best}   (objective {r['objective']['start']} -> {r['objective']['final']})")
     else:
         lines.append(f"objective  {r['objective']['start']} -> {r['objective']['final']}")
-    lines.append(f"energy     {'wall':<14}{'measured kT':>13}{'LIM bound kT':>14}{'conventional':>14}{'measured J':>12}"
-                 f"   (T = {e['temperature_k']:g} K, retention barrier {e['retention']['barrier_kt']:.1f} kT)")
-    for wall in ("read", "update", "consolidation", "total"):
-        lines.append(f"           {wall:<14}{e['measured'][wall + '_kt']:>13.4g}{e['lim_bound'][wall + '_kt']:>14.4g}"
-                     f"{e['conventional'][wall + '_kt']:>14.4g}{e['measured'][wall + '_j']:>12.4g}")
-    ratios = e["ratios"]
-    lines.append(f"           Landauer floor {e['landauer_kt']:.4g} kT; measured/bound {ratios['measured_over_bound']:.4g}, "
-                 f"conventional/measured {ratios['conventional_over_measured']:.4g}")
-    tech = "; ".join(f"{name} {v['total_j']:.3g} J" for name, v in e["technologies"].items())
-    lines.append(f"           technologies: {tech}")
-    if not e["two_well_model_valid"]:
-        lines.append(f"NOTE       the largest tilt ({e['max_tilt_kt']:.4g} kT) is over twice the held barrier: such a "
-                     "cell has no metastable upper well, so the two-well energy model does not describe it")
+    lines += energy_lines(e)
+    if e["barrier_free_sweeps"] > 0:
+        lines.append(f"NOTE       in {100 * e['barrier_free_sweeps']:.0f}% of the sweeps the steepest move tilts a cell by more "
+                     "than twice its barrier: its upper well is barrier-free and the hop rule's second branch applies")
     law = e["first_law"]
     lines.append(f"first law  gain driver's work {law['work_kt']:.6g} kT = heat {law['heat_kt']:.6g} kT + stored energy "
                  f"change {law['stored_energy_change_kt']:.6g} kT: {'closes' if law['closes'] else 'DOES NOT CLOSE'}")
@@ -196,62 +198,98 @@ def _report(r, json_path, png_path):
     return "\n".join(lines)
 
 
+def energy_lines(e):
+    """The energy block of a run's report: measured by wall, the run's workload, its bounds and costs."""
+    m, w = e["measured"], e["workload"]
+    from .bounds import LINES
+    labels = {key: label for _, key, _, label in LINES}
+    labels["reliability_floor"] = "reliability floor (per operation)"
+    lines = [f"energy     measured (the array's cost model on its counters){'kT':>14}{'J':>12}"]
+    for wall, label in (("read", "read (READS x bits x ln 2)"), ("update", "update (net heat of hops)"),
+                        ("consolidation", "consolidation"), ("total", "total")):
+        lines.append(f"           {label:<48}{m[wall + '_kt']:>14.4g}{m[wall + '_j']:>12.4g}")
+    time_s = w["time_s"]
+    lines.append(f"workload   {w['parameters']:.0f} cells x {w['bits']} bit(s), {w['update_ops']:.0f} update operations, "
+                 f"{time_s:.3g} s ({w['attempts_per_step']:.3g} attempt times per update), "
+                 f"retention barrier {w['retention_barrier_kt']:.1f} kT")
+    lines.append("bounds     (lower bounds for this workload; `lim bounds --params N --ops OPS --bits B --time T` agrees)")
+    for key, entry in e["lower_bounds"].items():
+        lines.append(f"           {labels.get(key, key.replace('_', ' ')):<48}{entry['kt']:>14.4g}{entry['j']:>12.4g}")
+    if e["measured_over_lim_bound"] is not None:
+        lines.append(f"           measured / LIM lower bound {e['measured_over_lim_bound']:.4g}")
+    costs = "; ".join(f"{labels[k]} {v['j']:.3g} J" for k, v in e["cost_models"].items() if v["j"] is not None)
+    lines.append(f"costs      {costs}")
+    return lines
+
+
 def _bounds_parser(sub):
-    d = AnnealSettings()
     p = sub.add_parser(
         "bounds", formatter_class=_Formatter,
-        help="energy-to-solution bounds for workloads, without running anything",
+        help="energy-to-solution lower bounds and cost models for workloads, without running anything",
         description=(
-            "Evaluate the energy to train (or solve) a workload of N parameters at a precision of\n"
-            "'bits' bits with a given number of update operations: the ideal LIM lower bound, the\n"
-            "Landauer floor, a conventional memory that pays a full-barrier write per update (kT\n"
-            "physics), and an SRAM/DRAM von Neumann memory. Without --params, a built-in table of\n"
-            "AI training workloads (1e6 to 1e15 parameters) is evaluated and plotted.\n"
-            "Derivation: docs/energy.md."),
-        epilog="examples:\n  lim bounds\n  lim bounds --params 1e9 --ops 1e15 --bits 8 --time 3600")
+            "The energy to train (or solve) a workload of N parameters at b bits with OPS update\n"
+            "operations, as lower bounds (what no implementation can beat under the stated\n"
+            "assumption) and cost models (what a given implementation pays):\n"
+            "  Landauer, final state     N b (ln 2 - H(eps)): the second law, committing the result\n"
+            "  Landauer per operation    OPS b ln 2: every update erases its old b-bit value\n"
+            "  LIM lower bound           OPS x the reliability floor: a tilt-driven update that lands\n"
+            "                            with error 2^-b within its step releases >= ln((1-eps)/eps) kT,\n"
+            "                            more when the step is short (--time)\n"
+            "  cost models               this LIM array, a Fowler-Nordheim synapse, a forced-write\n"
+            "                            memory, SRAM/DRAM (Horowitz 2014), an H100 accelerator\n"
+            "Without --params, a built-in table of AI training workloads (each counted from its own\n"
+            "paper) is evaluated and plotted, and the brain-scale row is set against the reference\n"
+            "paper's headline (1e8 to 1e9 J). Derivation and sources: docs/energy.md."),
+        epilog="examples:\n  lim bounds\n  lim bounds --counting per-step\n"
+               "  lim bounds --params 1e9 --ops 1e15 --bits 8 --time 3600")
     p.add_argument("--params", type=float, help="number of parameters N")
-    p.add_argument("--ops", type=float, help="total update operations (parameters x steps)")
-    p.add_argument("--bits", type=int, default=16, help="precision of a parameter, bits")
+    p.add_argument("--ops", type=float, help="update operations in all (e.g. parameters x samples)")
+    p.add_argument("--bits", type=int, default=None,
+                   help="precision of a parameter, bits (default 16; for the built-in table: every row at this precision)")
+    p.add_argument("--flops", type=float, default=None,
+                   help="training FLOPs, for the accelerator cost model (default: 6 per update)")
     p.add_argument("--time", type=float, default=None, metavar="SECONDS",
-                   help="convergence time; sets the step time to time / (ops / params)")
-    p.add_argument("--retention-years", type=float, default=d.retention_years)
-    p.add_argument("--retention-error", type=float, default=d.retention_error)
-    p.add_argument("--step-time", type=float, default=d.step_time_s, metavar="SECONDS",
-                   help="attempt time of one update step (ignored with --time)")
-    p.add_argument("--temperature", type=float, default=d.temperature_k, metavar="KELVIN")
+                   help="time to solution: each update then has time / (ops / params) seconds (default: "
+                        "no limit, the slow limit of the floor)")
+    p.add_argument("--counting", default="per-sample", choices=COUNTINGS,
+                   help="built-in table: an update per parameter per training sample (a memory that "
+                        "learns in place) or per optimizer step")
+    _add_device_arguments(p)
     p.add_argument("--out", type=Path, default=Path("results"), help="folder for the JSON and PNG")
+    p.add_argument("--quiet", action="store_true", help="print only where the files went")
     p.set_defaults(handler=_cmd_bounds)
 
 
 def _cmd_bounds(args):
     from .anneal import write_result
-    from .bounds import custom_workload, evaluate, evaluate_table, format_table
+    from dataclasses import replace
+
+    from ..sim.workloads import AI_WORKLOADS
+    from .bounds import custom_workload, evaluate, evaluate_table, format_table, paper_comparison
     from .plots import plot_bounds
 
-    settings = AnnealSettings(retention_years=args.retention_years, retention_error=args.retention_error,
-                              step_time_s=args.step_time, temperature_k=args.temperature)
-    retention = settings.retention()
-    if not args.temperature > 0:
-        raise SettingsError(f"temperature must be above 0 K, not {args.temperature:g}")
+    device = AnnealSettings(**_device_settings(args)).device()
     if (args.params is None) != (args.ops is None):
         raise SettingsError("give both --params and --ops, or neither (for the built-in table)")
-    if args.params is not None:
-        try:
-            workload = custom_workload(args.params, args.ops, args.bits)
-            rows = [evaluate(workload, retention, args.temperature, args.time)]
-        except ValueError as exc:
-            raise SettingsError(str(exc)) from None
-        print(format_table(rows))
-        path = write_result({"workloads": rows}, args.out / "bounds-custom.json")
-        print(f"wrote      {path}")
-        return 0
-    rows = evaluate_table(retention, args.temperature)
-    print(format_table(rows))
-    print("\nsources of the update operations:")
-    for r in rows:
-        print(f"  {r['name']}: {r['source']}")
-    path = write_result({"workloads": rows}, args.out / "bounds-ai-workloads.json")
-    png = plot_bounds(rows, args.out / "bounds-ai-workloads.png")
+    try:
+        if args.params is not None:
+            rows = [evaluate(custom_workload(args.params, args.ops, 16 if args.bits is None else args.bits, args.flops), device=device,
+                             time_s=args.time)]
+            comparison, stem = None, "bounds-custom"
+        else:
+            workloads = AI_WORKLOADS if args.bits is None else [replace(w, bits=args.bits) for w in AI_WORKLOADS]
+            rows = evaluate_table(args.counting, device, workloads, time_s=args.time)
+            comparison, stem = paper_comparison(args.counting, device, workloads[-1]), "bounds-ai-workloads"
+    except ValueError as exc:
+        raise SettingsError(str(exc)) from None
+    if not args.quiet:
+        print(format_table(rows, comparison))
+        if comparison is not None:
+            print("\nsources:")
+            for r in rows:
+                print(f"  {r['name']}: {r['source']}")
+    path = write_result({"workloads": rows, "paper_comparison": comparison}, args.out / f"{stem}.json")
+    png = plot_bounds(rows, args.out / f"{stem}.png", comparison)
     print(f"wrote      {path}\n           {png}")
     return 0
 
@@ -306,57 +344,106 @@ def _cmd_flash(args):
 def _qp_parser(sub):
     from ..sim.boxqp import WORKLOADS
     p = sub.add_parser(
-        "qp", formatter_class=_Formatter, help="minimise a box-constrained QP on p-bit cells",
+        "qp", formatter_class=_Formatter, help="minimise a box-constrained QP (or train a model) on p-bit cells",
         description=(
             "Minimise f(w) = w'Aw/2 + c'w over a box with the array's p-bit cells (levels 0 .. 2^p - 1\n"
-            "mapped onto the box). The cells move one level at a time, with the same barrier schedule,\n"
-            "hop rule and counters as the Ising mode. Prints the objective gap to SciPy's optimum,\n"
-            "the energy by wall with the LIM bound, and writes JSON. The golden model runs the job;\n"
-            "--simulator also runs the RTL and requires it to agree bit for bit.\n"
+            "mapped onto the box). The cells move one level at a time, with the same two schedules\n"
+            "(gain derived from the problem, barrier raised to retention at the end), hop rule and\n"
+            "counters as the Ising mode. Prints the objective gap to SciPy's optimum, the held-out\n"
+            "score of a learning workload next to the float solution's, and the energy with the\n"
+            "bounds for the run's own workload. --simulator also runs the RTL, which must agree bit\n"
+            "for bit. Workloads: 'digits' trains a linear classifier on scikit-learn's 8x8 digits\n"
+            "(1797 images, 10 classes: 620 cells); 'least-squares' a small regression.\n"
             "A problem file is JSON: {\"A\": [[...]], \"c\": [...], \"low\": -1, \"high\": 1}.\n"
-            "Sweeps of energy against precision, schedule and time: benchmarks/qp_precision.py."),
-        epilog="examples:\n  lim qp --bits 6\n  lim qp --workload known-optimum --bits 8 --sweeps 1200\n"
+            "Energy against precision, schedule and time: benchmarks/qp_precision.py."),
+        epilog="examples:\n  lim qp --bits 6\n  lim qp --workload digits --bits 8\n"
+               "  lim qp --workload known-optimum --bits 8 --sweeps 1200\n"
                "  lim qp --problem my_qp.json --bits 4 --simulator verilator")
     p.add_argument("--problem", type=Path, help="a QP in JSON (default: --workload)")
     p.add_argument("--workload", default="least-squares", choices=sorted(WORKLOADS), help="a built-in QP")
-    p.add_argument("--bits", type=int, default=6, help="cell precision p, 1 to 8")
+    p.add_argument("--bits", type=_bits_list, default=[6],
+                   help="cell precision p, 1 to 8; a range (2-8) or list (2,4,8) runs each and reports "
+                        "energy against precision")
     p.add_argument("--sweeps", type=int, default=None, help="sweeps (default 4 * 2^p + 64)")
     p.add_argument("--seed", type=int, default=1, help="PRNG seed")
-    p.add_argument("--simulator", choices=["golden", "verilator", "icarus"], default="golden")
+    p.add_argument("--simulator", choices=["golden", "verilator", "icarus"], default="golden",
+                   help="where the RTL runs as well ('golden': the model only)")
+    _add_device_arguments(p)
     p.add_argument("--out", type=Path, default=Path("results"), help="folder for the JSON")
+    p.add_argument("--quiet", action="store_true", help="print only the result lines")
     p.set_defaults(handler=_cmd_qp)
+
+
+def _bits_list(text):
+    """'6', '2-8' or '2,4,8' as a list of precisions."""
+    try:
+        if "-" in text:
+            low, high = (int(x) for x in text.split("-", 1))
+            bits = list(range(low, high + 1))
+        else:
+            bits = [int(x) for x in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"bits must be a number, a range like 2-8 or a list like 2,4,8, not {text!r}")
+    if not bits or any(not 1 <= b <= 8 for b in bits):
+        raise argparse.ArgumentTypeError(f"bits must be from 1 to 8, not {text!r}")
+    return bits
 
 
 def _cmd_qp(args):
     from ..sim.boxqp import WORKLOADS, load_qp
     from .anneal import write_result
+    from .plots import plot_qp_precision
     from .qp import default_sweeps, run_qp
-    if not 1 <= args.bits <= 8:
-        raise SettingsError(f"bits must be from 1 to 8, not {args.bits}")
-    sweeps = args.sweeps if args.sweeps is not None else default_sweeps(args.bits)
-    if not 1 <= sweeps < 2 ** 32:
-        raise SettingsError(f"sweeps must be a whole number from 1 to {2 ** 32 - 1}, not {sweeps}")
-    if not 0 <= args.seed < 2 ** 32:
-        raise SettingsError(f"seed must be a whole number from 0 to {2 ** 32 - 1}, not {args.seed}")
+    if args.sweeps is not None:
+        AnnealSettings(sweeps=args.sweeps).validate()
     qp = load_qp(args.problem) if args.problem else WORKLOADS[args.workload]()
     simulator = None if args.simulator == "golden" else args.simulator
-    r = run_qp(qp, args.bits, sweeps=sweeps, seed=args.seed, simulator=simulator)
-    e = r["energy_kt"]
-    print(f"problem    {qp.name}: {qp.n} variables on {args.bits}-bit cells, {sweeps} sweeps")
+    optimum = qp.solve()
+    results = []
+    for bits in args.bits:
+        sweeps = args.sweeps if args.sweeps is not None else default_sweeps(bits)
+        settings = AnnealSettings(sweeps=sweeps, seed=args.seed, **_device_settings(args)).validate()
+        r = run_qp(qp, bits, settings, optimum=optimum, simulator=simulator)
+        results.append(r)
+        if len(args.bits) == 1:
+            _print_qp(qp, r, args, simulator)
+        else:
+            held = (f"accuracy {100 * r['test_accuracy']:6.2f}% (float {100 * r['test_accuracy_optimum']:.2f}%)"
+                    if "test_accuracy" in r else f"gap {r['gap']:.3g}")
+            rtl = "" if simulator is None else f"  RTL {'agrees' if r['rtl_agrees'] else 'DIFFERS'}"
+            print(f"p = {bits}  {r['sweeps']:>5} sweeps  {held}  energy {r['energy']['measured']['total_j']:.3g} J "
+                  f"(update {r['energy']['measured']['update_j']:.3g} J; LIM lower bound "
+                  f"{r['energy']['lower_bounds']['lim']['j']:.3g} J){rtl}", flush=True)
+    stem = f"qp-{qp.name}-p{'-'.join(str(b) for b in args.bits)}"
+    path = write_result(results[0] if len(results) == 1 else {"workload": qp.name, "runs": results},
+                        args.out / f"{stem}.json")
+    print(f"wrote      {path}")
+    if len(results) > 1:
+        print(f"           {plot_qp_precision(results, args.out / f'{stem}.png')}")
+    return 0 if all(r["rtl_agrees"] in (None, True) for r in results) else 1
+
+
+def _print_qp(qp, r, args, simulator):
+    print(f"problem    {qp.name}: {qp.n} variables on {r['bits']}-bit cells, {r['sweeps']} sweeps")
+    if not args.quiet:
+        print(f"schedule   {r['schedule']}")
     print(f"objective  f = {r['f']:.6g}, optimum {r['f_optimum']:.6g} (SciPy{'' if r['convex'] else ', best of 16 starts'}); "
           f"gap {r['gap']:.3g} (rounding the optimum to the levels alone: {r['quantization_gap']:.3g})")
     if r["entries_rounded_to_zero"]:
         print(f"NOTE       {r['entries_rounded_to_zero']} non-zero entries of the problem round to 0 in the "
               "array's weights: their range is wider than the fixed-point format holds")
+    if "test_accuracy" in r:
+        print(f"held out   accuracy {100 * r['test_accuracy']:.2f}% (the float least-squares classifier: "
+              f"{100 * r['test_accuracy_optimum']:.2f}%)")
     if "test_mse" in r:
-        print(f"test       mean squared error {r['test_mse']:.4g} (the float optimum: {r['test_mse_optimum']:.4g})")
-    print(f"energy     measured {e['measured']:.4g} kT, LIM bound {e['bound']:.4g} kT, conventional "
-          f"{e['conventional']:.4g} kT, Landauer {e['landauer']:.4g} kT")
+        print(f"held out   mean squared error {r['test_mse']:.4g} (the float optimum: {r['test_mse_optimum']:.4g})")
+    e = r["energy"]
+    if not args.quiet:
+        print("\n".join(energy_lines(e)))
+    else:
+        print(f"energy     measured {e['measured']['total_j']:.4g} J, LIM lower bound {e['lower_bounds']['lim']['j']:.4g} J")
     if simulator is not None:
         print(f"RTL        {args.simulator}: {'agrees with the golden model' if r['rtl_agrees'] else 'DIFFERS from the golden model'}")
-    path = write_result(r, args.out / f"qp-{qp.name}-p{args.bits}.json")
-    print(f"wrote      {path}")
-    return 0 if r["rtl_agrees"] in (None, True) else 1
 
 
 def _reproduce_parser(sub):

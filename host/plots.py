@@ -55,7 +55,7 @@ def plot_anneal(result, path):
     ln2 = math.log(2)
     walls = {
         "read (kT ln2 per read, CIM)": [r * ln2 for r in trace["reads"]],
-        "update (heat of hops)": trace["drop_kt"],
+        "update (drop released by downhill hops)": trace["drop_kt"],
         "consolidation (barrier work)": trace["barrier_work_kt"],
     }
     for (label, values), color in zip(walls.items(), ("tab:green", "tab:red", "tab:purple")):
@@ -64,9 +64,9 @@ def plot_anneal(result, path):
             ax_energy.plot(*zip(*positive), label=label, color=color)
             ax_energy.annotate(f"{values[-1]:.3g} kT", xy=(sweeps[-1], values[-1]), xytext=(4, 0),
                                textcoords="offset points", fontsize=8, color=color, va="center")
-    bound = result["energy"]["lim_bound"]["total_kt"]
+    bound = result["energy"]["lower_bounds"]["lim"]["kt"]
     ax_energy.axhline(bound, color="black", linestyle="--", linewidth=1)
-    ax_energy.annotate(f"LIM bound (total) {bound:.3g} kT", xy=(sweeps[0], bound), xytext=(2, 3),
+    ax_energy.annotate(f"LIM lower bound for this workload {bound:.3g} kT", xy=(sweeps[0], bound), xytext=(2, 3),
                        textcoords="offset points", fontsize=8)
     ax_energy.set_yscale("log")
     ax_energy.set_ylabel("cumulative energy (kT)")
@@ -77,32 +77,69 @@ def plot_anneal(result, path):
     return _save(fig, path)
 
 
-def plot_bounds(rows, path):
-    """Energy-to-solution against model size: LIM bound, Landauer, conventional, SRAM/DRAM."""
-    rows = sorted(rows, key=lambda r: r["parameters"])
-    n = [r["parameters"] for r in rows]
-    fig, ax = plt.subplots(figsize=(8, 5.5))
-    series = [
-        ("sram_dram_j", "von Neumann SRAM/DRAM (45 nm)", "tab:red", "s"),
-        ("conventional_j", "conventional memory, kT physics (forced writes)", "tab:orange", "^"),
-        ("lim_bound_j", "ideal LIM lower bound", "tab:blue", "o"),
-        ("landauer_j", "Landauer floor (N bits kT ln 2)", "tab:gray", "v"),
-    ]
-    for key, label, color, marker in series:
-        ys = [r[key] for r in rows]
-        ax.loglog(n, ys, marker=marker, color=color, label=label)
-        ax.annotate(f"{ys[-1]:.2g} J", xy=(n[-1], ys[-1]), xytext=(5, 0), textcoords="offset points",
-                    fontsize=8, color=color, va="center")
-    for r in rows:
-        ax.annotate(r["name"], xy=(r["parameters"], r["lim_bound_j"]), xytext=(0, -14),
-                    textcoords="offset points", fontsize=7, ha="center", color="tab:blue")
+def plot_bounds(rows, path, comparison=None):
+    """Energy to solution against model size: one line per lower bound (solid) and cost model
+    (dashed), and the paper's brain-scale headline with the range the data assumption spans."""
+    from .bounds import LINES
+    rows = sorted(rows, key=lambda r: r["workload"]["parameters"])
+    n = [r["workload"]["parameters"] for r in rows]
+    fig, ax = plt.subplots(figsize=(9, 6))
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for (section, key, _, label), colour in zip(LINES, colours):
+        points = [(x, r[section][key]["j"]) for x, r in zip(n, rows) if r[section][key]["j"]]
+        if not points:
+            continue
+        style = "-" if section == "lower_bounds" else "--"
+        marker = "x" if key == "landauer_per_operation" else "o"
+        ax.loglog(*zip(*points), style if key != "landauer_per_operation" else ":", marker=marker,
+                  markersize=7 if marker == "x" else 4, color=colour,
+                  label=f"{label} ({'lower bound' if section == 'lower_bounds' else 'cost model'})")
+    if comparison is not None:
+        x = rows[-1]["workload"]["parameters"]
+        lo, hi = comparison["paper_headline_j"]
+        ax.plot([x, x], [lo, hi], color="black", linewidth=6, alpha=0.5, solid_capstyle="butt",
+                label="the paper's LIM estimate (1e8 to 1e9 J)")
+        span = comparison["lim_bound_j"]
+        ax.errorbar([x * 1.6], [span["central"]], yerr=[[span["central"] - span["low"]], [span["high"] - span["central"]]],
+                    fmt="none", ecolor=colours[2], capsize=3, label="LIM bound over the brain-scale data assumption")
+    if len(rows) > 1:
+        for x, r in zip(n, rows):
+            ax.annotate(r["name"], xy=(x, r["lower_bounds"]["lim"]["j"]), xytext=(0, -14),
+                        textcoords="offset points", fontsize=7, ha="center")
+    w = rows[0]["workload"]
     ax.set_xlabel("model size (parameters)")
     ax.set_ylabel("energy to solution (J)")
-    rows0 = rows[0]
-    ax.set_title(f"training energy by memory model; retention {rows0['retention']['time_s'] / 3.15576e7:g} years at "
-                 f"error {rows0['retention']['error']:g}, T = {rows0['temperature_k']:g} K", fontsize=9)
+    ax.set_title(f"training energy: lower bounds and cost models ({rows[0].get('counting', '')} updates, "
+                 f"{w['bits']} bits, T = {w['device']['temperature_k']:g} K)", fontsize=9)
     ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=8, loc="upper left")
-    ax.set_xlim(n[0] / 3, n[-1] * 30)
+    ax.legend(fontsize=7, loc="upper left")
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def plot_qp_precision(results, path):
+    """Energy against cell precision for one QP: measured by wall, the lower bounds, and the
+    held-out score (or the objective gap) on a second axis."""
+    bits = [r["bits"] for r in results]
+    fig, ax = plt.subplots(figsize=(7.5, 5))
+    for key, label, colour in (("read_j", "measured: read", "tab:green"), ("update_j", "measured: update (net heat)", "tab:red"),
+                               ("consolidation_j", "measured: consolidation", "tab:purple"),
+                               ("total_j", "measured: total", "black")):
+        ax.semilogy(bits, [r["energy"]["measured"][key] for r in results], "o-", color=colour, label=label)
+    for key, label, colour in (("lim", "LIM lower bound", "tab:blue"), ("landauer_final_state", "Landauer, final state", "tab:gray")):
+        ax.semilogy(bits, [r["energy"]["lower_bounds"][key]["j"] for r in results], "s--", color=colour, label=label)
+    ax.set_xlabel("cell precision (bits)")
+    ax.set_ylabel("energy to solution (J)")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=7, loc="upper left")
+    twin = ax.twinx()
+    if "test_accuracy" in results[0]:
+        twin.plot(bits, [100 * r["test_accuracy"] for r in results], "d:", color="tab:orange", label="held-out accuracy")
+        twin.axhline(100 * results[0]["test_accuracy_optimum"], color="tab:orange", linewidth=0.8, linestyle="-.")
+        twin.set_ylabel("held-out accuracy (%); dash-dot: float solution", color="tab:orange")
+    else:
+        twin.semilogy(bits, [max(r["gap"], 1e-12) for r in results], "d:", color="tab:orange")
+        twin.set_ylabel("objective gap to the float optimum", color="tab:orange")
+    ax.set_title(f"{results[0]['workload']}: energy against precision", fontsize=9)
     fig.tight_layout()
     return _save(fig, path)

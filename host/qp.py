@@ -1,11 +1,11 @@
 """A QP job on p-bit cells: quantize, map, anneal (golden model or RTL), decode, and report the
-objective gap to SciPy's optimum next to the energy by wall and its bounds."""
+objective gap to SciPy's optimum and the held-out score next to the energy and its bounds."""
 import numpy as np
 
-from ..hdl.params import ArrayGeometry, Counter, Schedule, gain_kt
-from ..sim.energy import Retention, run_energy
-from ..sim.golden import GoldenArray, RunConfig
-from .anneal import fit_geometry
+from ..hdl.params import ArrayGeometry, Counter, gain_kt
+from ..sim.golden import GoldenArray
+from .anneal import energy_report, fit_geometry
+from .settings import AnnealSettings
 
 __all__ = ["QP_WEIGHT_BITS", "default_sweeps", "run_qp"]
 
@@ -18,53 +18,57 @@ def default_sweeps(bits):
     return 4 * (1 << bits) + 64
 
 
-def run_qp(boxqp, bits, sweeps=None, schedule=Schedule.LOGARITHMIC, barrier_end_q4=160, rate=8,
-           barrier_start_q4=0, gain_q4=1, seed=1, optimum=None, retention=Retention(), simulator=None,
-           build_root=None):
-    """Run ``boxqp`` at ``bits`` bits for ``sweeps`` sweeps from the middle of the box.
+def run_qp(boxqp, bits, settings=None, optimum=None, simulator=None, build_root=None, sweeps=None):
+    """Run ``boxqp`` at ``bits`` bits from the middle of the box under ``settings`` (an
+    AnnealSettings; default: ``default_sweeps(bits)`` sweeps, schedules derived from the
+    quantized problem as for spins; ``sweeps`` alone changes the sweeps of the default).
 
     ``simulator`` ("verilator" or "icarus") also runs the RTL, which must agree with the golden
-    model. Returns a JSON-ready dict: gap, test error (learning workloads), counters, energy.
+    model. Returns a JSON-ready dict: gap, held-out score, counters, energy.
     """
-    sweeps = default_sweeps(bits) if sweeps is None else sweeps
+    if settings is None:
+        settings = AnnealSettings(sweeps=sweeps if sweeps is not None else default_sweeps(bits))
+    elif sweeps is not None:
+        raise ValueError("give the sweeps in the settings or alone, not both")
     weight_max = (1 << (QP_WEIGHT_BITS - 1)) - 1
     q = boxqp.quantize(bits, weight_max)
+    resolved = settings.resolve(q.problem)
+    config = resolved.to_config()
     base = ArrayGeometry(lanes=8, groups=16, edge_depth=256, weight_bits=QP_WEIGHT_BITS, cell_bits=bits)
     geometry, program = fit_geometry(q.problem, base.lanes, base)
     start = q.to_levels((boxqp.low + boxqp.high) / 2)
-    config = RunConfig(seed=seed, gain_q4=gain_q4, schedule=schedule, barrier_start_q4=barrier_start_q4,
-                       barrier_end_q4=barrier_end_q4, rate=rate)
     gold = GoldenArray(program, start, config)
-    snap = gold.run(sweeps)
+    snap = gold.run(resolved.sweeps)
     levels = gold.spins_pm()
     rtl_agrees = None
     if simulator is not None:
         from ..sim.cosim.runner import Cosimulator, Job
         runner = Cosimulator(geometry, simulator, build_root=build_root)
-        rtl = runner.run([Job(q.problem.name, program, start, config, [sweeps])])[0][-1]
+        rtl = runner.run([Job(q.problem.name, program, start, config, [resolved.sweeps])])[0][-1]
         rtl_agrees = bool(np.array_equal(rtl.rows, snap.rows) and rtl.counters == snap.counters)
     w = q.to_real(levels)
     w_opt, f_opt, convex = optimum if optimum is not None else boxqp.solve()
-    drop = float(q.problem.objective(start) - q.problem.objective(levels))
+    trace = {"gain_kt": [gain_kt(g, qp=True) for g in snap.trace["gain_q4"]],
+             "barrier_kt": [b / 16 for b in snap.trace["barrier_q4"]]}
     # the barrier the last sweep ran under: the raise after it is charged to no attempt
-    last_sweep_barrier_q4 = snap.trace["barrier_q4"][-1]
-    e = run_energy(snap.counters, boxqp.n, gain_kt(gain_q4, qp=True), drop, last_sweep_barrier_q4, retention,
-                   bits=bits)
+    energy = energy_report(q.problem, resolved, snap.counters, snap.trace["barrier_q4"][-1], trace)
     result = {
-        "workload": boxqp.name, "bits": bits, "sweeps": sweeps, "schedule": Schedule(schedule).name.lower(),
+        "workload": boxqp.name, "bits": bits, "sweeps": resolved.sweeps, "schedule": resolved.describe(),
         "variables": boxqp.n, "f": float(boxqp.f(w)), "f_optimum": f_opt, "convex": bool(convex),
         "gap": float(boxqp.f(w) - f_opt),
         "entries_rounded_to_zero": q.lost,
         "quantization_gap": float(boxqp.f(q.to_real(q.to_levels(w_opt))) - f_opt),
         "counters": {c.name: int(snap.counters[c]) for c in Counter},
-        "energy_kt": {"measured": e["measured"].total_kt, "bound": e["bound"].total_kt,
-                      "conventional": e["conventional"].total_kt, "landauer": e["landauer_kt"],
-                      "measured_update": e["measured"].update_kt, "measured_read": e["measured"].read_kt,
-                      "measured_consolidation": e["measured"].consolidation_kt},
+        "energy": energy,
+        "energy_kt": {"measured": energy["measured"]["total_kt"],
+                      "measured_update": energy["measured"]["update_kt"],
+                      "measured_read": energy["measured"]["read_kt"],
+                      "measured_consolidation": energy["measured"]["consolidation_kt"],
+                      **{f"{k}_bound": v["kt"] for k, v in energy["lower_bounds"].items()},
+                      "forced_write_memory": energy["cost_models"]["forced_write_memory"]["kt"]},
         "rtl_agrees": rtl_agrees,
     }
-    if boxqp.test is not None:
-        X, y = boxqp.test
-        result["test_mse"] = float(np.mean((X @ w - y) ** 2))
-        result["test_mse_optimum"] = float(np.mean((X @ w_opt - y) ** 2))
+    held_out, optimum_held_out = boxqp.held_out(w), boxqp.held_out(w_opt)
+    result.update(held_out)
+    result.update({f"{k}_optimum": v for k, v in optimum_held_out.items()})
     return result

@@ -3,7 +3,7 @@ import math
 from dataclasses import asdict, dataclass
 
 from ..hdl.params import ACC_FRAC_BITS, ARG_FRAC_BITS, BARRIER_BITS, GAIN_BITS, Schedule, gain_kt
-from ..sim.energy import SECONDS_PER_YEAR, Retention
+from ..sim.energy import SECONDS_PER_YEAR, Device
 from ..sim.golden import RunConfig
 from ..sim.temperature import gain_range
 
@@ -82,9 +82,10 @@ class AnnealSettings:
     simulator: str = "verilator"
     retention_years: float = 10.0
     retention_error: float = 1e-6
-    step_time_s: float = 1e-9
+    step_time_s: float = 1e-6           # one sweep on the emulated device
+    attempt_time_s: float = 1e-9        # tau0, the Arrhenius attempt time
     temperature_k: float = 300.0
-    conventional_checkpoints: int = 1
+    qp_cells: bool = False              # set by resolve: the gain register's unit differs (params.gain_kt)
 
     rate_help = ("linear: kT per sweep; exponential: growth per sweep, e.g. 0.01 = 1%%; logarithmic: tau in "
                  "sweeps, v = start + ln(1 + t/tau) (default 8); constant: unused. Default: reach the end "
@@ -104,13 +105,14 @@ class AnnealSettings:
         hold = self.sweeps - consolidation if self.barrier_hold is None else self.barrier_hold
         end = self.barrier_end_kt
         if end is None:
-            end = min(self.retention().barrier_kt, (2 ** BARRIER_BITS - 1) / _Q)
+            end = min(self.device().retention_barrier_kt, (2 ** BARRIER_BITS - 1) / _Q)
         r = gain_range(problem)
-        step = gain_kt(1)
+        qp = hasattr(problem, "high")
+        step = gain_kt(1, qp)
         hot = self.gain_start_kt if self.gain_start_kt is not None else max(step, r.hot)
         cold = self.gain_end_kt if self.gain_end_kt is not None else min((2 ** GAIN_BITS - 1) * step, max(r.cold, hot))
         resolved = replace(self, consolidation_sweeps=consolidation, barrier_hold=hold, barrier_end_kt=end,
-                           gain_start_kt=hot, gain_end_kt=cold)
+                           gain_start_kt=hot, gain_end_kt=cold, qp_cells=qp)
         resolved.derived = {"gain_hot_kt": r.hot, "gain_cold_kt": r.cold, "du_max": r.du_max, "du_min": r.du_min}
         return resolved.validate()
 
@@ -131,16 +133,15 @@ class AnnealSettings:
             raise SettingsError(f"seed must be a whole number from 0 to {2 ** 32 - 1}, not {self.seed!r}")
         if self.resolved:
             self.to_config()
-        self.retention()
-        if not self.temperature_k > 0:
-            raise SettingsError(f"temperature must be above 0 K, not {self.temperature_k:g}")
-        if not isinstance(self.conventional_checkpoints, int) or self.conventional_checkpoints < 1:
-            raise SettingsError("conventional checkpoints must be a whole number >= 1")
+        self.device()
         return self
 
-    def retention(self):
+    def device(self):
+        """The emulated memory's physics (sim/energy.py): retention, step and attempt times."""
         try:
-            return Retention(self.retention_years * SECONDS_PER_YEAR, self.retention_error, self.step_time_s)
+            return Device(attempt_time_s=self.attempt_time_s, step_time_s=self.step_time_s,
+                          retention_time_s=self.retention_years * SECONDS_PER_YEAR,
+                          retention_error=self.retention_error, temperature_k=self.temperature_k)
         except ValueError as exc:
             raise SettingsError(str(exc)) from None
 
@@ -162,9 +163,10 @@ class AnnealSettings:
                                 f"({self.barrier_start_kt:g} kT); barriers only rise")
         if not isinstance(self.barrier_hold, int) or not 0 <= self.barrier_hold < 2 ** 32:
             raise SettingsError(f"the barrier hold must be a whole number of sweeps, not {self.barrier_hold!r}")
-        # spins: the GAIN register is Q4.4 kT per unit of the objective (params.gain_kt)
-        g0 = _to_fixed("gain start (kT per unit)", self.gain_start_kt, ARG_FRAC_BITS, GAIN_BITS)
-        g1 = _to_fixed("gain end (kT per unit)", self.gain_end_kt, ARG_FRAC_BITS, GAIN_BITS)
+        # the GAIN register: 1/16 kT per unit of U for spins, 1/4 for QP cells (params.gain_kt)
+        frac = round(-math.log2(gain_kt(1, self.qp_cells)))
+        g0 = _to_fixed("gain start (kT per unit)", self.gain_start_kt, frac, GAIN_BITS)
+        g1 = _to_fixed("gain end (kT per unit)", self.gain_end_kt, frac, GAIN_BITS)
         if g1 < g0:
             raise SettingsError(f"gain end ({self.gain_end_kt:g}) is below gain start ({self.gain_start_kt:g}); "
                                 "the gain is an inverse temperature and only rises (cooling)")
@@ -185,7 +187,7 @@ class AnnealSettings:
             Schedule.EXPONENTIAL: f"exponential {b0:g} -> {b1:g} kT, x{1 + c.rate / 2 ** 16:.5f} per sweep{hold}",
             Schedule.LOGARITHMIC: f"logarithmic {b0:g} kT + ln(1 + t/{c.rate}), up to {b1:g} kT{hold}",
         }[c.schedule]
-        g0, g1 = gain_kt(c.gain_q4), gain_kt(c.gain_end_q4)
+        g0, g1 = gain_kt(c.gain_q4, self.qp_cells), gain_kt(c.gain_end_q4, self.qp_cells)
         gain = {
             Schedule.CONSTANT: f"constant {g0:g}",
             Schedule.LINEAR: f"linear {g0:g} -> {g1:g} at {c.gain_rate / 2 ** ACC_FRAC_BITS:.4g} per sweep",

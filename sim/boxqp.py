@@ -13,7 +13,7 @@ from scipy.optimize import minimize
 
 from .problem import ProblemError, QpProblem, random_qp, read_text_file
 
-__all__ = ["BoxQp", "Quantized", "known_optimum_qp", "random_box_qp", "least_squares_qp", "load_qp", "WORKLOADS"]
+__all__ = ["BoxQp", "Quantized", "known_optimum_qp", "random_box_qp", "least_squares_qp", "digits_qp", "load_qp", "WORKLOADS"]
 
 
 @dataclass
@@ -40,6 +40,7 @@ class BoxQp:
     high: np.ndarray
     name: str
     test: tuple = None    # (X, y) held-out data of a learning workload
+    classes: int = None   # a classifier: w holds one weight column per class, y the labels
 
     def __post_init__(self):
         self.A, self.c = np.asarray(self.A, dtype=np.float64), np.asarray(self.c, dtype=np.float64)
@@ -56,6 +57,17 @@ class BoxQp:
     @property
     def n(self):
         return len(self.c)
+
+    def held_out(self, w):
+        """How ``w`` does on the held-out data: accuracy (a classifier) or mean squared error."""
+        if self.test is None:
+            return {}
+        X, y = self.test
+        w = np.asarray(w, dtype=np.float64)
+        if self.classes:
+            scores = X @ w.reshape(self.classes, -1).T
+            return {"test_accuracy": float(np.mean(np.argmax(scores, axis=1) == y))}
+        return {"test_mse": float(np.mean((X @ w - y) ** 2))}
 
     def f(self, w):
         w = np.asarray(w, dtype=np.float64)
@@ -122,11 +134,39 @@ def least_squares_qp(samples=96, features=8, noise=0.1, seed=11):
                  test=(X[train:], y[train:]))
 
 
+def digits_qp(seed=0):
+    """Least-squares training of a linear classifier on scikit-learn's bundled 8x8 digits (1797
+    images, 64 pixels, 10 classes): 2/3 train, 1/3 held out. Pixels are standardised on the
+    training set (the 3 that never vary are dropped) and a constant feature carries the bias;
+    each class gets a weight column fitting its one-hot target, so the QP is ten independent
+    blocks of f(W) = |F W - Y|^2 / (2 m). The box is the unconstrained least-squares solution's
+    own range, so the float optimum is the least-squares classifier itself."""
+    from scipy.linalg import block_diag
+    from sklearn.datasets import load_digits
+    X, y = load_digits(return_X_y=True)
+    order = np.random.default_rng(seed).permutation(len(y))
+    X, y = X[order].astype(np.float64), y[order]
+    m = 2 * len(y) // 3
+    mean, std = X[:m].mean(axis=0), X[:m].std(axis=0)
+    varies = std > 0
+
+    def features(rows):
+        return np.hstack([(rows[:, varies] - mean[varies]) / std[varies], np.ones((len(rows), 1))])
+
+    F, classes = features(X[:m]), int(y.max()) + 1
+    Y = np.eye(classes)[y[:m]]
+    A, C = F.T @ F / m, -(F.T @ Y) / m
+    bound = float(np.abs(np.linalg.lstsq(F, Y, rcond=None)[0]).max())
+    return BoxQp(block_diag(*[A] * classes), C.T.reshape(-1), -bound, bound, "digits",
+                 test=(features(X[m:]), y[m:]), classes=classes)
+
+
 WORKLOADS = {
     "known-optimum": known_optimum_qp,
     "random-definite": lambda: random_box_qp(definite=True),
     "random-indefinite": lambda: random_box_qp(definite=False),
     "least-squares": least_squares_qp,
+    "digits": digits_qp,
 }
 
 

@@ -1,14 +1,17 @@
-"""Energy model: counters to energy by wall, the analytic LIM lower bound, Landauer, conventional.
+"""Energy model: lower bounds that physics guarantees, and cost models of implementations.
 
-The derivation is in docs/energy.md. Units: kT throughout, joules through ``kt_joules``.
+The derivation is docs/energy.md. Two kinds of figure are kept apart, and every entry says which
+it is and what it assumes:
 
-Walls of a run on the LIM array (per event, from the hardware counters):
-- read: one neighbour-state read to form a local field (``READS``), at the technology's cost;
-- update: a thermally assisted hop dissipates its objective drop (``DROP_Q4``); an uphill hop
-  borrows its climb from the bath and returns it (``CLIMB_Q4``, not a cost);
-- consolidation: the barrier work counted by the hardware (``BARRIER_Q4``), plus raising every
-  cell to the retention barrier if the schedule ended below it, plus committing the state
-  (``ln 2 - H(eps)`` per bit, the Landauer cost of making it definite to error ``eps``).
+- a **lower bound** holds for any implementation that satisfies its stated assumption (the
+  second law, Landauer, the reliability of an update done in finite time);
+- a **cost model** prices one implementation (this array under its schedules, a Fowler-Nordheim
+  synapse, a forced-write memory, SRAM/DRAM, an accelerator) from published per-event figures.
+
+Units are kT throughout, joules through ``Device.kt_j``. A workload is N parameters of b bits,
+OPS update operations, a time to solution and a number of FLOPs; ``workload_energy`` gives every
+bound and cost model for it, and ``run_energy`` places a run's measured counters next to the
+same figures for the run's own workload.
 """
 import math
 from dataclasses import asdict, dataclass
@@ -16,21 +19,14 @@ from dataclasses import asdict, dataclass
 from ..hdl.params import ARG_FRAC_BITS, Counter
 
 __all__ = [
-    "BOLTZMANN_J_PER_K", "LN2", "kt_joules", "binary_entropy", "Retention", "Technology",
-    "TECHNOLOGIES", "WallEnergy", "WorkloadBounds", "workload_bounds", "run_energy", "technology_energy",
+    "BOLTZMANN_J_PER_K", "LN2", "SECONDS_PER_YEAR", "Device", "binary_entropy", "update_error",
+    "reliability_tilt_kt", "update_floor_kt", "workload_energy", "run_energy", "PRICES",
 ]
 
 BOLTZMANN_J_PER_K = 1.380649e-23
 LN2 = math.log(2)
 SECONDS_PER_YEAR = 365.25 * 24 * 3600
 _Q = 2 ** ARG_FRAC_BITS
-
-
-def kt_joules(temperature_k=300.0):
-    """One kT in joules (4.14e-21 J at 300 K)."""
-    if not temperature_k > 0:
-        raise ValueError(f"temperature must be positive, not {temperature_k}")
-    return BOLTZMANN_J_PER_K * temperature_k
 
 
 def binary_entropy(eps):
@@ -41,212 +37,254 @@ def binary_entropy(eps):
 
 
 @dataclass(frozen=True)
-class Retention:
-    """How long, and how reliably, the final state must be held (at least one step).
+class Device:
+    """The physical memory being emulated.
 
-    ``step_time_s`` is the attempt time tau0 of one update step (one sweep of the array): the
-    escape probability per step is exp(-Eb), so holding a bit for ``time_s`` with error at most
-    ``error`` needs Eb_ret = ln(time_s / (step_time_s * error)).
+    ``attempt_time_s`` is tau0 = 1 / k0, the Arrhenius attempt time: a cell escapes its well at
+    rate k0 exp(-Eb), and no thermally driven hop is faster than k0. ``step_time_s`` is the time
+    one update step (one sweep of the array) takes on the device. The final state must be held
+    for ``retention_time_s`` with error at most ``retention_error``.
     """
-    time_s: float = 10 * SECONDS_PER_YEAR
-    error: float = 1e-6
-    step_time_s: float = 1e-9
+    attempt_time_s: float = 1e-9
+    step_time_s: float = 1e-6
+    retention_time_s: float = 10 * SECONDS_PER_YEAR
+    retention_error: float = 1e-6
+    temperature_k: float = 300.0
 
     def __post_init__(self):
-        if not 0 < self.error < 0.5:
-            raise ValueError(f"retention error must be in (0, 0.5), not {self.error}")
-        if not self.time_s > 0 or not self.step_time_s > 0:
-            raise ValueError("retention time and step time must be positive")
-        if self.time_s < self.step_time_s:
-            raise ValueError("the retention time must be at least one step time")
+        if not 0 < self.retention_error < 0.5:
+            raise ValueError(f"retention error must be in (0, 0.5), not {self.retention_error:g}")
+        if not self.temperature_k > 0:
+            raise ValueError(f"temperature must be above 0 K, not {self.temperature_k:g}")
+        for what, value in (("attempt time", self.attempt_time_s), ("step time", self.step_time_s),
+                            ("retention time", self.retention_time_s)):
+            if not value > 0:
+                raise ValueError(f"{what} must be positive, not {value:g} s")
+        if self.step_time_s < self.attempt_time_s:
+            raise ValueError(f"a step ({self.step_time_s:g} s) cannot be shorter than one attempt time "
+                             f"({self.attempt_time_s:g} s)")
+        if self.retention_time_s < self.attempt_time_s / self.retention_error:
+            raise ValueError("the retention time is shorter than the time a barrier-free cell holds a bit")
 
     @property
-    def barrier_kt(self):
-        return math.log(self.time_s / (self.step_time_s * self.error))
+    def kt_j(self):
+        """One kT in joules (4.14e-21 J at 300 K)."""
+        return BOLTZMANN_J_PER_K * self.temperature_k
+
+    @property
+    def retention_barrier_kt(self):
+        """Eb_ret = ln(t_ret / (tau0 eps)): escape probability k0 exp(-Eb) t_ret at most eps."""
+        return math.log(self.retention_time_s / (self.attempt_time_s * self.retention_error))
 
     @property
     def commit_kt(self):
-        """Landauer cost of making one bit definite to error ``error``: ln 2 - H(eps)."""
-        return LN2 - binary_entropy(self.error)
+        """Landauer cost of making one unknown bit definite to error eps: ln 2 - H(eps)."""
+        return LN2 - binary_entropy(self.retention_error)
+
+    def attempts_in(self, seconds):
+        """k0 t: how many attempt times fit in ``seconds``."""
+        return seconds / self.attempt_time_s
+
+
+def update_error(bits):
+    """The error an update at ``bits`` bits of precision may leave: 2^-b (MISSION.md)."""
+    return 2.0 ** -bits
+
+
+def reliability_tilt_kt(error, attempts=math.inf):
+    """The smallest constant tilt D (kT) that brings a cell into its target well within
+    ``attempts`` attempt times (k0 tau) with error at most ``error``, and keeps it there.
+
+    Two-state relaxation with forward rate k_f <= k0 and backward rate k_f exp(-D) (detailed
+    balance): starting in the wrong well, P_wrong(tau) = p_eq + (1 - p_eq) exp(-k_f (1 + e^-D) tau)
+    with p_eq = 1 / (1 + e^D). The best barrier gives k_f = k0. In the slow limit this is
+    D = ln((1 - eps) / eps); it diverges as k0 tau falls to ln(1 / eps), below which no tilt makes
+    the update reliable (returns inf).
+    """
+    if not 0 < error < 0.5:
+        return 0.0 if error >= 0.5 else math.inf
+    logit = math.log((1 - error) / error)
+    if math.isinf(attempts):
+        return logit
+    if attempts <= math.log(1 / error):
+        return math.inf
+
+    def wrong(d):
+        return 1 / (1 + math.exp(d)) + math.exp(-attempts * (1 + math.exp(-d))) / (1 + math.exp(-d))
+
+    lo, hi = logit, logit + 1.0
+    while wrong(hi) > error:
+        lo, hi = hi, 2 * hi
+        if hi > 700:
+            return math.inf
+    for _ in range(100):
+        mid = (lo + hi) / 2
+        lo, hi = (lo, mid) if wrong(mid) <= error else (mid, hi)
+    return hi
+
+
+def update_floor_kt(bits, attempts=math.inf):
+    """Heat one reliable update at ``bits`` bits releases at least: the hop moves probability
+    1 - eps down the tilt D of ``reliability_tilt_kt``, releasing D (1 - eps)."""
+    eps = update_error(bits)
+    return reliability_tilt_kt(eps, attempts) * (1 - eps)
 
 
 @dataclass(frozen=True)
-class Technology:
-    """Per-event costs of a memory technology, in joules (``None``: use the kT physics).
-
-    ``read_j``: one bit read; ``update_j``: one update operation of one parameter (all its bits);
-    ``write_bit_j``: one bit written in short-term memory; ``copy_bit_j``: one bit copied into
-    long-term memory at a checkpoint; ``max_bits``: the precision it can hold.
-    """
-    name: str
-    description: str
-    read_j: float = None
-    update_j: float = None
-    write_bit_j: float = None
-    copy_bit_j: float = None
-    max_bits: int = 64
-    source: str = ""
+class Price:
+    """A published per-event energy, with its source."""
+    joules: float
+    per: str
+    source: str
 
 
-TECHNOLOGIES = {
-    "ideal-lim": Technology(
-        "ideal-lim", "ideal LIM cell: kT physics; an irreversible one-bit read costs kT ln 2",
-        read_j=None, max_bits=64,
-        source="this model (docs/energy.md)"),
-    "fn-synapse": Technology(
-        "fn-synapse", "Fowler-Nordheim floating-gate analog memory: ~5 fJ per update, up to 14 bits; "
-        "consolidation is its own tunnelling dynamics (no extra cost); read counted as kT ln 2 per bit",
-        update_j=5e-15, max_bits=14,
-        source="Nature Communications 2022 'An adaptive synaptic array using Fowler-Nordheim dynamic "
-               "analog memory'; Frontiers in Neuroscience 2023 (femtojoules per synaptic update)"),
-    "sram-dram": Technology(
-        "sram-dram", "von Neumann baseline: SRAM short-term memory (~10 pJ per 64-bit access), "
-        "DRAM long-term memory (~2 nJ per 64-bit access), 45 nm",
-        read_j=10e-12 / 64, write_bit_j=10e-12 / 64, copy_bit_j=2e-9 / 64, max_bits=64,
-        source="M. Horowitz, 'Computing's energy problem', ISSCC 2014 (45 nm access energies)"),
+PRICES = {
+    "fn_synapse_update": Price(
+        5e-15, "update operation (up to 14 bits)",
+        "Fowler-Nordheim dynamic analog memory, Nature Communications 13, 2022 ('An adaptive synaptic "
+        "array using Fowler-Nordheim dynamic analog memory'): femtojoule-scale updates"),
+    "sram_bit": Price(
+        10e-12 / 64, "bit read or written (8 KB SRAM, 64-bit access: 10 pJ)",
+        "M. Horowitz, 'Computing's energy problem', ISSCC 2014, 45 nm"),
+    "dram_bit": Price(
+        2e-9 / 64, "bit copied to DRAM (64-bit access: 1.3-2.6 nJ)",
+        "M. Horowitz, 'Computing's energy problem', ISSCC 2014, 45 nm"),
+    "accelerator_flop": Price(
+        700 / 989e12, "FLOP (NVIDIA H100 SXM: 989 TFLOPS dense BF16 at 700 W board power)",
+        "NVIDIA H100 Tensor Core GPU datasheet, 2022; the figure assumes full utilisation"),
 }
+FN_MAX_BITS = 14
+#: FLOPs of training per parameter update, when a workload gives none: 2 forward, 4 backward
+#: per parameter per sample (Kaplan et al., 'Scaling laws for neural language models', 2020).
+FLOPS_PER_UPDATE = 6
 
 
-@dataclass(frozen=True)
-class WallEnergy:
-    """Energy by wall, in kT."""
-    read_kt: float
-    update_kt: float
-    consolidation_kt: float
-
-    @property
-    def total_kt(self):
-        return self.read_kt + self.update_kt + self.consolidation_kt
-
-    def to_dict(self, temperature_k=300.0):
-        kt = kt_joules(temperature_k)
-        d = asdict(self)
-        d["total_kt"] = self.total_kt
-        d.update({k.replace("_kt", "_j"): v * kt for k, v in list(d.items())})
-        d["temperature_k"] = temperature_k
-        return d
+def _entry(kind, kt, device, formula, assumption):
+    return {"kind": kind, "kt": kt, "j": kt * device.kt_j if kt is not None else None,
+            "formula": formula, "assumption": assumption}
 
 
-@dataclass(frozen=True)
-class WorkloadBounds:
-    """Energy-to-solution of one workload, in kT (see docs/energy.md for each line)."""
-    parameters: float
-    update_ops: float
-    bits: int
-    retention: Retention
-    checkpoints: float
-    reads_per_update: float
-    landauer_kt: float
-    lim_bound_kt: float
-    lim_read_kt: float
-    conventional_kt: float
-
-    @property
-    def sweeps(self):
-        return self.update_ops / self.parameters
-
-    def to_dict(self, temperature_k=300.0):
-        kt = kt_joules(temperature_k)
-        d = {k: v for k, v in asdict(self).items() if k != "retention"}
-        d["retention"] = asdict(self.retention)
-        d["retention_barrier_kt"] = self.retention.barrier_kt
-        for name in ("landauer", "lim_bound", "lim_read", "conventional"):
-            d[f"{name}_j"] = d[f"{name}_kt"] * kt
-        d["conventional_over_lim"] = self.conventional_kt / self.lim_bound_kt
-        d["lim_over_landauer"] = self.lim_bound_kt / self.landauer_kt
-        d["temperature_k"] = temperature_k
-        return d
+def _priced(joules, device, formula, assumption):
+    kt = joules / device.kt_j if joules is not None else None
+    return _entry("cost model", kt, device, formula, assumption)
 
 
-def workload_bounds(parameters, update_ops, bits, convergence_time_s=None, retention=Retention(),
-                    checkpoints=1, reads_per_update=0.0, read_cost_kt=LN2):
-    """The bounds for N parameters of ``bits`` bits, updated ``update_ops`` times in total.
+def workload_energy(parameters, update_ops, bits, time_s=None, flops=None, reads_per_update=None,
+                    device=Device()):
+    """Every lower bound and cost model for N = ``parameters`` parameters of ``bits`` bits updated
+    ``update_ops`` times in ``time_s`` seconds (None: no time limit, the slow limit).
 
-    ``convergence_time_s`` (optional) fixes the step time: tau0 = T / (update_ops / N), so a
-    faster convergence needs a higher retention barrier. Reads (``reads_per_update`` bits read
-    per update, at ``read_cost_kt`` each) are the read wall a compute-in-memory array pays.
+    ``reads_per_update`` bits are read per update (default: the parameter's own b bits, as a
+    read-modify-write does); ``flops`` of training in all (default 6 per update). Returns a
+    JSON-ready dict: ``workload`` (the inputs and what follows from them), ``lower_bounds``,
+    ``cost_models``; each entry holds kind, kt, j, formula and assumption.
     """
-    if parameters < 1 or update_ops < parameters or bits < 1:
-        raise ValueError("need parameters >= 1, update_ops >= parameters and bits >= 1")
-    if convergence_time_s is not None:
-        if not convergence_time_s > 0:
-            raise ValueError("the convergence time must be positive")
-        retention = Retention(retention.time_s, retention.error,
-                              convergence_time_s / (update_ops / parameters))
-    eb = retention.barrier_kt
-    nb = parameters * bits
-    reads = update_ops * reads_per_update * read_cost_kt
-    lim = nb * (retention.commit_kt + eb)
-    forced_write = eb + LN2  # over the full barrier, erasing the old value
-    conventional = update_ops * bits * forced_write + checkpoints * nb * forced_write + reads
-    return WorkloadBounds(parameters, update_ops, bits, retention, checkpoints, reads_per_update,
-                          landauer_kt=nb * LN2, lim_bound_kt=lim + reads, lim_read_kt=reads,
-                          conventional_kt=conventional)
-
-
-def run_energy(counters, cells, gain_kt, objective_drop, final_barrier_q4, retention=Retention(),
-               bits=1, checkpoints=1, read_cost_kt=LN2):
-    """Energy of one run on the array, from its counters: measured, bound and baselines (kT).
-
-    ``objective_drop`` = U_start - U_end in objective units, ``gain_kt`` kT per unit
-    (``params.gain_kt``); ``cells`` = parameters; ``bits`` the cell precision. Returns a dict with per-wall ``measured``, ``bound`` and ``conventional``
-    (WallEnergy), the Landauer floor and the ratios.
-    """
-    eb_ret = retention.barrier_kt
-    eb_last = final_barrier_q4 / _Q
-    hold = max(eb_ret, eb_last)
-    nb = cells * bits
-    reads = counters[Counter.READS]
-    measured = WallEnergy(
-        read_kt=reads * read_cost_kt,
-        update_kt=counters[Counter.DROP_Q4] / _Q,
-        consolidation_kt=(counters[Counter.BARRIER_Q4] / _Q + nb * max(0.0, eb_ret - eb_last)
-                          + nb * retention.commit_kt),
-    )
-    bound = WallEnergy(
-        read_kt=reads * read_cost_kt,
-        update_kt=max(0.0, gain_kt * objective_drop),
-        consolidation_kt=nb * (eb_ret + retention.commit_kt),
-    )
-    forced_write = hold + LN2
-    conventional = WallEnergy(
-        read_kt=reads * read_cost_kt,
-        update_kt=counters[Counter.ATTEMPTS] * bits * forced_write,
-        consolidation_kt=checkpoints * nb * forced_write,
-    )
-    return {
-        "measured": measured, "bound": bound, "conventional": conventional,
-        "landauer_kt": nb * LN2, "retention_barrier_kt": eb_ret, "hold_barrier_kt": hold,
-        "ratios": {
-            "measured_over_bound": measured.total_kt / bound.total_kt,
-            "conventional_over_measured": conventional.total_kt / measured.total_kt,
-            "measured_over_landauer": measured.total_kt / (nb * LN2),
-            "update_measured_over_bound": (measured.update_kt / bound.update_kt) if bound.update_kt else None,
-        },
+    n, ops, b = float(parameters), float(update_ops), int(bits)
+    if not n >= 1:
+        raise ValueError(f"parameters must be at least 1, not {n:g}")
+    if not ops >= 1:
+        raise ValueError(f"update operations must be at least 1, not {ops:g}")
+    if not 1 <= b <= 64:
+        raise ValueError(f"bits must be from 1 to 64, not {b}")
+    if time_s is not None and not time_s > 0:
+        raise ValueError(f"the time to solution must be positive, not {time_s:g} s")
+    reads = float(b if reads_per_update is None else reads_per_update)
+    flops = FLOPS_PER_UPDATE * ops if flops is None else float(flops)
+    steps = ops / n                                        # updates per parameter
+    step_s = None if time_s is None else time_s / steps    # time each update has
+    attempts = math.inf if step_s is None else device.attempts_in(step_s)
+    eps = update_error(b)
+    tilt = reliability_tilt_kt(eps, attempts)
+    if math.isinf(tilt):
+        raise ValueError(f"each update has {attempts:.3g} attempt times ({step_s:.3g} s); no tilt lands a {b}-bit "
+                         f"update with error 2^-{b} in fewer than ln(2^{b}) = {b * LN2:.3g}: allow more time")
+    per_update = update_floor_kt(b, attempts)
+    eb_ret = device.retention_barrier_kt
+    commit = n * b * device.commit_kt
+    floor = ops * per_update
+    speed = "no time limit (slow limit)" if step_s is None else f"{step_s:.3g} s per update = {attempts:.3g} attempt times"
+    lower = {
+        "landauer_final_state": _entry(
+            "lower bound", commit, device, "N b (ln 2 - H(eps_ret))",
+            "second law: the initial state carries no information and the final one is held to error "
+            "eps_ret; protocol-independent"),
+        "landauer_per_operation": _entry(
+            "lower bound", ops * b * LN2, device, "OPS b ln 2",
+            "every update overwrites its b-bit parameter without keeping the old value (logically "
+            "irreversible); protocol-independent, reached only quasi-statically"),
+        "reliability_floor": _entry(
+            "lower bound", floor, device, "OPS D(eps, k0 tau) (1 - eps), eps = 2^-b",
+            f"every update must land in its target well with error 2^-b within its step ({speed}), "
+            "driven by a tilt held during the step, whatever the barrier; spins (b = 1) need none"),
     }
+    lim = max(commit, floor)
+    lower["lim"] = _entry("lower bound", lim, device, "max(Landauer final state, reliability floor)",
+                          "the LIM lower bound: the larger of two bounds that both hold")
+    fn = PRICES["fn_synapse_update"]
+    sram, dram = PRICES["sram_bit"], PRICES["dram_bit"]
+    acc = PRICES["accelerator_flop"]
+    cost = {
+        "lim_array": _entry(
+            "cost model", floor + ops * reads * LN2 + n * b * (eb_ret + device.commit_kt), device,
+            "OPS D (1 - eps) + OPS r ln 2 + N b (Eb_ret + ln 2 - H(eps_ret))",
+            "this array's physics: updates at the reliability tilt, each read an irreversible sense "
+            "(kT ln 2 per bit), every barrier raised to retention at full cost"),
+        "fn_synapse": _priced(ops * fn.joules if b <= FN_MAX_BITS else None, device,
+                              "OPS x 5 fJ", f"{fn.source}; reads not counted; holds at most {FN_MAX_BITS} bits"),
+        "forced_write_memory": _entry(
+            "cost model", ops * b * (eb_ret + LN2) + ops * reads * LN2, device,
+            "OPS b (Eb_ret + ln 2) + OPS r ln 2",
+            "a memory whose barrier stays at retention: every bit written is pushed over it and the "
+            "old value erased"),
+        "sram_dram": _priced(ops * (reads + b) * sram.joules + n * b * dram.joules, device,
+                             "OPS (r + b) e_SRAM + N b e_DRAM",
+                             f"von Neumann: every update reads and writes SRAM, the result is copied to DRAM once; {sram.source}"),
+        "accelerator": _priced(flops * acc.joules, device, "FLOPs x 0.71 pJ", acc.source),
+    }
+    workload = {
+        "parameters": n, "update_ops": ops, "bits": b, "updates_per_parameter": steps, "time_s": time_s,
+        "step_time_s": step_s, "attempts_per_step": attempts if math.isfinite(attempts) else None,
+        "update_error": eps, "reliability_tilt_kt": tilt, "update_floor_kt": per_update,
+        "reads_per_update": reads, "flops": flops, "retention_barrier_kt": eb_ret,
+        "device": asdict(device), "kt_j": device.kt_j,
+    }
+    return {"workload": workload, "lower_bounds": lower, "cost_models": cost}
 
 
-def technology_energy(tech, counters, cells, bits=1, checkpoints=1, measured_kt=None, temperature_k=300.0):
-    """The run's events priced in one technology, in joules by wall.
+def run_energy(counters, cells, bits, sweeps, final_barrier_q4, device=Device()):
+    """A run's measured energy from its counters, next to the bounds for its own workload.
 
-    ``ideal-lim`` prices with the kT physics (``measured_kt``, a WallEnergy); a technology with
-    ``update_j`` charges every update attempt; one with ``write_bit_j`` is a von Neumann memory:
-    every attempt reads its neighbours and writes the parameter, every checkpoint copies it out.
+    The workload of a run: N = ``cells`` of ``bits`` bits, OPS = ATTEMPTS, time = sweeps x the
+    device's step time, reads per update = READS / ATTEMPTS. The measured figure is the array's
+    cost model evaluated on its counted events:
+
+    - read: READS x b x kT ln 2 (an irreversible sense of each bit of the neighbour read);
+    - update: the net heat the hops released, (DROP - CLIMB), in kT;
+    - consolidation: the barrier work the array counted (BARRIER), plus raising every cell to
+      Eb_ret when the schedule ended below it, plus committing the state (ln 2 - H(eps) per bit).
     """
-    kt = kt_joules(temperature_k)
-    if bits > tech.max_bits:
-        raise ValueError(f"{tech.name} holds at most {tech.max_bits} bits per parameter, not {bits}")
-    reads = counters[Counter.READS]
-    read_j = reads * (tech.read_j if tech.read_j is not None else LN2 * kt)
-    if tech.update_j is not None:
-        update_j, consolidation_j = counters[Counter.ATTEMPTS] * tech.update_j, 0.0
-    elif tech.write_bit_j is not None:
-        update_j = counters[Counter.ATTEMPTS] * bits * tech.write_bit_j
-        consolidation_j = checkpoints * cells * bits * tech.copy_bit_j
-    else:
-        if measured_kt is None:
-            raise ValueError(f"{tech.name} is priced from the kT physics: pass measured_kt")
-        return {"read_j": measured_kt.read_kt * kt, "update_j": measured_kt.update_kt * kt,
-                "consolidation_j": measured_kt.consolidation_kt * kt, "total_j": measured_kt.total_kt * kt}
-    return {"read_j": read_j, "update_j": update_j, "consolidation_j": consolidation_j,
-            "total_j": read_j + update_j + consolidation_j}
+    attempts = counters[Counter.ATTEMPTS]
+    eb_ret = device.retention_barrier_kt
+    eb_last = final_barrier_q4 / _Q
+    nb = cells * bits
+    heat = (counters[Counter.DROP_Q4] - counters[Counter.CLIMB_Q4]) / _Q
+    measured = {
+        "read_kt": counters[Counter.READS] * bits * LN2,
+        "update_kt": heat,
+        "update_gross_kt": counters[Counter.DROP_Q4] / _Q,
+        "consolidation_kt": (counters[Counter.BARRIER_Q4] / _Q + nb * max(0.0, eb_ret - eb_last)
+                             + nb * device.commit_kt),
+    }
+    measured["total_kt"] = measured["read_kt"] + measured["update_kt"] + measured["consolidation_kt"]
+    measured.update({k.replace("_kt", "_j"): v * device.kt_j for k, v in list(measured.items())})
+    workload = workload_energy(cells, max(attempts, 1), bits, time_s=sweeps * device.step_time_s,
+                               reads_per_update=counters[Counter.READS] * bits / max(attempts, 1), device=device)
+    lim = workload["lower_bounds"]["lim"]["kt"]
+    return {
+        "measured": measured,
+        **workload,
+        "final_barrier_kt": eb_last,
+        "measured_over_lim_bound": measured["total_kt"] / lim if lim else None,
+        "heat_over_reliability_floor": (heat / workload["lower_bounds"]["reliability_floor"]["kt"]
+                                        if workload["lower_bounds"]["reliability_floor"]["kt"] else None),
+    }

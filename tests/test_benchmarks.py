@@ -23,8 +23,9 @@ def test_quick_benchmarks_write_json_and_plots(tmp_path):
     scaling = json.loads((tmp_path / "bench-scaling.json").read_text())
     assert len(scaling["rows"]) >= 2
     qp = json.loads((tmp_path / "bench-qp.json").read_text())
-    assert {r["bits"] for r in qp["precision"]} == {1, 2, 4, 8} and set(qp["slopes"]) == {
-        "known-optimum", "random-definite", "random-indefinite", "least-squares"}
-    assert all(r["energy_kt"]["measured"] >= r["energy_kt"]["bound"] * (1 - 1e-12) for r in qp["precision"])
+    assert {r["bits"] for r in qp["precision"]} == {2, 4, 8} and set(qp["slopes"]) == {
+        "known-optimum", "random-definite", "random-indefinite", "least-squares", "digits"}
+    digits8 = next(r for r in qp["precision"] if r["workload"] == "digits" and r["bits"] == 8)
+    assert digits8["test_accuracy"] >= digits8["test_accuracy_optimum"] - 0.02
     for name in ("bench-maxcut.png", "bench-scaling.png", "bench-qp.png"):
         assert (tmp_path / name).stat().st_size > 10_000

@@ -37,17 +37,18 @@ def test_golden_only_run_writes_json_and_plot(tmp_path, small_gset, capsys):
     assert result["counters"]["SWEEPS"] == 50 and result["rtl"] is None
     assert len(result["trace"]["sweep"]) == 50
     e = result["energy"]
-    for part in ("measured", "lim_bound", "conventional"):
-        w = e[part]
-        assert w["total_kt"] == pytest.approx(w["read_kt"] + w["update_kt"] + w["consolidation_kt"])
-        assert w["total_j"] == pytest.approx(w["total_kt"] * 1.380649e-23 * 300)
-    assert e["measured"]["update_kt"] == result["counters"]["DROP_Q4"] / 16
-    assert e["lim_bound"]["update_kt"] == pytest.approx(
-        max(0, result["final_gain_kt"] * (result["objective"]["start"] - result["objective"]["final"])))
+    m = e["measured"]
+    assert m["total_kt"] == pytest.approx(m["read_kt"] + m["update_kt"] + m["consolidation_kt"])
+    assert m["total_j"] == pytest.approx(m["total_kt"] * 1.380649e-23 * 300)
+    c = result["counters"]
+    assert m["update_kt"] == (c["DROP_Q4"] - c["CLIMB_Q4"]) / 16
+    w = e["workload"]
+    assert (w["parameters"], w["update_ops"], w["bits"]) == (60, c["ATTEMPTS"], 1)
+    assert w["time_s"] == pytest.approx(50 * 1e-6)
     assert e["first_law"]["closes"]
-    assert set(e["technologies"]) == {"ideal-lim", "fn-synapse", "sram-dram"}
+    assert set(e["cost_models"]) == {"lim_array", "fn_synapse", "forced_write_memory", "sram_dram", "accelerator"}
     out = capsys.readouterr().out
-    assert f"cut        {result['cut']}" in out and "LIM bound" in out and "Landauer floor" in out
+    assert f"cut        {result['cut']}" in out and "LIM lower bound" in out and "Landauer, final state" in out
 
 
 @pytest.mark.cosim
@@ -108,13 +109,25 @@ def test_help_explains_the_schedules():
 def test_bounds_table_of_ai_workloads(tmp_path, capsys):
     assert main(["bounds", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    for name in ("MLP on MNIST", "GPT-3", "brain-scale", "Brown et al. 2020"):
+    for name in ("LeNet-5", "GPT-3", "brain-scale", "Brown et al., NeurIPS 2020", "brain-scale against the paper"):
         assert name in out
-    rows = json.loads((tmp_path / "bounds-ai-workloads.json").read_text())["workloads"]
-    assert [r["parameters"] for r in rows] == sorted(r["parameters"] for r in rows)
-    assert rows[0]["parameters"] == 1e6 and rows[-1]["parameters"] == 1e15
+    data = json.loads((tmp_path / "bounds-ai-workloads.json").read_text())
+    rows = data["workloads"]
+    sizes = [r["workload"]["parameters"] for r in rows]
+    assert sizes[-1] == 1e15 and min(sizes) == 6e4
     for r in rows:
-        assert r["landauer_j"] < r["lim_bound_j"] < r["conventional_j"] < r["sram_dram_j"]
+        low, cost = r["lower_bounds"], r["cost_models"]
+        assert all(v["kind"] == "lower bound" and v["assumption"] for v in low.values())
+        assert all(v["kind"] == "cost model" and v["assumption"] for v in cost.values())
+        # every cost model at least the LIM lower bound for the same workload
+        assert all(v["kt"] is None or v["kt"] >= low["lim"]["kt"] for v in cost.values())
+    gpt3 = next(r for r in rows if r["name"] == "GPT-3")
+    assert gpt3["workload"]["update_ops"] == 1.75e11 * 3e11 and gpt3["workload"]["flops"] == 3.14e23
+    c = data["paper_comparison"]
+    assert c["lim_bound_j"]["low"] < c["lim_bound_j"]["central"] <= c["lim_bound_j"]["high"]
+    # the headline's implied operations, priced by the floor, give the headline back
+    per_update = c["floor_per_update_j"]
+    assert [ops * per_update for ops in c["implied_update_ops"]] == pytest.approx(c["paper_headline_j"])
     assert (tmp_path / "bounds-ai-workloads.png").stat().st_size > 10_000
 
 
@@ -122,13 +135,17 @@ def test_bounds_for_one_workload(tmp_path, capsys):
     assert main(["bounds", "--params", "1e9", "--ops", "1e15", "--bits", "8", "--time", "3600",
                  "--out", str(tmp_path)]) == 0
     row = json.loads((tmp_path / "bounds-custom.json").read_text())["workloads"][0]
-    assert row["retention"]["step_time_s"] == pytest.approx(3600 / 1e6)
-    assert row["retention_barrier_kt"] == pytest.approx(math.log(10 * 365.25 * 86400 / (3.6e-3 * 1e-6)))
+    w = row["workload"]
+    assert w["step_time_s"] == pytest.approx(3600 / 1e6)
+    assert w["attempts_per_step"] == pytest.approx(3.6e-3 / 1e-9)
+    assert w["retention_barrier_kt"] == pytest.approx(math.log(10 * 365.25 * 86400 / (1e-9 * 1e-6)))
+    assert row["lower_bounds"]["reliability_floor"]["kt"] == pytest.approx(1e15 * w["update_floor_kt"])
 
 
 @pytest.mark.parametrize("args, message", [
     (["--params", "1e9"], "both --params and --ops"),
-    (["--params", "1e9", "--ops", "1e5"], "at least the parameters"),
+    (["--params", "1e9", "--ops", "0"], "at least 1"),
+    (["--params", "1e9", "--ops", "1e12", "--time", "1e-6"], "allow more time"),
     (["--params", "1e9", "--ops", "1e12", "--bits", "0"], "bits"),
     (["--retention-error", "0.9"], "retention error"),
 ])

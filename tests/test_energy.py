@@ -1,115 +1,88 @@
-"""The energy model: its invariants over many random runs, and the analytic bounds."""
+"""The energy model: the reliability floor against an independent solution of the two-state
+dynamics, the workload bounds' scaling, and a run's workload agreeing with ``lim bounds``.
+
+Checks of measured energy against bounds the counters do not determine are in
+tests/test_thermodynamics.py. What holds by construction (documentation, not a check):
+``landauer_per_operation = OPS b ln 2`` and ``lim = max(...)`` are their own definitions.
+"""
+import json
 import math
 
 import numpy as np
 import pytest
+from scipy.linalg import expm
 
-from cases import SMALL, RATES, WEIGHT_SETS
-from lim.hdl.params import Counter, Schedule, gain_kt
-from lim.host.anneal import max_tilt_kt
-from lim.sim.energy import (LN2, TECHNOLOGIES, Retention, binary_entropy, kt_joules, run_energy,
-                            technology_energy, workload_bounds)
-from lim.sim.golden import GoldenArray, RunConfig
-from lim.sim.mapping import map_problem
-from lim.sim.problem import random_maxcut
+from lim.hdl.params import Counter
+from lim.sim.energy import (LN2, Device, binary_entropy, reliability_tilt_kt, run_energy, update_error,
+                            update_floor_kt, workload_energy)
 
 
-def random_runs(count, seed):
-    rng = np.random.default_rng(seed)
-    for k in range(count):
-        n = int(rng.integers(4, 80))
-        m = int(rng.integers(0, min(5 * n, n * (n - 1) // 2) + 1))
-        problem = random_maxcut(n, m, seed=int(rng.integers(1 << 30)), weights=WEIGHT_SETS[k % len(WEIGHT_SETS)])
-        kind = Schedule(k % 4)
-        start = int(rng.integers(1, 80))
-        config = RunConfig(seed=int(rng.integers(1 << 32)), gain_q4=int(rng.integers(0, 48)), schedule=kind,
-                           barrier_start_q4=start, barrier_end_q4=start + int(rng.integers(0, 1200)),
-                           rate=RATES[kind])
-        retention = Retention(time_s=float(10 ** rng.uniform(0, 9)), error=float(10 ** rng.uniform(-9, -1)),
-                              step_time_s=float(10 ** rng.uniform(-12, -3)))
-        yield problem, config, retention, int(rng.integers(2, 40)), rng.integers(0, 2, size=n)
+def wrong_after(tilt, attempts):
+    """P(wrong well) after k0 tau = ``attempts`` at a constant tilt, by the matrix exponential of
+    the two-state generator (forward rate 1, backward exp(-tilt)), from the wrong well."""
+    generator = np.array([[-1.0, math.exp(-tilt)], [1.0, -math.exp(-tilt)]])
+    return (expm(generator * attempts) @ np.array([1.0, 0.0]))[0]
 
 
-def run_and_price(problem, config, retention, sweeps, bits):
-    program = map_problem(problem, SMALL)
-    gold = GoldenArray(program, bits, config)
-    u0 = problem.objective(gold.spins_pm())
-    snap = gold.run(sweeps)
-    u1 = problem.objective(gold.spins_pm())
-    e = run_energy(snap.counters, problem.n, gain_kt(config.gain_q4), u0 - u1, snap.trace["barrier_q4"][-1], retention)
-    return snap, e
+@pytest.mark.parametrize("bits", [2, 4, 8, 16])
+@pytest.mark.parametrize("factor", [1.05, 1.5, 3.0, 30.0])
+def test_reliability_tilt_is_the_smallest_that_reaches_the_error(bits, factor):
+    eps = update_error(bits)
+    attempts = factor * math.log(1 / eps)
+    tilt = reliability_tilt_kt(eps, attempts)
+    assert wrong_after(tilt, attempts) == pytest.approx(eps, rel=1e-6)
+    assert wrong_after(tilt * 0.99, attempts) > eps       # any smaller tilt misses it
 
 
-def test_measured_is_never_below_the_bound_and_conventional_never_below_measured():
-    checked_conventional = 0
-    for problem, config, retention, sweeps, bits in random_runs(200, seed=11):
-        snap, e = run_and_price(problem, config, retention, sweeps, bits)
-        m, b, c = e["measured"], e["bound"], e["conventional"]
-        for wall in ("read_kt", "update_kt", "consolidation_kt", "total_kt"):
-            assert getattr(m, wall) >= getattr(b, wall) - 1e-9, (wall, problem.name)
-        assert b.consolidation_kt >= e["landauer_kt"]
-        if max_tilt_kt(problem, config.gain_q4) <= e["hold_barrier_kt"]:
-            checked_conventional += 1
-            for wall in ("read_kt", "update_kt", "consolidation_kt", "total_kt"):
-                assert getattr(c, wall) >= getattr(m, wall) - 1e-9, (wall, problem.name)
-    assert checked_conventional >= 100
+def test_floor_limits_and_speed_tradeoff():
+    for bits in (2, 8, 16, 32):
+        eps = update_error(bits)
+        # slow limit: the log-odds of the error, Landauer's order b ln 2 per update
+        assert reliability_tilt_kt(eps) == pytest.approx(math.log((1 - eps) / eps))
+        assert update_floor_kt(bits) == pytest.approx(math.log(2 ** bits - 1) * (1 - eps))
+        tilts = [reliability_tilt_kt(eps, f * math.log(1 / eps)) for f in (1.001, 1.1, 2, 10, 1000)]
+        assert tilts == sorted(tilts, reverse=True)      # faster updates need a steeper tilt
+        # MISSION.md's sketch ln(1/eps) + ln ln(1/eps) lies between the slow limit and the fastest steps
+        sketch = math.log(1 / eps) + math.log(math.log(1 / eps))
+        assert tilts[-1] < sketch < tilts[0]
+        assert reliability_tilt_kt(eps, math.log(1 / eps)) == math.inf
+    assert update_floor_kt(1) == 0.0                     # a 1-bit update wrong half the time
 
 
-def test_consolidation_equals_the_bound_when_the_schedule_ends_at_retention():
-    """An ideal schedule ends exactly at Eb_ret: the consolidation wall meets the bound exactly."""
-    problem = random_maxcut(40, 120, seed=5, weights=(-1, 1))
-    retention = Retention(time_s=1e3, error=1e-3, step_time_s=1e-6)  # Eb_ret = ln(1e12) = 27.63 kT
-    end_q4 = math.ceil(retention.barrier_kt * 16)
-    config = RunConfig(seed=3, gain_q4=16, schedule=Schedule.LINEAR, barrier_end_q4=end_q4, rate=1 << 18)
-    snap, e = run_and_price(problem, config, retention, 40, np.zeros(40, dtype=int))
-    assert snap.barrier_q4 == end_q4
-    excess = e["measured"].consolidation_kt - e["bound"].consolidation_kt
-    assert excess == pytest.approx(problem.n * (end_q4 / 16 - retention.barrier_kt))
-    assert excess < problem.n / 16  # within one barrier step per cell
-    # and the update wall exceeds its bound by exactly the climbs the bath lent
-    climb = snap.counters[Counter.CLIMB_Q4] / 16
-    assert e["measured"].update_kt - e["bound"].update_kt == pytest.approx(climb)
+def test_workload_bounds_scale_with_operations_and_speed():
+    base = workload_energy(1e6, 1e9, 8)
+    more = workload_energy(1e6, 1e10, 8)
+    for key in ("landauer_per_operation", "reliability_floor", "lim"):
+        assert more["lower_bounds"][key]["kt"] / base["lower_bounds"][key]["kt"] == pytest.approx(10)
+    assert more["lower_bounds"]["landauer_final_state"] == base["lower_bounds"]["landauer_final_state"]
+    slow = workload_energy(1e6, 1e9, 8, time_s=1e3)   # 1e3 updates per parameter: 1 s = 1e9 attempts each
+    fast = workload_energy(1e6, 1e9, 8, time_s=1e3 * 8e-9)
+    assert fast["lower_bounds"]["lim"]["kt"] > slow["lower_bounds"]["lim"]["kt"] > base["lower_bounds"]["lim"]["kt"] * (1 - 1e-9)
+    with pytest.raises(ValueError, match="allow more time"):
+        workload_energy(1e6, 1e9, 8, time_s=1e3 * 1e-9)
+    json.dumps(base, allow_nan=False)
 
 
-def test_retention_barrier_and_commit_cost():
-    r = Retention(time_s=10 * 365.25 * 86400, error=1e-6, step_time_s=1e-9)
-    assert r.barrier_kt == pytest.approx(math.log(3.15576e8 / 1e-15))
-    assert 54 < r.barrier_kt < 54.2
-    assert r.commit_kt == pytest.approx(LN2 - binary_entropy(1e-6))
-    assert binary_entropy(0.5) == pytest.approx(LN2)
-    with pytest.raises(ValueError):
-        Retention(error=0.7)
-    with pytest.raises(ValueError, match="at least one step time"):
-        Retention(time_s=1e-10, step_time_s=1e-9)
+def test_device_retention_barrier_and_commit():
+    d = Device(retention_time_s=10 * 365.25 * 86400, retention_error=1e-6, attempt_time_s=1e-9)
+    assert d.retention_barrier_kt == pytest.approx(math.log(3.15576e8 / 1e-15))
+    assert d.commit_kt == pytest.approx(LN2 - binary_entropy(1e-6))
+    assert d.kt_j == pytest.approx(4.1419e-21, rel=1e-4)
+    with pytest.raises(ValueError, match="retention error"):
+        Device(retention_error=0.7)
+    with pytest.raises(ValueError, match="shorter than one attempt"):
+        Device(step_time_s=1e-10)
 
 
-def test_workload_bounds_scale_as_derived():
-    b = workload_bounds(1e6, 1e9, 8)
-    eb = b.retention.barrier_kt
-    assert b.landauer_kt == pytest.approx(8e6 * LN2)
-    assert b.lim_bound_kt == pytest.approx(8e6 * (b.retention.commit_kt + eb))
-    assert b.conventional_kt == pytest.approx(1e9 * 8 * (eb + LN2) + 8e6 * (eb + LN2))
-    assert b.landauer_kt <= b.lim_bound_kt <= b.conventional_kt
-    # LIM does not grow with operations; the conventional memory does, linearly
-    b10 = workload_bounds(1e6, 1e10, 8)
-    assert b10.lim_bound_kt == pytest.approx(b.lim_bound_kt)
-    assert b10.conventional_kt / b.conventional_kt == pytest.approx(10, rel=1e-3)
-    # faster convergence needs a higher retention barrier: ln(S / T)
-    slow = workload_bounds(1e6, 1e9, 8, convergence_time_s=1e3)
-    fast = workload_bounds(1e6, 1e9, 8, convergence_time_s=1.0)
-    assert fast.retention.barrier_kt - slow.retention.barrier_kt == pytest.approx(math.log(1e3))
-    assert fast.lim_bound_kt > slow.lim_bound_kt
-
-
-def test_technology_prices_and_joules():
+def test_a_runs_workload_is_what_lim_bounds_computes():
     counters = {c: 0 for c in Counter}
-    counters.update({Counter.READS: 1000, Counter.ATTEMPTS: 100})
-    sram = technology_energy(TECHNOLOGIES["sram-dram"], counters, cells=10, bits=1, checkpoints=2)
-    assert sram["read_j"] == pytest.approx(1000 * 10e-12 / 64)
-    assert sram["update_j"] == pytest.approx(100 * 10e-12 / 64)
-    assert sram["consolidation_j"] == pytest.approx(2 * 10 * 2e-9 / 64)
-    fn = technology_energy(TECHNOLOGIES["fn-synapse"], counters, cells=10)
-    assert fn["update_j"] == pytest.approx(100 * 5e-15)
-    with pytest.raises(ValueError, match="at most 14 bits"):
-        technology_energy(TECHNOLOGIES["fn-synapse"], counters, cells=10, bits=16)
-    assert kt_joules(300) == pytest.approx(4.1419e-21, rel=1e-4)
+    counters.update({Counter.ATTEMPTS: 64_000, Counter.READS: 640_000, Counter.DROP_Q4: 16 * 900,
+                     Counter.CLIMB_Q4: 16 * 300, Counter.BARRIER_Q4: 16 * 5000})
+    device = Device(step_time_s=2e-8)
+    e = run_energy(counters, cells=100, bits=6, sweeps=640, final_barrier_q4=16 * 50, device=device)
+    direct = workload_energy(100, 64_000, 6, time_s=640 * 2e-8, reads_per_update=60, device=device)
+    assert e["lower_bounds"] == direct["lower_bounds"] and e["cost_models"] == direct["cost_models"]
+    assert e["measured"]["update_kt"] == 600
+    assert e["measured"]["read_kt"] == pytest.approx(640_000 * 6 * LN2)
+    assert e["measured"]["consolidation_kt"] == pytest.approx(
+        5000 + 600 * (device.retention_barrier_kt - 50) + 600 * device.commit_kt)
