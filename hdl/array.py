@@ -37,10 +37,15 @@ def counter_increment_widths(geometry):
 
 
 class LimArray(wiring.Component):
-    def __init__(self, geometry=ArrayGeometry()):
+    """The array. ``counter_preset`` (simulation builds only, never a board's) makes the counters
+    writable through the bus: a write to a counter's low word holds it, a write to its high word
+    loads both, so a test can start a counter just below 2^32 or its saturation."""
+
+    def __init__(self, geometry=ArrayGeometry(), counter_preset=False):
         if not isinstance(geometry, ArrayGeometry):
             raise TypeError(f"geometry must be an ArrayGeometry, not {type(geometry).__name__}")
         self.geometry = geometry
+        self.counter_preset = counter_preset
         super().__init__({
             "bus_addr": In(geometry.addr_bits),
             "bus_wdata": In(32),
@@ -140,10 +145,17 @@ class LimArray(wiring.Component):
 
         # ---- counters ----------------------------------------------------------------------
         counters = {}
+        preset_low = Signal(32)
         for counter, width in counter_increment_widths(g).items():
-            c = SaturatingCounter(g.counter_bits, width)
+            c = SaturatingCounter(g.counter_bits, width, loadable=self.counter_preset)
             m.submodules[f"count_{counter.name.lower()}"] = c
             m.d.comb += c.clear.eq(init)
+            if self.counter_preset:
+                counter_write = write & (region == Region.COUNTERS)
+                with m.If(counter_write & (index == 2 * counter)):
+                    m.d.sync += preset_low.eq(self.bus_wdata)
+                m.d.comb += [c.load.eq(counter_write & (index == 2 * counter + 1)),
+                             c.load_value.eq(Cat(preset_low, self.bus_wdata))]
             counters[counter] = c
 
         # ---- sweep sequencer ---------------------------------------------------------------

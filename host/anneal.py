@@ -4,7 +4,6 @@ The RTL runs the job in checkpoints; the golden model runs the same job sweep by
 trajectory) and must agree with the RTL at every checkpoint on the state and every counter.
 """
 import json
-import os
 import platform
 import subprocess
 import sys
@@ -22,6 +21,7 @@ from ..sim.golden import GoldenArray
 from ..sim.mapping import MappingError, map_problem
 from ..sim.gset import best_known_cut, load_named
 from ..sim.temperature import largest_move
+from .files import write_atomically
 from .progress import Progress, watch_file
 
 __all__ = ["default_problem", "fit_geometry", "run_anneal", "write_result"]
@@ -71,12 +71,19 @@ def _compare(golden_snaps, rtl_snaps):
     return differences
 
 
-def _rtl_runner(simulator, geometry, waves):
+def rtl_runner(simulator, geometry, waves=False, build_root=None):
+    """The RTL of ``geometry`` in ``simulator`` (verilator, icarus or amaranth), ready to run jobs."""
     if simulator == "amaranth":
         from ..sim.cosim.amaranth_sim import AmaranthSimulator
         return AmaranthSimulator(geometry)
     from ..sim.cosim.runner import Cosimulator
-    return Cosimulator(geometry, simulator, waves=waves)
+    return Cosimulator(geometry, simulator, waves=waves, build_root=build_root)
+
+
+def last_sweep_barrier_q4(counters, cells):
+    """The barrier the last sweep ran under, from the target's own counters: every sweep charges
+    each cell's raise, the first one from 0 to the start, so BARRIER = cells x Eb_last (spins)."""
+    return counters[Counter.BARRIER_Q4] // max(cells, 1)
 
 
 def first_law(problem, config, snapshot, start_values, final_values):
@@ -201,7 +208,7 @@ def _run(problem, settings, progress, waves, where):
 
     rtl = None
     if settings.simulator != "golden" or where.board is not None:
-        runner = where.board or _rtl_runner(settings.simulator, geometry, waves)
+        runner = where.board or rtl_runner(settings.simulator, geometry, waves)
         from ..sim.cosim.runner import Job
         job = Job(problem.name, program, initial, config, chunks)
         build_seconds = None
@@ -237,12 +244,18 @@ def _run(problem, settings, progress, waves, where):
         if waves and hasattr(runner, "waves_path"):
             rtl["waves"] = str(runner.waves_path)
 
-    final = golden_snaps[-1]
-    spins = golden.spins_pm()
+    # the report is read from the target that ran; the golden model checks it
+    golden_final = golden_snaps[-1]
+    if rtl is not None:
+        final = rtl_snaps[-1]
+        spins = program.rows_to_spins(final.rows).astype(np.int64) * 2 - 1
+        source = where.label
+    else:
+        final, spins, source = golden_final, golden.spins_pm(), "golden model"
     counters = {c.name: int(v) for c, v in final.counters.items()}
     final_objective = int(problem.objective(spins))
-    last_sweep_barrier_q4 = snap.trace["barrier_q4"][-1]
-    energy = energy_report(problem, settings, final.counters, last_sweep_barrier_q4, trace)
+    energy = energy_report(problem, settings, final.counters, last_sweep_barrier_q4(final.counters, problem.n),
+                           trace)
     energy["first_law"] = first_law(problem, config, final, program.values(initial), spins)
     result = {
         "problem": {"name": problem.name, "spins": problem.n, "couplings": problem.m,
@@ -253,15 +266,20 @@ def _run(problem, settings, progress, waves, where):
                   "edge_entries_per_lane": int(program.lengths.sum())},
         "settings": settings.to_dict(),
         "schedule": settings.describe(),
-        "objective": {"start": start_objective, "final": final_objective},
+        "read_from": source,
+        "objective": {"start": start_objective, "final": final_objective, "register": final.objective},
         "final_gain_kt": gain_kt(final.gain_q4),
         "counters": counters,
         "saturated": [c.name for c in Counter if final.saturated >> c & 1],
         "energy": energy,
         "golden_model": {"seconds": golden_seconds,
-                         "spin_updates_per_second": problem.n * settings.sweeps / golden_seconds},
+                         "spin_updates_per_second": problem.n * settings.sweeps / golden_seconds,
+                         "counters": {c.name: int(v) for c, v in golden_final.counters.items()},
+                         "objective_final": int(problem.objective(golden.spins_pm())),
+                         "spins": golden.spins_pm().tolist()},
         "rtl": rtl,
         "trace": trace,
+        "trace_from": "golden model (every sweep; the target is compared at each checkpoint)",
         "spins": spins.tolist(),
         "meta": run_metadata(),
     }
@@ -301,15 +319,8 @@ def run_metadata():
 
 
 def write_result(result, path):
-    """Write JSON atomically: a run interrupted mid-write leaves no half file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
+    """Write a result as JSON, whole or not at all (host/files.py)."""
+    def write(tmp):
+        with open(tmp, "w") as f:
             json.dump(result, f, indent=1)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return write_atomically(path, write)

@@ -1,5 +1,6 @@
 """``lim``: run annealing on the emulated learning-in-memory array and report its energy."""
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -64,10 +65,9 @@ def _anneal_parser(sub):
                         "the consolidation sweeps)")
     b.add_argument("--consolidation-sweeps", type=int, default=None, metavar="SWEEPS",
                    help="sweeps at the end over which the barrier rises (default: 5%% of the sweeps)")
-    p.add_argument("--seed", type=int, default=d.seed, help="PRNG seed (also draws the start state)")
+    _add_seed(p, d.seed)
     p.add_argument("--lanes", type=int, default=d.lanes, help="parallel update lanes of the array")
-    p.add_argument("--simulator", default=d.simulator, choices=SIMULATOR_CHOICES,
-                   help="where the RTL runs ('golden' runs the model only)")
+    _add_simulator(p, d.simulator)
     b = p.add_argument_group("boards (the same host driver and UART protocol for both)")
     b.add_argument("--port", help="serial port of a real board running the LIM bitstream (e.g. /dev/ttyUSB1)")
     b.add_argument("--sim-board", action="store_true",
@@ -77,12 +77,34 @@ def _anneal_parser(sub):
     p.add_argument("--checkpoints", type=int, default=d.checkpoints,
                    help="times the RTL state and counters are read back and compared")
     _add_device_arguments(p)
-    p.add_argument("--out", type=Path, default=Path("results"), help="folder for the JSON and PNG")
+    _add_out(p, "the JSON and PNG")
     p.add_argument("--name", default=None, help="file name stem of the outputs (default: from the problem)")
     p.add_argument("--waves", action="store_true", help="dump waveforms from the RTL simulator")
-    p.add_argument("--quiet", action="store_true", help="no progress display")
+    _add_quiet(p)
     p.set_defaults(handler=_cmd_anneal)
     return p
+
+
+#: The options every command that has them shares, with one meaning each.
+QUIET_HELP = "no progress display and no detail: only the result lines, failures and where the files went"
+SEED_HELP = "PRNG seed of the array's lanes (and of the start state, where one is drawn)"
+SIMULATOR_HELP = "where the RTL runs next to the golden model, which checks it ('golden': the model only)"
+
+
+def _add_out(p, what, default="results"):
+    p.add_argument("--out", type=Path, default=Path(default), help=f"folder for {what}")
+
+
+def _add_quiet(p):
+    p.add_argument("--quiet", action="store_true", help=QUIET_HELP)
+
+
+def _add_seed(p, default):
+    p.add_argument("--seed", type=int, default=default, help=SEED_HELP)
+
+
+def _add_simulator(p, default):
+    p.add_argument("--simulator", default=default, choices=SIMULATOR_CHOICES, help=SIMULATOR_HELP)
 
 
 def _add_device_arguments(p):
@@ -153,6 +175,8 @@ def _report(r, json_path, png_path):
         f"problem    {r['problem']['name']}: {r['problem']['spins']} spins, {r['problem']['couplings']} couplings"
         f" -> {a['groups_used']} groups x {a['lanes']} lanes ({a['colours']} colours)",
         f"schedule   {r['schedule']}",
+        f"read from  {r['read_from']}" + ("" if r["rtl"] is None else
+                                          f" (the golden model checks it: {'agrees' if r['rtl']['agrees_with_golden_model'] else 'DISAGREES'})"),
     ]
     derived = r["settings"].get("derived_from_problem")
     if derived:
@@ -255,8 +279,8 @@ def _bounds_parser(sub):
                    help="built-in table: an update per parameter per training sample (a memory that "
                         "learns in place) or per optimizer step")
     _add_device_arguments(p)
-    p.add_argument("--out", type=Path, default=Path("results"), help="folder for the JSON and PNG")
-    p.add_argument("--quiet", action="store_true", help="print only where the files went")
+    _add_out(p, "the JSON and PNG")
+    _add_quiet(p)
     p.set_defaults(handler=_cmd_bounds)
 
 
@@ -302,14 +326,16 @@ def _build_parser(sub):
                                    "for a board, and report resources, Fmax, the largest problem that fits and\n"
                                    "its spin updates per second. Exits 1 when timing is not met.")
     p.add_argument("--board", required=True, choices=sorted(BOARDS))
-    p.add_argument("--out", type=Path, default=Path("build"), help="build folder (a subfolder per board)")
+    _add_out(p, "the build (a subfolder per board)", "build")
+    _add_quiet(p)
     p.set_defaults(handler=_cmd_build)
 
 
 def _cmd_build(args):
     from .toolchain import build_bitstream, format_report
     report = build_bitstream(args.board, args.out / args.board)
-    print(format_report(report))
+    if not args.quiet or not report["timing_met"]:
+        print(format_report(report))
     print(f"report     {args.out / args.board / f'lim_{args.board}.json'}")
     return 0 if report["timing_met"] else 1
 
@@ -324,6 +350,7 @@ def _flash_parser(sub):
     p.add_argument("--sram", action="store_true", help="load into SRAM (lost at power-off) instead of flash")
     p.add_argument("--no-verify", action="store_true", help="skip reading the flash back")
     p.add_argument("--dry-run", action="store_true", help="print the exact command and do nothing")
+    _add_quiet(p)
     p.set_defaults(handler=_cmd_flash)
 
 
@@ -337,7 +364,8 @@ def _cmd_flash(args):
     if args.dry_run:
         print(shlex.join(cmd))
         return 0
-    print(flash(args.board, bitstream, to_flash=not args.sram, verify=not args.no_verify).strip())
+    output = flash(args.board, bitstream, to_flash=not args.sram, verify=not args.no_verify).strip()
+    print(f"flashed    {bitstream} to {args.board}" if args.quiet else output)
     return 0
 
 
@@ -365,12 +393,11 @@ def _qp_parser(sub):
                    help="cell precision p, 1 to 8; a range (2-8) or list (2,4,8) runs each and reports "
                         "energy against precision")
     p.add_argument("--sweeps", type=int, default=None, help="sweeps (default 4 * 2^p + 64)")
-    p.add_argument("--seed", type=int, default=1, help="PRNG seed")
-    p.add_argument("--simulator", choices=["golden", "verilator", "icarus"], default="golden",
-                   help="where the RTL runs as well ('golden': the model only)")
+    _add_seed(p, 1)
+    _add_simulator(p, "golden")
     _add_device_arguments(p)
-    p.add_argument("--out", type=Path, default=Path("results"), help="folder for the JSON")
-    p.add_argument("--quiet", action="store_true", help="print only the result lines")
+    _add_out(p, "the JSON (and PNG for several precisions)")
+    _add_quiet(p)
     p.set_defaults(handler=_cmd_qp)
 
 
@@ -459,10 +486,11 @@ def _reproduce_parser(sub):
                "  lim reproduce results/anneal-G1.json --problem G1.txt --simulator golden")
     p.add_argument("result", type=Path, help="a result JSON written by lim anneal")
     p.add_argument("--problem", type=Path, help="the problem file, if it moved since the run")
-    p.add_argument("--simulator", choices=SIMULATOR_CHOICES, help="rerun on another simulator")
+    p.add_argument("--simulator", default=None, choices=SIMULATOR_CHOICES,
+                   help=SIMULATOR_HELP + "; default: the target the run was made on")
     p.add_argument("--port", help="serial port, to rerun a run made on a real board")
-    p.add_argument("--out", type=Path, default=Path("results"), help="folder for the rerun's JSON")
-    p.add_argument("--quiet", action="store_true", help="no progress display")
+    _add_out(p, "the rerun's JSON")
+    _add_quiet(p)
     p.set_defaults(handler=_cmd_reproduce)
 
 
@@ -477,8 +505,9 @@ def _cmd_reproduce(args):
         print("NOT reproduced:\n  " + "\n  ".join(diffs))
     else:
         checked = [f for f in REPRODUCED_FIELDS if f in rerun]
-        print(f"reproduced exactly: {', '.join(checked)} ({rerun['counters']['SWEEPS']} sweeps, "
-              f"{rerun['settings']['simulator']})")
+        original = json.loads(args.result.read_text()).get("read_from", "the original target")
+        print(f"reproduced exactly: {', '.join(checked)} ({rerun['counters']['SWEEPS']} sweeps; read from "
+              f"{rerun['read_from']}, the original from {original})")
     print(f"wrote      {path}")
     return 1 if diffs else 0
 
@@ -494,7 +523,8 @@ def _prove_parser(sub):
             "the proof holds wherever it is used. Exits 1 when a property fails. docs/formal.md."),
         epilog="examples:\n  lim prove\n  lim prove --only command_safety --keep")
     p.add_argument("--only", action="append", metavar="NAME", help="run only this proof (repeatable)")
-    p.add_argument("--out", type=Path, default=Path("results"), help="folder for formal.json")
+    _add_out(p, "formal.json")
+    _add_quiet(p)
     p.add_argument("--workdir", type=Path, default=Path("build") / "formal",
                    help="SymbiYosys work folders (logs and counterexample traces)")
     p.set_defaults(handler=_cmd_prove)
@@ -517,7 +547,8 @@ def _cmd_prove(args):
         r = run_proof(proof.name, harness, harness.ports(), proof.mode, proof.depth, args.workdir / proof.name)
         results.append(dict(r.to_dict(), claim=proof.claim))
         verdict = "proved" if r.passed else "FAILED"
-        print(f"{proof.name:<28}{verdict:<8}{r.seconds:>6.1f} s  {proof.claim}", flush=True)
+        if not args.quiet or not r.passed:
+            print(f"{proof.name:<28}{verdict:<8}{r.seconds:>6.1f} s  {proof.claim}", flush=True)
         if not r.passed:
             print("    " + r.summary.replace("\n", "\n    ") + f"\n    log and trace: {r.workdir}")
     path = write_result({"proofs": results}, args.out / "formal.json")

@@ -1,29 +1,21 @@
 """Plots of a run: what the array did (objective), how (barrier), and what it cost (energy by wall)."""
 import math
-import os
-import tempfile
-from pathlib import Path
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-__all__ = ["plot_anneal", "plot_bounds"]
+from .files import write_atomically  # noqa: E402
+
+__all__ = ["plot_anneal", "plot_bounds", "plot_qp_precision"]
 
 
 def _save(fig, path):
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.stem, suffix=".png")
-    os.close(fd)
     try:
-        fig.savefig(tmp, dpi=120)
-        os.replace(tmp, path)
+        return write_atomically(path, lambda tmp: fig.savefig(tmp, dpi=120, format="png"))
     finally:
         plt.close(fig)
-        Path(tmp).unlink(missing_ok=True)
-    return path
 
 
 def plot_anneal(result, path):

@@ -4,7 +4,7 @@ import numpy as np
 
 from ..hdl.params import ArrayGeometry, Counter, gain_kt
 from ..sim.golden import GoldenArray
-from .anneal import energy_report, fit_geometry
+from .anneal import energy_report, fit_geometry, rtl_runner
 from .settings import AnnealSettings
 
 __all__ = ["QP_WEIGHT_BITS", "default_sweeps", "run_qp"]
@@ -23,7 +23,7 @@ def run_qp(boxqp, bits, settings=None, optimum=None, simulator=None, build_root=
     AnnealSettings; default: ``default_sweeps(bits)`` sweeps, schedules derived from the
     quantized problem as for spins; ``sweeps`` alone changes the sweeps of the default).
 
-    ``simulator`` ("verilator" or "icarus") also runs the RTL, which must agree with the golden
+    ``simulator`` ("verilator", "icarus" or "amaranth") also runs the RTL, which must agree with the golden
     model. Returns a JSON-ready dict: gap, held-out score, counters, energy.
     """
     if settings is None:
@@ -42,8 +42,8 @@ def run_qp(boxqp, bits, settings=None, optimum=None, simulator=None, build_root=
     levels = gold.spins_pm()
     rtl_agrees = None
     if simulator is not None:
-        from ..sim.cosim.runner import Cosimulator, Job
-        runner = Cosimulator(geometry, simulator, build_root=build_root)
+        from ..sim.cosim.runner import Job
+        runner = rtl_runner(simulator, geometry, False, build_root)
         rtl = runner.run([Job(q.problem.name, program, start, config, [resolved.sweeps])])[0][-1]
         rtl_agrees = bool(np.array_equal(rtl.rows, snap.rows) and rtl.counters == snap.counters)
     w = q.to_real(levels)

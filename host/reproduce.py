@@ -1,8 +1,10 @@
 """Reproducing a run from its result file: same problem, settings, array and target, same numbers.
 
 A result names its problem by content (SHA-256) and holds the settings with their register
-values and the array's geometry. Everything the emulator computes is deterministic, so a rerun
-must give the same final state, counters, energy and trajectory; what differs is listed.
+values, the array's geometry and the target it ran on; its numbers were read from that target.
+The rerun runs on the same target by default, so target is compared with target: the final
+state, counters, energy and trajectory must come out equal. The rerun's own golden model checks
+its target as every run does, so the comparison with the model is made again too.
 """
 import json
 from dataclasses import fields
@@ -88,6 +90,8 @@ def differences(original, rerun):
     a, b = original.get("rtl"), rerun.get("rtl")
     if a and b and a["agrees_with_golden_model"] != b["agrees_with_golden_model"]:
         out.append("rtl agreement differs")
+    if b and not b["agrees_with_golden_model"]:
+        out.append(f"the rerun's target ({b['simulator']}) disagrees with the golden model")
     return out
 
 

@@ -143,3 +143,11 @@ def qp_cases(seed=99):
 
 def all_cases():
     return random_cases() + edge_cases()
+
+
+def write_gset(path, problem):
+    """``problem`` (a MaxCut problem) as a Gset file at ``path``."""
+    lines = [f"{problem.n} {problem.m}"]
+    lines += [f"{i + 1} {j + 1} {w}" for i, j, w in zip(problem.rows, problem.cols, problem.maxcut_weights)]
+    path.write_text("\n".join(lines) + "\n")
+    return path

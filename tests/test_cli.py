@@ -7,18 +7,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from cases import write_gset
 
 from lim.host.cli import main
 from lim.sim.problem import load_gset, random_maxcut
 
 LIM = shutil.which("lim", path=str(Path(sys.executable).parent))
-
-
-def write_gset(path, problem):
-    lines = [f"{problem.n} {problem.m}"]
-    lines += [f"{i + 1} {j + 1} {w}" for i, j, w in zip(problem.rows, problem.cols, problem.maxcut_weights)]
-    path.write_text("\n".join(lines) + "\n")
-    return path
 
 
 @pytest.fixture

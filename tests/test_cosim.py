@@ -3,6 +3,7 @@ must equal the golden model exactly: every state row and every counter at every 
 
 All cases of one geometry run in one simulator process (one build); each case is its own test.
 """
+import numpy as np
 import pytest
 
 from cases import all_cases, qp_cases
@@ -57,3 +58,55 @@ def test_waveforms_on_request(simulator, tmp_path):
     quiet = Cosimulator(geometry, simulator, build_root=tmp_path)
     quiet.run([job])
     assert not (quiet.build() / runner.waves_path.name).exists()
+
+
+def _board_job(board):
+    """A problem filling a good part of the board's array, started with counters just below
+    2^32 (the high word becomes non-zero, on 48-bit counters) and just below their top (they
+    saturate: 2^48 on the ULX3S, 2^32 on the iCEBreaker, whose counters are 32 bits wide)."""
+    from lim.boards.targets import BOARDS
+    from lim.hdl.params import Schedule
+    from lim.sim.golden import RunConfig
+    from lim.sim.mapping import map_problem
+    from lim.sim.problem import random_maxcut
+    from lim.sim.cosim.runner import Job
+    geometry = BOARDS[board].geometry
+    n = min(120, geometry.lanes * geometry.groups // 2)
+    problem = random_maxcut(n, min(3 * n, geometry.edge_depth * geometry.lanes // 4), seed=21, weights=(-2, 1, 3))
+    program = map_problem(problem, geometry)
+    top = (1 << geometry.counter_bits) - 1
+    presets = {Counter.READS: (1 << 32) - 50, Counter.ATTEMPTS: (1 << 32) - 3, Counter.CYCLES: top - 40,
+               Counter.DROP_Q4: top - 5, Counter.WORK_IN_Q4: (1 << 32) - 7, Counter.WORK_OUT_Q4: (1 << 32) - 7,
+               Counter.BARRIER_Q4: top - 10_000}
+    config = RunConfig(seed=5, gain_q4=8, schedule=Schedule.LINEAR, barrier_start_q4=0, barrier_end_q4=400,
+                       rate=3 << 12, gain_schedule=Schedule.LINEAR, gain_end_q4=40, gain_rate=5 << 12)
+    initial = (np.arange(n) * 7 % 3 == 0).astype(int)
+    return geometry, Job(f"{board}-presets", program, initial, config, [2, 3], presets)
+
+
+@pytest.mark.cosim
+@pytest.mark.parametrize("simulator", ["icarus", "verilator"])
+@pytest.mark.parametrize("board", ["icebreaker", "ulx3s"])
+def test_board_geometry_counters_past_32_bits_and_saturated(board, simulator):
+    """Each board's own geometry co-simulated with its counters loaded near the top: the high
+    words and saturation the boards' runs would reach only after hours or years."""
+    geometry, job = _board_job(board)
+    rtl = Cosimulator(geometry, simulator, counter_preset=True).run([job])[0]
+    gold = GoldenArray(job.program, job.initial_bits, job.config)
+    gold.preset_counters(job.presets)
+    high_words = saturated = 0
+    for k, (sweeps, got) in enumerate(zip(job.chunks, rtl)):
+        want = gold.run(sweeps)
+        where = f"{simulator}, {board}, checkpoint {k}"
+        assert got.rows.tolist() == want.rows.tolist(), f"state differs ({where})"
+        assert got.counters == want.counters, f"counters differ ({where})"
+        assert got.saturated == want.saturated and got.objective == want.objective, where
+        high_words |= sum(1 << c for c in Counter if got.counters[c] >> 32)
+        saturated |= got.saturated
+    if geometry.counter_bits > 32:
+        assert high_words >> Counter.READS & 1
+        assert high_words >> Counter.WORK_IN_Q4 & 1 or high_words >> Counter.WORK_OUT_Q4 & 1
+        assert not saturated >> Counter.ATTEMPTS & 1
+    else:
+        assert saturated >> Counter.READS & 1 and saturated >> Counter.ATTEMPTS & 1
+    assert saturated >> Counter.CYCLES & 1 and saturated >> Counter.DROP_Q4 & 1

@@ -1,32 +1,29 @@
-"""Results that survive faults: atomic writes, interrupted runs, reruns from a result file, and
-one-line errors for bad input and missing tools."""
+"""Results that survive faults: atomic writes with the umask's mode, interrupted runs, simulators
+that die with their host, reruns from a result file, and one-line errors for bad input and
+missing tools."""
 import json
 import os
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
+from cases import write_gset
 
 from lim.host import anneal as anneal_module
 from lim.host.anneal import write_result
 from lim.host.cli import main
 from lim.host.toolchain import toolchain_environment
+from lim.sim.cosim.lifeline import HOST_PID_ENV
 from lim.sim.formal.prover import formal_tool_environment
 from lim.sim.problem import random_maxcut
 
 BIN = Path(sys.executable).parent
 LIM = shutil.which("lim", path=str(BIN))
-
-
-def write_gset(path, problem):
-    lines = [f"{problem.n} {problem.m}"]
-    lines += [f"{i + 1} {j + 1} {w}" for i, j, w in zip(problem.rows, problem.cols, problem.maxcut_weights)]
-    path.write_text("\n".join(lines) + "\n")
-    return path
 
 
 def one_line_error(proc, code):
@@ -117,6 +114,65 @@ def test_an_interrupted_run_writes_nothing(tmp_path, sig, code):
     if sig == signal.SIGINT:
         assert "interrupted; no result was written" in err and "Traceback" not in err
     assert not out.exists() or not any(out.iterdir())
+
+
+def run_processes(host_pid):
+    """PIDs of live processes that name ``host_pid`` as their host (the simulators of its run)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes().split(b"\0")
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if f"{HOST_PID_ENV}={host_pid}".encode() in environ and state != "Z":
+            found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.cosim
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="needs Linux /proc")
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL], ids=lambda s: s.name)
+def test_simulator_dies_with_its_host(tmp_path, gset, sig):
+    out = tmp_path / "out"
+    host = subprocess.Popen([LIM, "anneal", "--problem", str(gset), "--sweeps", "40000", "--checkpoints", "2",
+                             "--quiet", "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 600          # the first call builds the model
+        while not run_processes(host.pid):
+            assert host.poll() is None, host.communicate()
+            assert time.monotonic() < deadline, "the simulator never started"
+            time.sleep(0.2)
+        simulators = run_processes(host.pid)
+        time.sleep(0.5)                             # the simulator is under way
+        host.send_signal(sig)
+        host.wait(timeout=30)
+        time.sleep(2)
+        assert [p for p in simulators if p in run_processes(host.pid)] == [], f"{sig.name} left the simulator running"
+        assert not list(out.glob("*.json")) and not list(out.glob("*.png"))
+        if sig == signal.SIGINT:
+            assert host.returncode == 130 and "interrupted" in host.stderr.read().decode()
+    finally:
+        if host.poll() is None:
+            host.kill()
+        for pid in run_processes(host.pid):
+            os.kill(pid, signal.SIGKILL)
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077, 0o002])
+def test_result_files_follow_the_umask(tmp_path, gset, umask):
+    out = tmp_path / f"out{umask:o}"
+    env = dict(os.environ)
+    proc = subprocess.run(["sh", "-c", f"umask {umask:03o} && exec {LIM} anneal --problem {gset} --sweeps 20 "
+                           f"--simulator golden --quiet --out {out}"], capture_output=True, text=True, env=env,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    files = list(out.iterdir())
+    assert {f.suffix for f in files} == {".json", ".png"}
+    for f in files:
+        assert stat.S_IMODE(f.stat().st_mode) == 0o666 & ~umask, f
 
 
 # ---- bad input and missing tools: one line, non-zero exit -------------------------------------

@@ -14,6 +14,7 @@ from cocotb.triggers import FallingEdge, RisingEdge
 
 from ...hdl.params import Counter, Reg, Region
 from ..golden import Snapshot
+from .lifeline import die_with_host
 
 
 class ArrayBus:
@@ -58,6 +59,7 @@ async def run_job(dut, bus, job):
     for name, value in job["config"].items():
         await bus.reg(Reg[name], value)
     await bus.reg(Reg.CONTROL, 1)  # init
+    await bus.write_many(job.get("presets", []))   # counters loaded (counter_preset builds)
     checkpoints = []
     for sweeps in job["chunks"]:
         await bus.reg(Reg.SWEEPS, sweeps)
@@ -85,6 +87,7 @@ async def run_job(dut, bus, job):
 @cocotb.test()
 async def run_jobs(dut):
     """Run every job of LIM_JOBS in order on one design instance and write LIM_RESULTS."""
+    die_with_host()
     from ...hdl.params import ArrayGeometry
     spec = json.loads(open(os.environ["LIM_JOBS"]).read())
     bus = ArrayBus(dut, ArrayGeometry(**spec["geometry"]))

@@ -10,6 +10,8 @@ import cocotb
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, FallingEdge, RisingEdge
 
+from .lifeline import die_with_host
+
 POLL_CYCLES = 2048
 
 
@@ -22,6 +24,7 @@ async def board_to_host(dut, sock):
 
 @cocotb.test()
 async def bridge(dut):
+    die_with_host()
     cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
     dut.host_tx_valid.value = 0
     dut.host_tx_data.value = 0

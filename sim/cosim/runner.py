@@ -13,7 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ...hdl.params import Region
 from ..golden import RunConfig, Snapshot
+from .lifeline import host_environment
 from .tools import simulator_environment
 
 __all__ = ["Job", "CosimError", "Cosimulator", "default_build_root", "generate_verilog"]
@@ -33,14 +35,21 @@ class Job:
     initial_bits: np.ndarray
     config: RunConfig
     chunks: list = field(default_factory=lambda: [1])
+    presets: dict = None    # {Counter: value} loaded after init (needs a counter_preset build)
 
     def spec(self):
         c = self.config
+        g = self.program.geometry
+        presets = []
+        for counter, value in (self.presets or {}).items():
+            presets += [[g.address(Region.COUNTERS, 2 * counter), value & 0xFFFFFFFF],
+                        [g.address(Region.COUNTERS, 2 * counter + 1), value >> 32]]
         return {
             "name": self.name,
             "n_groups": self.program.n_groups,
             "writes": [[int(a), int(d)] for a, d in self.program.bus_writes(self.initial_bits)],
             "config": {reg.name: value for reg, value in c.registers().items()},
+            "presets": presets,
             "chunks": [int(k) for k in self.chunks],
         }
 
@@ -62,9 +71,9 @@ class Design:
     test_module: str
 
 
-def array_design(geometry):
+def array_design(geometry, counter_preset=False):
     from ...hdl.array import LimArray
-    return Design(TOPLEVEL, LimArray(geometry), "lim.sim.cosim.bench")
+    return Design(TOPLEVEL, LimArray(geometry, counter_preset), "lim.sim.cosim.bench")
 
 
 def generate_verilog(design):
@@ -83,10 +92,11 @@ def generate_verilog(design):
 class Cosimulator:
     """Builds the array for one geometry and simulator; runs lists of jobs on it."""
 
-    def __init__(self, geometry, simulator="verilator", build_root=None, waves=False, design=None):
+    def __init__(self, geometry, simulator="verilator", build_root=None, waves=False, design=None,
+                 counter_preset=False):
         simulator_environment(simulator)
         self.geometry = geometry
-        self.design = design or array_design(geometry)
+        self.design = design or array_design(geometry, counter_preset)
         self.simulator = simulator
         self.waves = waves
         self.build_root = Path(build_root) if build_root else default_build_root()
@@ -140,7 +150,8 @@ class Cosimulator:
         try:
             self._runner.test(test_module=self.design.test_module, hdl_toplevel=self.design.toplevel,
                               build_dir=build_dir, test_dir=work_dir, waves=self.waves, test_args=test_args,
-                              results_xml=str(work_dir / "results.xml"), log_file=log, extra_env=extra_env)
+                              results_xml=str(work_dir / "results.xml"), log_file=log,
+                              extra_env={**host_environment(), **extra_env})
         except (SystemExit, Exception) as exc:
             raise CosimError(f"{self.simulator} run failed ({exc}); see {log}") from None
 
