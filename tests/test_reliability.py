@@ -134,10 +134,13 @@ def run_processes(host_pid):
 
 @pytest.mark.cosim
 @pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="needs Linux /proc")
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL], ids=lambda s: s.name)
-def test_simulator_dies_with_its_host(tmp_path, gset, sig):
+@pytest.mark.parametrize("target, sig", [([], signal.SIGINT), ([], signal.SIGTERM), ([], signal.SIGKILL),
+                                         (["--sim-board"], signal.SIGTERM), (["--sim-board"], signal.SIGKILL)],
+                         ids=["rtl-SIGINT", "rtl-SIGTERM", "rtl-SIGKILL", "sim-board-SIGTERM", "sim-board-SIGKILL"])
+def test_simulator_dies_with_its_host(tmp_path, gset, target, sig):
+    """The array in Verilator, and the simulated ULX3S board behind its UART bridge."""
     out = tmp_path / "out"
-    host = subprocess.Popen([LIM, "anneal", "--problem", str(gset), "--sweeps", "40000", "--checkpoints", "2",
+    host = subprocess.Popen([LIM, "anneal", *target, "--problem", str(gset), "--sweeps", "40000", "--checkpoints", "2",
                              "--quiet", "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 600          # the first call builds the model
