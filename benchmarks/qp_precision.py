@@ -14,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
+import lim
 from lim.host.anneal import write_result
-from lim.host.qp import default_sweeps, run_qp
-from lim.host.settings import AnnealSettings
+from lim.host.qp import default_sweeps
 from lim.sim.boxqp import WORKLOADS
 
 #: Barrier schedules compared at p = 6 (the gain schedule is the derived default in each):
@@ -25,29 +25,54 @@ SCHEDULES = {"constant": ("constant", 10.0, None), "linear": ("linear", 0.0, Non
              "exponential": ("exponential", 1.0, None), "logarithmic": ("logarithmic", 0.0, 8)}
 
 
+def spec(precisions, times, out):
+    """The benchmark as a sweep: precision x workload, barrier schedules at p = 6, and run lengths
+    at p = 6, each run through lim.sweep (resumable; --workers or a Dask cluster)."""
+    runs = []
+    for name in WORKLOADS:
+        runs += [{"problem": name, "bits": bits, "sweeps": default_sweeps(bits), "part": "precision"}
+                 for bits in precisions]
+        for label, (kind, start, rate) in SCHEDULES.items():
+            runs.append({"problem": name, "bits": 6, "sweeps": default_sweeps(6), "schedule": kind,
+                         "barrier_start_kt": start, "barrier_end_kt": 10.0, "rate": rate, "barrier_hold": 0,
+                         "part": f"schedule:{label}"})
+        runs += [{"problem": name, "bits": 6, "sweeps": sweeps, "part": "time"} for sweeps in times]
+    return {"name": "qp-precision", "out": str(out), "run": [{k: v for k, v in r.items() if v is not None}
+                                                             for r in runs]}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="fewer points (CI)")
     parser.add_argument("--rtl", action="store_true", help="run the 4-bit points on Verilator too")
+    parser.add_argument("--workers", type=int, default=None, help="local processes (default: one per core)")
+    parser.add_argument("--address", help="a Dask scheduler: run the sweep on that cluster")
     parser.add_argument("--out", type=Path, default=Path("results/bench-qp.json"))
     args = parser.parse_args()
     t0 = time.perf_counter()
     precisions = [2, 4, 8] if args.quick else list(range(2, 9))
     times = [16, 64, 256] if args.quick else [16, 32, 64, 128, 256, 512, 1024]
-    results = {"precision": [], "schedule": [], "time": [], "slopes": {}}
-    for name, make in WORKLOADS.items():
-        qp = make()
-        optimum = qp.solve()
-        for bits in precisions:
-            rtl = args.rtl and bits == 4
-            r = run_qp(qp, bits, optimum=optimum, simulator="verilator" if rtl else None,
-                       build_root=Path("build/bench/qp") if rtl else None)
-            results["precision"].append(r)
-            held = f"  accuracy {100 * r['test_accuracy']:.2f}% (float {100 * r['test_accuracy_optimum']:.2f}%)" \
-                if "test_accuracy" in r else ""
-            print(f"{name:<18} p={bits}  gap {r['gap']:<10.3g} energy {r['energy_kt']['measured']:.4g} kT "
-                  f"(update {r['energy_kt']['measured_update']:.4g}, LIM lower bound {r['energy_kt']['lim_bound']:.4g})"
-                  + held + (f"  RTL agrees: {r['rtl_agrees']}" if r["rtl_agrees"] is not None else ""), flush=True)
+    data = spec(precisions, times, args.out.with_suffix(""))
+    if args.rtl:
+        for run in data["run"]:
+            if run["part"] == "precision" and run["bits"] == 4:
+                run["target"] = "verilator"
+    parts = [run.pop("part") for run in data["run"]]
+    summary = lim.sweep(data, engine="dask" if args.address else "local", workers=args.workers,
+                        address=args.address, progress=True)
+    results = {"precision": [], "schedule": [], "time": [], "slopes": {}, "sweep": str(summary.csv_path)}
+    for part, r in zip(parts, summary.results()):
+        if part.startswith("schedule:"):
+            r["barrier_schedule"] = part.split(":", 1)[1]
+            part = "schedule"
+        results[part].append(r)
+    for r in results["precision"]:
+        held = f"  accuracy {100 * r['test_accuracy']:.2f}% (float {100 * r['test_accuracy_optimum']:.2f}%)" \
+            if "test_accuracy" in r else ""
+        print(f"{r['workload']:<18} p={r['bits']}  gap {r['gap']:<10.3g} energy {r['energy_kt']['measured']:.4g} kT "
+              f"(update {r['energy_kt']['measured_update']:.4g}, LIM lower bound {r['energy_kt']['lim_bound']:.4g})"
+              + held + (f"  RTL agrees: {r['rtl_agrees']}" if r["rtl_agrees"] is not None else ""))
+    for name in WORKLOADS:
         rows = [r for r in results["precision"] if r["workload"] == name]
         p = np.array([r["bits"] for r in rows], dtype=float)
         e = np.array([r["energy_kt"]["measured"] for r in rows])
@@ -56,14 +81,6 @@ def main():
             "doubling_per_bit": float(np.exp(np.polyfit(p, np.log(e), 1)[0])),
             "bound_doubling_per_bit": float(np.exp(np.polyfit(p, np.log(b), 1)[0])),
         }
-        for label, (kind, start, rate) in SCHEDULES.items():
-            settings = AnnealSettings(sweeps=default_sweeps(6), schedule=kind, barrier_start_kt=start,
-                                      barrier_end_kt=10.0, rate=rate, barrier_hold=0)
-            r = run_qp(qp, 6, settings, optimum=optimum)
-            r["barrier_schedule"] = label
-            results["schedule"].append(r)
-        for sweeps in times:
-            results["time"].append(run_qp(qp, 6, sweeps=sweeps, optimum=optimum))
     results["seconds"] = time.perf_counter() - t0
     path = write_result(results, args.out)
     plot(results, args.out.with_suffix(".png"))

@@ -7,11 +7,12 @@ is answered again without being executed again (the host retried after a lost re
 """
 from amaranth.hdl import Cat, Const, Module, Mux, Signal
 from amaranth.lib import wiring
+from amaranth.lib.crc.catalog import CRC16_CCITT_FALSE
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from .params import ArrayGeometry, Region
-from .protocol import CRC_INIT, CRC_POLY, MAGIC, MAX_PAYLOAD, PROTOCOL_VERSION, SYNC, Command, Status
+from .protocol import MAGIC, MAX_PAYLOAD, PROTOCOL_VERSION, SYNC, Command, Status
 
 __all__ = ["CommandBlock", "identify_payload", "STATES", "RECEIVING"]
 
@@ -29,40 +30,6 @@ def identify_payload(geometry, board_id, clk_hz):
     data = (MAGIC + bytes([PROTOCOL_VERSION, board_id, g.lanes, g.weight_bits, g.counter_bits, g.cell_bits])
             + g.groups.to_bytes(2, "little") + g.edge_depth.to_bytes(4, "little") + int(clk_hz).to_bytes(4, "little"))
     return data
-
-
-def _crc_byte_matrix():
-    """For each CRC output bit, the (crc bit, data bit) inputs it is the XOR of.
-
-    The per-byte CRC update is linear over GF(2) in (crc, byte), so it is a 24 -> 16 XOR matrix:
-    flat logic instead of eight chained conditional shifts.
-    """
-    def update(crc, byte):
-        crc ^= byte << 8
-        for _ in range(8):
-            crc = (((crc << 1) ^ CRC_POLY) if crc & 0x8000 else crc << 1) & 0xFFFF
-        return crc
-    rows = []
-    for out in range(16):
-        crc_bits = [i for i in range(16) if update(1 << i, 0) >> out & 1]
-        data_bits = [i for i in range(8) if update(0, 1 << i) >> out & 1]
-        rows.append((crc_bits, data_bits))
-    return rows
-
-
-_CRC_MATRIX = _crc_byte_matrix()
-
-
-def _crc_step(crc, byte):
-    """CRC-16/CCITT of ``crc`` extended by ``byte``, as flat XOR logic."""
-    bits = []
-    for crc_bits, data_bits in _CRC_MATRIX:
-        terms = [crc[i] for i in crc_bits] + [byte[i] for i in data_bits]
-        value = terms[0]
-        for t in terms[1:]:
-            value = value ^ t
-        bits.append(value)
-    return Cat(*bits)
 
 
 class CommandBlock(wiring.Component):
@@ -135,8 +102,13 @@ class CommandBlock(wiring.Component):
         length = self.length
         count = self.count
         word = Signal(32)             # assembling received bytes
-        crc = Signal(16)
+        # CRC-16/CCITT-FALSE over the frame (after SYNC) and the reply, one byte per cycle
+        m.submodules.crc = crc_unit = CRC16_CCITT_FALSE(data_width=8).create()
+        crc = crc_unit.crc
         crc_rx = Signal(16)
+
+        def crc_add(byte):
+            m.d.comb += [crc_unit.data.eq(byte), crc_unit.valid.eq(1)]
         status = Signal(8)
         idle_timer = self.idle_timer
         last_write_seq = Signal(8)
@@ -167,7 +139,7 @@ class CommandBlock(wiring.Component):
         def receive(next_state, store, crc_covers=True):
             with m.If(self.rx_valid):
                 if crc_covers:
-                    m.d.sync += crc.eq(_crc_step(crc, self.rx_data))
+                    crc_add(self.rx_data)
                 m.d.sync += store
                 m.next = next_state
             or_timeout()
@@ -176,7 +148,7 @@ class CommandBlock(wiring.Component):
             with m.State("IDLE"):
                 m.d.sync += [reply_len.eq(0), reply_src.eq(0), seq.eq(0)]
                 with m.If(self.rx_valid & (self.rx_data == SYNC)):
-                    m.d.sync += crc.eq(CRC_INIT)
+                    m.d.comb += crc_unit.start.eq(1)
                     m.next = "CODE"
             with m.State("CODE"):
                 receive("SEQ", code.eq(self.rx_data))
@@ -186,8 +158,8 @@ class CommandBlock(wiring.Component):
                 receive("LEN1", length[:8].eq(self.rx_data))
             with m.State("LEN1"):
                 with m.If(self.rx_valid):
-                    m.d.sync += [crc.eq(_crc_step(crc, self.rx_data)), length[8:].eq(self.rx_data),
-                                 count.eq(0)]
+                    crc_add(self.rx_data)
+                    m.d.sync += [length[8:].eq(self.rx_data), count.eq(0)]
                     full = Cat(length[:8], self.rx_data)
                     with m.If((full > max_payload) | (full[:2] != 0)):
                         m.d.sync += status.eq(Status.BAD_LENGTH)
@@ -199,8 +171,8 @@ class CommandBlock(wiring.Component):
                 or_timeout()
             with m.State("PAYLOAD"):
                 with m.If(self.rx_valid):
-                    m.d.sync += [crc.eq(_crc_step(crc, self.rx_data)), count.eq(count + 1),
-                                 word.eq(Cat(word[8:], self.rx_data))]
+                    crc_add(self.rx_data)
+                    m.d.sync += [count.eq(count + 1), word.eq(Cat(word[8:], self.rx_data))]
                     with m.If(count[:2] == 3):
                         m.d.comb += [buf_w.addr.eq(count >> 2), buf_w.data.eq(Cat(word[8:], self.rx_data)),
                                      buf_w.en.eq(1)]
@@ -287,7 +259,8 @@ class CommandBlock(wiring.Component):
             # ---- reply ------------------------------------------------------------------------
             header = [Const(SYNC, 8), status, seq, reply_len[:8], reply_len[8:]]
             with m.State("REPLY_START"):
-                m.d.sync += [tx_index.eq(0), crc.eq(CRC_INIT)]
+                m.d.sync += tx_index.eq(0)
+                m.d.comb += crc_unit.start.eq(1)
                 with m.If(status != Status.OK):
                     m.d.sync += [reply_len.eq(0), reply_src.eq(0)]
                 m.next = "REPLY_HEADER"
@@ -299,7 +272,7 @@ class CommandBlock(wiring.Component):
                             m.d.comb += tx_byte.eq(b)
                 with m.If(self.tx_ready):
                     with m.If(tx_index != 0):
-                        m.d.sync += crc.eq(_crc_step(crc, tx_byte))
+                        crc_add(tx_byte)
                     m.d.sync += tx_index.eq(tx_index + 1)
                     with m.If(tx_index == len(header) - 1):
                         m.d.sync += tx_index.eq(0)
@@ -316,7 +289,8 @@ class CommandBlock(wiring.Component):
             with m.State("REPLY_PAYLOAD"):
                 m.d.comb += [self.tx_valid.eq(1), tx_byte.eq(tx_word.word_select(tx_index[:2], 8))]
                 with m.If(self.tx_ready):
-                    m.d.sync += [crc.eq(_crc_step(crc, tx_byte)), tx_index.eq(tx_index + 1)]
+                    crc_add(tx_byte)
+                    m.d.sync += tx_index.eq(tx_index + 1)
                     with m.If(tx_index + 1 == reply_len):
                         m.next = "REPLY_CRC0"
                     with m.Elif(tx_index[:2] == 3):

@@ -6,6 +6,7 @@ Frame, both directions (docs/protocol.md):
 CRC is CRC-16/CCITT-FALSE (poly 0x1021, init 0xFFFF) over code, seq, len and payload. Payloads
 are whole 32-bit little-endian words.
 """
+import binascii
 from enum import IntEnum
 
 __all__ = ["SYNC", "PROTOCOL_VERSION", "MAX_PAYLOAD", "MAGIC", "Command", "Status", "crc16_ccitt"]
@@ -15,7 +16,6 @@ PROTOCOL_VERSION = 2
 MAX_PAYLOAD = 1024          # bytes, a multiple of 4
 MAGIC = b"LIM1"
 CRC_INIT = 0xFFFF
-CRC_POLY = 0x1021
 
 
 class Command(IntEnum):
@@ -36,9 +36,6 @@ class Status(IntEnum):
 
 
 def crc16_ccitt(data, crc=CRC_INIT):
-    for byte in data:
-        crc ^= byte << 8
-        for _ in range(8):
-            crc = ((crc << 1) ^ CRC_POLY) if crc & 0x8000 else crc << 1
-            crc &= 0xFFFF
-    return crc
+    """CRC-16/CCITT-FALSE: the standard library's CRC-CCITT (poly 0x1021) from 0xFFFF. The RTL
+    computes the same with amaranth.lib.crc's catalog entry (hdl/command.py)."""
+    return binascii.crc_hqx(bytes(data), crc)

@@ -92,7 +92,7 @@ SIMULATOR_HELP = "where the RTL runs next to the golden model, which checks it (
 
 
 def _add_out(p, what, default="results"):
-    p.add_argument("--out", type=Path, default=Path(default), help=f"folder for {what}")
+    p.add_argument("--out", type=Path, default=Path(default) if default else None, help=f"folder for {what}")
 
 
 def _add_quiet(p):
@@ -135,7 +135,8 @@ def _load_problem(path):
 
 
 def _cmd_anneal(args):
-    from .anneal import default_problem, run_anneal, write_result
+    from .anneal import default_problem, write_result
+    from .api import run
     from .plots import plot_anneal
     from .progress import Progress
 
@@ -156,9 +157,9 @@ def _cmd_anneal(args):
     from ..boards.targets import BOARDS
     if args.board not in BOARDS:
         raise SettingsError(f"unknown board {args.board!r}; choose one of {', '.join(BOARDS)}")
-    target = "port" if args.port else ("sim-board" if args.sim_board else "rtl")
-    result = run_anneal(problem, settings, Progress(enabled=not args.quiet), waves=args.waves,
-                        target=target, port=args.port, board=args.board)
+    target = "board" if args.port else ("sim-board" if args.sim_board else settings.simulator)
+    result = run(problem, target, settings, port=args.port, board=args.board, waves=args.waves,
+                 progress=Progress(enabled=not args.quiet)).data
     result["problem"]["source"] = str(args.problem.resolve()) if args.problem else "built-in"
     stem = args.name or f"anneal-{problem.name.rsplit('.', 1)[0]}"
     json_path = write_result(result, args.out / f"{stem}.json")
@@ -512,6 +513,56 @@ def _cmd_reproduce(args):
     return 1 if diffs else 0
 
 
+def _sweep_parser(sub):
+    p = sub.add_parser(
+        "sweep", formatter_class=_Formatter, help="run a grid of runs from a TOML spec, on local cores or a Dask cluster",
+        description=(
+            "Run every combination of a spec's [grid] axes (problems, seeds, schedules, gains,\n"
+            "precisions, targets; any setting of lim anneal), each as its own run with its own result\n"
+            "file (runs/KEY.json, KEY a hash of the run's settings and problem). A run whose file\n"
+            "exists is skipped: a sweep resumes after a crash, and a finished one does no work.\n"
+            "By default one process per core runs them; --address sends them to a Dask cluster\n"
+            "(a worker that dies has its runs retried elsewhere). At the end: summary.csv (a row\n"
+            "per run) and summary.png (each swept axis). Spec format: examples/sweep-demo.toml."),
+        epilog="examples:\n  lim sweep examples/sweep-demo.toml\n  lim sweep examples/sweep-demo.toml --workers 1\n"
+               "  lim sweep examples/sweep-demo.toml --address tcp://10.0.0.5:8786\n"
+               "  lim sweep examples/sweep-demo.toml --dask-local 2")
+    p.add_argument("spec", type=Path, help="the sweep's TOML spec")
+    p.add_argument("--workers", type=int, default=None, help="local processes (default: one per core)")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--address", help="a Dask scheduler's address: run on that cluster")
+    where.add_argument("--dask-local", type=int, metavar="WORKERS",
+                       help="start a local Dask cluster of this many worker processes and run on it")
+    p.add_argument("--retries", type=int, default=2, help="times a failed run is retried before it is reported")
+    p.add_argument("--dry-run", action="store_true", help="list the runs and which are done; run nothing")
+    _add_out(p, "runs/, summary.csv and summary.png (default: the spec's 'out', else results/sweep-NAME)", None)
+    _add_quiet(p)
+    p.set_defaults(handler=_cmd_sweep)
+
+
+def _cmd_sweep(args):
+    from .sweep import load_spec, run_key, sweep
+    spec = load_spec(args.spec, args.out)
+    if args.dry_run:
+        for run in spec.runs:
+            key = run_key(run)
+            state = "done" if (spec.out / "runs" / f"{key}.json").exists() else "to run"
+            print(f"{key}  {state:<7} " + ", ".join(f"{k}={v}" for k, v in run.items()))
+        print(f"{len(spec.runs)} runs -> {spec.out}")
+        return 0
+    if args.dask_local:
+        engine, workers = "dask", args.dask_local
+    else:
+        engine, workers = ("dask", args.workers) if args.address else ("local", args.workers)
+    summary = sweep(spec, engine, workers, args.address, progress=not args.quiet, retries=args.retries)
+    print(f"sweep      {spec.name}: {summary.ran} runs done, {summary.skipped} already done, "
+          f"{len(summary.failed)} failed, in {summary.seconds:.1f} s")
+    for key, why in summary.failed.items():
+        print(f"FAILED     {key}: {why}")
+    print(f"wrote      {summary.csv_path}" + (f"\n           {summary.png_path}" if summary.png_path else ""))
+    return 1 if summary.failed else 0
+
+
 def _prove_parser(sub):
     p = sub.add_parser(
         "prove", formatter_class=_Formatter, help="prove the RTL's safety and liveness properties (SymbiYosys, z3)",
@@ -563,6 +614,7 @@ def build_parser():
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     _anneal_parser(sub)
     _bounds_parser(sub)
+    _sweep_parser(sub)
     _build_parser(sub)
     _flash_parser(sub)
     _qp_parser(sub)

@@ -1,54 +1,56 @@
-"""Progress on the terminal: a bar on a TTY, a line now and then otherwise."""
+"""Progress display: tqdm bars (rates and time left, on a terminal or in a notebook), one line per
+stage without a measurable fraction."""
 import sys
 import threading
 import time
+
+from tqdm.auto import tqdm
 
 __all__ = ["Progress", "watch_file"]
 
 
 class Progress:
+    """Stages (a build, say) and bars (sweeps, checkpoints, runs); ``enabled=False`` shows nothing."""
+
     def __init__(self, stream=None, enabled=True):
         self.stream = stream or sys.stderr
         self.enabled = enabled
         self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
-        self._last = 0.0
         self._label = ""
+        self._bar = None
         self._t0 = time.perf_counter()
 
     def stage(self, label):
-        """Start a stage with no measurable fraction (a build, say)."""
+        """Start a stage with no measurable fraction."""
+        self._close()
         self._label = label
         self._t0 = time.perf_counter()
         if self.enabled:
-            self._write(f"{label} ...", final=not self.tty)
+            print(f"{label} ...", file=self.stream, flush=True)
 
     def update(self, done, total, label=None):
         if not self.enabled:
             return
-        if label:
+        if label and label != self._label:
+            self._close()
             self._label = label
-        now = time.perf_counter()
-        if done < total and now - self._last < (0.1 if self.tty else 5.0):
-            return
-        self._last = now
-        width = 30
-        filled = int(width * done / max(total, 1))
-        elapsed = now - self._t0
-        eta = elapsed / done * (total - done) if done else float("nan")
-        text = f"{self._label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}"
-        text += f"  {elapsed:5.1f} s" + (f", {eta:4.0f} s left" if done and done < total else "")
-        self._write(text, final=done >= total or not self.tty)
+        if self._bar is None or self._bar.total != total:
+            self._close()
+            self._bar = tqdm(total=total, desc=self._label, file=self.stream, leave=True, dynamic_ncols=True,
+                             mininterval=0.1 if self.tty else 5.0)
+        self._bar.update(done - self._bar.n)
+        if done >= total:
+            self._close()
 
     def done(self, message):
+        self._close()
         if self.enabled:
-            self._write(f"{self._label}: {message} ({time.perf_counter() - self._t0:.1f} s)", final=True)
+            print(f"{self._label}: {message} ({time.perf_counter() - self._t0:.1f} s)", file=self.stream, flush=True)
 
-    def _write(self, text, final):
-        if self.tty:
-            self.stream.write("\r\033[K" + text + ("\n" if final else ""))
-        else:
-            self.stream.write(text + "\n")
-        self.stream.flush()
+    def _close(self):
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
 
 
 class watch_file:
