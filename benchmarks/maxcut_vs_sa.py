@@ -8,6 +8,10 @@ Equal sweeps: both do S sweeps per run.
 Equal wall time: dwave-samplers gets the wall time the golden model took, in more sweeps.
 Time to target: the first time at which half the runs reach 99% (99.5%) of the best cut either
 found; for dwave-samplers, over a ladder of sweep counts.
+
+The golden model's runs (instances x seeds) go through lim.sweep, one run per process, resumable
+(--workers, or --address for a Dask cluster); its speed is timed separately, all seeds of an
+instance as one batch on one core, as dwave-samplers runs its reads.
 """
 import argparse
 import time
@@ -15,29 +19,35 @@ from pathlib import Path
 
 import numpy as np
 
+import lim
 from lim.host.anneal import fit_geometry, write_result  # noqa: E402
 from lim.host.settings import AnnealSettings  # noqa: E402
 from lim.sim.golden import GoldenArray  # noqa: E402
 from lim.sim.gset import BEST_KNOWN_CUTS, load_named  # noqa: E402
 
 
-def golden_runs(problem, sweeps, seeds):
-    """All seeds as one batch of the golden model (each run exactly what the RTL computes alone),
-    with the defaults `lim anneal` derives for the problem."""
+def golden_runs(names, sweeps, seeds, out, workers=None, address=None):
+    """Every instance x seed on the golden model through lim.sweep, with the defaults `lim anneal`
+    derives; returns {instance: cut trajectories (seeds x sweeps)}."""
+    spec = {"name": "maxcut", "out": str(out), "settings": {"sweeps": sweeps, "checkpoints": 1},
+            "grid": {"problem": list(names), "seed": list(seeds)}}
+    summary = lim.sweep(spec, engine="dask" if address else "local", workers=workers, address=address)
+    cuts = {name: [] for name in names}
+    for row, result in zip(summary.rows, summary.results()):
+        cuts[row["problem"]].append(result["trace"]["cut"])
+    return {name: np.array(c) for name, c in cuts.items()}
+
+
+def golden_speed(problem, sweeps, seeds):
+    """Seconds for all seeds as one batch of the golden model on one core (each run exactly what
+    the RTL computes alone), untraced: the model's throughput, timed like dwave-samplers' reads."""
     _, program = fit_geometry(problem, 8)
-    total_w = int(problem.maxcut_weights.sum())
-    configs = []
-    for seed in seeds:
-        settings = AnnealSettings(sweeps=sweeps, seed=seed).resolve(problem)
-        configs.append(settings.to_config())
+    configs = [AnnealSettings(sweeps=sweeps, seed=seed).resolve(problem).to_config() for seed in seeds]
     initial = np.stack([np.random.default_rng(seed).integers(0, 2, size=problem.n) for seed in seeds])
     timed = GoldenArray(program, initial, configs)
     t0 = time.perf_counter()
     timed.run(sweeps, trace=False)
-    seconds = time.perf_counter() - t0
-    traced = GoldenArray(program, initial, configs).run(sweeps)
-    cuts = [[(total_w - u) // 2 for u in snap.trace["objective"]] for snap in traced]
-    return np.array(cuts), seconds
+    return time.perf_counter() - t0
 
 
 def dwave_runs(problem, sweeps, reads, seed):
@@ -61,10 +71,10 @@ def first_time_half_reach(times, reached):
     return None
 
 
-def bench_instance(name, problem, sweeps, seeds, ladder):
+def bench_instance(name, problem, sweeps, seeds, ladder, g_cuts):
     """Both annealers on one instance: equal sweeps, equal time, and a ladder of sweep counts."""
     n = problem.n
-    g_cuts, g_seconds = golden_runs(problem, sweeps, seeds)
+    g_seconds = golden_speed(problem, sweeps, seeds)
     reads = len(seeds)
     d_cuts, d_seconds = dwave_runs(problem, sweeps, reads, seed=1)
     # equal wall time: dwave-samplers' sweeps scaled to the golden model's time
@@ -136,6 +146,8 @@ def main():
     parser.add_argument("--quick", action="store_true", help="one instance, fewer runs and sweeps (CI)")
     parser.add_argument("--out", type=Path, default=Path("results/bench-maxcut.json"))
     parser.add_argument("--instances", default="G1,G2,G6,G11,G14,G22,G43", help="shipped Gset instances")
+    parser.add_argument("--workers", type=int, default=None, help="local processes for the golden runs")
+    parser.add_argument("--address", help="a Dask scheduler: run the golden runs on that cluster")
     args = parser.parse_args()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     names = ["G1"] if args.quick else args.instances.split(",")
@@ -145,9 +157,10 @@ def main():
     else:
         sweeps, seeds, ladder = 1000, list(range(1, 9)), [10, 30, 100, 300, 1000, 3000]
     report = {"instances": {}}
+    trajectories = golden_runs(names, sweeps, seeds, args.out.with_suffix(""), args.workers, args.address)
     for name, problem in found.items():
         print(f"{name}: {problem.n} spins, {problem.m} edges ...", flush=True)
-        r = bench_instance(name, problem, sweeps, seeds, ladder)
+        r = bench_instance(name, problem, sweeps, seeds, ladder, trajectories[name])
         report["instances"][name] = r
         print(f"  best known {r['best_known_cut']}; golden best {r['golden']['best']} mean {r['golden']['mean']:.1f} "
               f"({r['golden_fraction_of_best']:.4f} of best); dwave equal sweeps best {r['dwave_equal_sweeps']['best']} "
