@@ -3,7 +3,9 @@ import os
 import tempfile
 from pathlib import Path
 
-__all__ = ["current_umask", "write_atomically"]
+__all__ = ["current_umask", "write_atomically", "TEMPORARY_SUFFIX"]
+
+TEMPORARY_SUFFIX = ".partial"
 
 
 def current_umask():
@@ -25,7 +27,9 @@ def write_atomically(path, write):
     less the umask), not the temporary file's 0600."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp" + path.suffix)
+    # hidden, and not matching *.json or *.png: a writer killed mid-write leaves nothing that
+    # looks like a result
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TEMPORARY_SUFFIX)
     try:
         os.fchmod(fd, 0o666 & ~current_umask())
         os.close(fd)

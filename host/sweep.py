@@ -258,6 +258,9 @@ def sweep(spec, engine: str = "local", workers: Optional[int] = None, address: O
                 client.close()
             else:
                 executor.shutdown(wait=True, cancel_futures=True)
+    from .files import TEMPORARY_SUFFIX
+    for orphan in (spec.out / "runs").glob(f".*{TEMPORARY_SUFFIX}"):   # from writers killed mid-write
+        orphan.unlink(missing_ok=True)
     rows = []
     for k, run in zip(keys, spec.runs):
         path = spec.out / "runs" / f"{k}.json"
