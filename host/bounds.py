@@ -27,17 +27,19 @@ LINES = [
 ]
 
 
-def evaluate(workload, counting="per-sample", device=Device(), time_s=None, samples=None):
+def evaluate(workload, counting="per-sample", device=Device(), time_s=None, samples=None, reads_per_update=None):
     """One workload's bounds and cost models (``samples`` overrides its training data)."""
     e = workload_energy(workload.parameters, workload.update_ops(counting, samples), workload.bits,
-                        time_s=time_s, flops=workload.training_flops(samples), device=device)
+                        time_s=time_s, flops=workload.training_flops(samples), reads_per_update=reads_per_update,
+                        device=device)
     e.update(name=workload.name, source=workload.source, counting=counting,
              samples=workload.samples if samples is None else samples, batch=workload.batch)
     return e
 
 
-def evaluate_table(counting="per-sample", device=Device(), workloads=AI_WORKLOADS, time_s=None):
-    return [evaluate(w, counting, device, time_s) for w in workloads]
+def evaluate_table(counting="per-sample", device=Device(), workloads=AI_WORKLOADS, time_s=None,
+                   reads_per_update=None):
+    return [evaluate(w, counting, device, time_s, reads_per_update=reads_per_update) for w in workloads]
 
 
 def paper_comparison(counting="per-sample", device=Device(), workload=BRAIN_SCALE):

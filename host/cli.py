@@ -272,7 +272,13 @@ def _bounds_parser(sub):
     p.add_argument("--bits", type=int, default=None,
                    help="precision of a parameter, bits (default 16; for the built-in table: every row at this precision)")
     p.add_argument("--flops", type=float, default=None,
-                   help="training FLOPs, for the accelerator cost model (default: 6 per update)")
+                   help="training FLOPs, for the accelerator cost model (default: 6 per update); with "
+                        "--params and no --ops, the updates are FLOPs x --update-fraction")
+    p.add_argument("--update-fraction", type=float, default=1 / 6, metavar="FRACTION",
+                   help="how many of the FLOPs are parameter updates (one per parameter per sample "
+                        "in 6 FLOPs of forward and backward pass)")
+    p.add_argument("--reads", type=float, default=None, metavar="BITS",
+                   help="bits read per update (default: the parameter's own bits, a read-modify-write)")
     p.add_argument("--time", type=float, default=None, metavar="SECONDS",
                    help="time to solution: each update then has time / (ops / params) seconds (default: "
                         "no limit, the slow limit of the floor)")
@@ -294,16 +300,23 @@ def _cmd_bounds(args):
     from .plots import plot_bounds
 
     device = AnnealSettings(**_device_settings(args)).device()
-    if (args.params is None) != (args.ops is None):
-        raise SettingsError("give both --params and --ops, or neither (for the built-in table)")
+    ops = args.ops
+    if args.params is not None and ops is None and args.flops is not None:
+        if not 0 < args.update_fraction <= 1:
+            raise SettingsError(f"the update fraction must be in (0, 1], not {args.update_fraction:g}")
+        ops = args.flops * args.update_fraction
+    if (args.params is None) != (ops is None):
+        raise SettingsError("give --params with --ops (or --flops), or neither (for the built-in table)")
+    if args.reads is not None and not args.reads >= 0:
+        raise SettingsError(f"bits read per update must be at least 0, not {args.reads:g}")
     try:
         if args.params is not None:
-            rows = [evaluate(custom_workload(args.params, args.ops, 16 if args.bits is None else args.bits, args.flops), device=device,
-                             time_s=args.time)]
+            rows = [evaluate(custom_workload(args.params, ops, 16 if args.bits is None else args.bits, args.flops),
+                             device=device, time_s=args.time, reads_per_update=args.reads)]
             comparison, stem = None, "bounds-custom"
         else:
             workloads = AI_WORKLOADS if args.bits is None else [replace(w, bits=args.bits) for w in AI_WORKLOADS]
-            rows = evaluate_table(args.counting, device, workloads, time_s=args.time)
+            rows = evaluate_table(args.counting, device, workloads, time_s=args.time, reads_per_update=args.reads)
             comparison, stem = paper_comparison(args.counting, device, workloads[-1]), "bounds-ai-workloads"
     except ValueError as exc:
         raise SettingsError(str(exc)) from None

@@ -10,6 +10,7 @@ import pytest
 from cases import write_gset
 
 from lim.host.cli import main
+from lim.sim.energy import binary_entropy
 from lim.sim.problem import load_gset, random_maxcut
 
 LIM = shutil.which("lim", path=str(Path(sys.executable).parent))
@@ -134,10 +135,20 @@ def test_bounds_for_one_workload(tmp_path, capsys):
     assert w["attempts_per_step"] == pytest.approx(3.6e-3 / 1e-9)
     assert w["retention_barrier_kt"] == pytest.approx(math.log(10 * 365.25 * 86400 / (1e-9 * 1e-6)))
     assert row["lower_bounds"]["reliability_floor"]["kt"] == pytest.approx(1e15 * w["update_floor_kt"])
+    # FLOPs and the fraction of them that are updates stand in for --ops; reads per update are priced
+    assert main(["bounds", "--params", "1e9", "--flops", "6e15", "--update-fraction", "0.5", "--reads", "0",
+                 "--out", str(tmp_path)]) == 0
+    row = json.loads((tmp_path / "bounds-custom.json").read_text())["workloads"][0]
+    assert row["workload"]["update_ops"] == 3e15 and row["workload"]["flops"] == 6e15
+    w = row["workload"]   # no reads: the array's cost is its updates and its consolidation alone
+    assert row["cost_models"]["lim_array"]["kt"] == pytest.approx(
+        3e15 * w["update_floor_kt"] + 1e9 * 16 * (w["retention_barrier_kt"] + math.log(2) - binary_entropy(1e-6)))
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--params", "1e9"], "both --params and --ops"),
+    (["--params", "1e9"], "give --params with --ops (or --flops)"),
+    (["--params", "1e9", "--flops", "6e15", "--update-fraction", "2"], "update fraction"),
+    (["--params", "1e9", "--ops", "1e12", "--reads", "-1"], "bits read per update"),
     (["--params", "1e9", "--ops", "0"], "at least 1"),
     (["--params", "1e9", "--ops", "1e12", "--time", "1e-6"], "allow more time"),
     (["--params", "1e9", "--ops", "1e12", "--bits", "0"], "bits"),
