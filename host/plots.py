@@ -1,5 +1,6 @@
 """Plots of a run: what the array did (objective), how (barrier), and what it cost (energy by wall)."""
 import math
+import textwrap
 
 import matplotlib
 
@@ -23,7 +24,7 @@ def plot_anneal(result, path):
     sweeps = trace["sweep"]
     fig, (ax_obj, ax_barrier, ax_energy) = plt.subplots(3, 1, figsize=(8, 9), sharex=True)
     title = f"{result['problem']['name']}: {result['schedule']}"
-    fig.suptitle(title, fontsize=10)
+    fig.suptitle(textwrap.fill(title, 100), fontsize=9)
 
     if "cut" in trace:
         ax_obj.plot(sweeps, trace["cut"], color="tab:blue")
