@@ -1,8 +1,10 @@
-"""Bit-exact NumPy model of the LIM array (docs/architecture.md is the contract).
+"""Bit-exact model of the LIM array (docs/architecture.md is the contract).
 
-Vectorised over a colour class at a time: spins of one colour are not coupled, so the hardware's
-group-by-group order within a colour cannot change any local field, and all of them are decided
-at once. The per-lane xoshiro128++ generators of all runs step together, one group at a time.
+Spin arrays sweep in a compiled kernel (sim/kernel.py) on local fields kept up to date hop by
+hop. QP arrays are vectorised over a colour class at a time: cells of one colour are not coupled,
+so the hardware's group-by-group order within a colour cannot change any local field, and all of
+them are decided at once. The per-lane xoshiro128++ generators of all runs step together, one
+group at a time.
 """
 from dataclasses import dataclass, field
 
@@ -11,6 +13,8 @@ import numpy as np
 from ..hdl.params import (ACC_FRAC_BITS, ARG_FRAC_BITS, BARRIER_BITS, GAIN_BITS, GROUP_OVERHEAD_CYCLES,
                           LOG_STEP_MULT, LOG_THRESHOLD_BITS, PROB_BITS, TABLE_DEPTH, Counter, Reg, Schedule,
                           hop_exponent, hop_probability_table, lane_prng_state, xoshiro_next, xoshiro_output)
+from . import kernel
+from .kernel import neighbour_lists
 
 __all__ = ["RunConfig", "Snapshot", "ScheduleModel", "GoldenArray", "end_of_sweep_cycles", "work_increment"]
 
@@ -213,7 +217,19 @@ class GoldenArray:
         self.rows = np.stack([program.spins_to_rows(b) for b in bits])          # (R, G, P)
         # a matrix product pays off across runs; a single run gathers its couplings instead
         dense = self.runs > 1 and program.n_groups * self.geometry.lanes <= self.DENSE_LIMIT
-        self.classes = [_ColourClass(program, g0, g1, dense) for g0, g1 in program.colour_groups]
+        self.classes = [_ColourClass(program, g0, g1, dense and self.geometry.qp) for g0, g1 in program.colour_groups]
+        if not self.geometry.qp:   # spins: the compiled sweep (sim/kernel.py) on local fields
+            self._neighbours = neighbour_lists(
+                self.rows.shape[1] * self.rows.shape[2],
+                np.concatenate([cls.slots[cls.edge_local] for cls in self.classes]),
+                np.concatenate([cls.edge_nbr for cls in self.classes]),
+                np.concatenate([cls.edge_w for cls in self.classes]))
+            self._groups = np.concatenate([np.arange(g0, g1) for g0, g1 in program.colour_groups]).astype(np.int64)
+            self._valid = np.concatenate([cls.valid for cls in self.classes]).astype(np.bool_)
+            flat = self.rows.reshape(self.runs, -1)
+            self._fields = np.zeros(flat.shape, dtype=np.int64)
+            for cls in self.classes:
+                self._fields[:, cls.slots] = cls.fields(flat.astype(np.float64) * 2 - 1)
         # the objective register as the host writes it with the state: U, or 4U for QP cells
         self.objective = np.array([program.objective_register(b) for b in bits], dtype=object)
         self.group_cycles = int(program.lengths.sum()) + GROUP_OVERHEAD_CYCLES * program.n_groups
@@ -264,20 +280,52 @@ class GoldenArray:
         barrier = np.array([s.value_q4 for s in self.schedules], dtype=np.int64)[:, None]
         raises = np.array([s.raise_q4 for s in self.schedules], dtype=np.int64)
         gain = np.array([s.value_q4 for s in self.gain_schedules], dtype=np.int64)[:, None]
+        t = {c: np.zeros(self.runs, dtype=np.int64) for c in Counter}  # this sweep's events (fit int64)
+        if self.geometry.qp:
+            self._sweep_qp(barrier, raises, gain, t)
+        else:
+            self._sweep_spins(barrier, raises, gain, t)
+        t[Counter.SWEEPS] += 1
+        t[Counter.CYCLES] += np.array([self.group_cycles + end_of_sweep_cycles(b, g)
+                                       for b, g in zip(self.schedules, self.gain_schedules)], dtype=np.int64)
+        for c in Counter:  # exact, unbounded totals; the RTL's saturation is applied on read-out
+            self._totals[c] += t[c].astype(object)
+        for k, g in enumerate(self.gain_schedules):   # the gain driver's work at the new gain
+            work_in, work_out = work_increment(g.raise_q4, int(self.objective[k]))
+            self._totals[Counter.WORK_IN_Q4][k] += work_in
+            self._totals[Counter.WORK_OUT_Q4][k] += work_out
+        return barrier[:, 0], gain[:, 0]
+
+    def _sweep_spins(self, barrier, raises, gain, t):
+        """A spin flip: t = s f, decided by the compiled kernel (sim/kernel.py)."""
+        flat = self.rows.reshape(self.runs, -1)
+        bits = flat.astype(np.int8)
+        prng = self.prng.astype(np.uint64)
+        events = np.zeros((self.runs, 5), dtype=np.int64)
+        kernel.spin_sweep(bits, self._fields, prng, barrier[:, 0], gain[:, 0], self._groups, self.geometry.lanes,
+                   *self._neighbours, self._valid, _TABLE, events)
+        flat[:] = bits
+        self.prng = prng.astype(np.uint32)
+        valid = int(self._valid.sum())
+        t[Counter.ATTEMPTS] += valid
+        t[Counter.READS] += sum(cls.reads for cls in self.classes)
+        t[Counter.HOPS] += events[:, 0]
+        t[Counter.UPHILL_HOPS] += events[:, 1]
+        t[Counter.DROP_Q4] += events[:, 2]
+        t[Counter.CLIMB_Q4] += events[:, 3]
+        t[Counter.BARRIER_Q4] += valid * raises * self.geometry.level_bits
+        self.objective += events[:, 4].astype(object)
+
+    def _sweep_qp(self, barrier, raises, gain, t):
+        """A move of one level: t = 2 d g + Q_ii is twice the climb; blocked at the box."""
         random16, up_bits = (a.reshape(self.runs, -1) for a in self._draws())
         flat = self.rows.reshape(self.runs, -1)
-        qp = self.geometry.qp
-        t = {c: np.zeros(self.runs, dtype=np.int64) for c in Counter}  # this sweep's events (fit int64)
         for cls in self.classes:
             own = flat[:, cls.slots].astype(np.int64)
-            if qp:   # a move of one level: t = 2 d g + Q_ii is twice the climb; blocked at the box
-                gradient = cls.fields(flat.astype(np.float64))
-                d = up_bits[:, cls.slots] * 2 - 1
-                tilt = 2 * d * gradient + cls.diagonal[None, :]
-                allowed = np.where(d > 0, own < cls.high[None, :], own > cls.low[None, :])
-            else:    # a spin flip: t = s f
-                tilt = (own * 2 - 1) * cls.fields(flat.astype(np.float64) * 2 - 1)
-                allowed = True
+            gradient = cls.fields(flat.astype(np.float64))
+            d = up_bits[:, cls.slots] * 2 - 1
+            tilt = 2 * d * gradient + cls.diagonal[None, :]
+            allowed = np.where(d > 0, own < cls.high[None, :], own > cls.low[None, :])
             half_tilt = gain * tilt
             a = hop_exponent(barrier, half_tilt)
             r = random16[:, cls.slots]
@@ -293,19 +341,9 @@ class GoldenArray:
             t[Counter.DROP_Q4] += np.where(down, drop, 0).sum(axis=1)
             t[Counter.CLIMB_Q4] += np.where(up, -drop, 0).sum(axis=1)
             t[Counter.BARRIER_Q4] += valid * raises * self.geometry.level_bits
-            # the objective register: a hop changes it by 2 t (U for spins, 4U for QP cells)
+            # the objective register: a hop changes it by 4U's change for QP cells
             self.objective += np.where(hop, 2 * tilt, 0).sum(axis=1).astype(object)
-            flat[:, cls.slots] = own + (d * hop if qp else np.where(hop, 1 - 2 * own, 0))
-        t[Counter.SWEEPS] += 1
-        t[Counter.CYCLES] += np.array([self.group_cycles + end_of_sweep_cycles(b, g)
-                                       for b, g in zip(self.schedules, self.gain_schedules)], dtype=np.int64)
-        for c in Counter:  # exact, unbounded totals; the RTL's saturation is applied on read-out
-            self._totals[c] += t[c].astype(object)
-        for k, g in enumerate(self.gain_schedules):   # the gain driver's work at the new gain
-            work_in, work_out = work_increment(g.raise_q4, int(self.objective[k]))
-            self._totals[Counter.WORK_IN_Q4][k] += work_in
-            self._totals[Counter.WORK_OUT_Q4][k] += work_out
-        return barrier[:, 0], gain[:, 0]
+            flat[:, cls.slots] = own + d * hop
 
     def run(self, sweeps, trace=True):
         """CONTROL.start for ``sweeps`` sweeps; returns the snapshot the RTL would show after it

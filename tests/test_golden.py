@@ -61,8 +61,9 @@ def test_counters_saturate_and_flag():
 
 
 def test_sparse_field_path_equals_literal_reference(monkeypatch):
+    """The gathered fields (a single run, or DENSE_LIMIT 0) instead of the matrix product."""
     monkeypatch.setattr(GoldenArray, "DENSE_LIMIT", 0)
-    for name, geometry, job in CASES[:12]:
+    for name, geometry, job in CASES[:12] + qp_cases()[:4]:
         sweeps = sum(job.chunks)
         gold = GoldenArray(job.program, job.initial_bits, job.config)
         assert not hasattr(gold.classes[0], "matrix")
@@ -71,17 +72,20 @@ def test_sparse_field_path_equals_literal_reference(monkeypatch):
         assert snap.rows.tolist() == rows and gold.totals == totals, name
 
 
+@pytest.mark.parametrize("case", ["checkpoints-3-2-5", "qp5-p5-n34-linear"])
 @pytest.mark.parametrize("dense_limit", [0, 4096])
-def test_batched_runs_equal_runs_one_by_one(monkeypatch, dense_limit):
+def test_batched_runs_equal_runs_one_by_one(monkeypatch, dense_limit, case):
     monkeypatch.setattr(GoldenArray, "DENSE_LIMIT", dense_limit)
     from dataclasses import replace
-    name, geometry, job = next(c for c in CASES if c[0] == "checkpoints-3-2-5")
+    name, geometry, job = next(c for c in CASES if c[0] == case)
     rng = np.random.default_rng(3)
     configs = [replace(job.config, seed=int(rng.integers(1 << 32)), gain_q4=g) for g in (8, 20, 33)]
     configs[1] = replace(configs[1], schedule=Schedule.LINEAR, rate=1 << 15)
-    bits = rng.integers(0, 2, size=(3, job.program.problem.n))
+    top = 2 if not geometry.qp else int(job.program.problem.high.min()) + 1
+    bits = rng.integers(0, top, size=(3, job.program.problem.n))
     batch = GoldenArray(job.program, bits, configs)
-    assert hasattr(batch.classes[0], "matrix") == bool(dense_limit)
+    # QP classes take the matrix product across runs; spins sweep in the compiled kernel
+    assert hasattr(batch.classes[0], "matrix") == (bool(dense_limit) and geometry.qp)
     together = batch.run(7)
     for k in range(3):
         alone = GoldenArray(job.program, bits[k], configs[k]).run(7)

@@ -1,0 +1,104 @@
+"""The golden model's compiled sweep for spin arrays (Numba): the same arithmetic as the RTL, at
+the speed of a simulated-annealing code.
+
+Local fields are kept per cell and changed only where a hop changes them, as fast annealing codes
+do; they are exact integers, so this is the same number the RTL sums from its neighbour reads.
+The device's READS counter does not depend on it: the counters count what the array reads per
+attempt (sim/golden.py adds them per sweep). Groups are decided in the hardware's order, each
+lane drawing one xoshiro128++ output per group; cells of one colour are never coupled, so
+deciding them one at a time equals the array's parallel decision.
+"""
+import numpy as np
+from numba import njit
+
+__all__ = ["spin_sweep", "neighbour_lists"]
+
+_MASK = np.uint64(0xFFFFFFFF)
+
+
+@njit(cache=True, inline="always")
+def _rotl(x, k):
+    return ((x << np.uint64(k)) | (x >> np.uint64(32 - k))) & _MASK
+
+
+@njit(cache=True, inline="always")
+def hop_argument(barrier, y):
+    """params.hop_exponent for one cell: from the barrier top downhill, the whole climb uphill
+    once the tilt exceeds twice the barrier."""
+    a = barrier + y
+    if y > 0 and 2 * y > a:
+        return 2 * y
+    return a
+
+
+@njit(cache=True)
+def spin_sweep(bits, fields, prng, barrier, gain, groups, lanes, indptr, neighbours, weights, valid,
+               table, events):
+    """One sweep of every run. ``bits`` (R, S) cell states 0/1 and ``fields`` (R, S) local fields
+    are updated in place, as is ``prng`` (4, R, P) (uint64 holding 32-bit words). ``groups`` lists
+    the groups in decision order. ``events`` (R, 5) receives hops, uphill hops, drop, climb (Q.4)
+    and the objective register's change."""
+    runs = bits.shape[0]
+    depth = table.shape[0]
+    for r in range(runs):
+        hops = uphill = drop_total = climb_total = objective = 0
+        b_r = barrier[r]
+        g_r = gain[r]
+        for g in groups:
+            for lane in range(lanes):
+                s0 = prng[0, r, lane]
+                s1 = prng[1, r, lane]
+                s2 = prng[2, r, lane]
+                s3 = prng[3, r, lane]
+                out = (_rotl((s0 + s3) & _MASK, 7) + s0) & _MASK
+                t = (s1 << np.uint64(9)) & _MASK
+                s2 ^= s0
+                s3 ^= s1
+                s1 ^= s2
+                s0 ^= s3
+                s2 ^= t
+                s3 = _rotl(s3, 11)
+                prng[0, r, lane] = s0
+                prng[1, r, lane] = s1
+                prng[2, r, lane] = s2
+                prng[3, r, lane] = s3
+                slot = g * lanes + lane
+                if not valid[slot]:
+                    continue
+                spin = 2 * np.int64(bits[r, slot]) - 1
+                tilt = spin * fields[r, slot]
+                y = g_r * tilt
+                a = hop_argument(b_r, y)
+                if a <= 0:
+                    hop = True
+                elif a < depth:
+                    hop = np.int64(out >> np.uint64(16)) < table[a]
+                else:
+                    hop = False
+                if not hop:
+                    continue
+                drop = -2 * y
+                hops += 1
+                if drop > 0:
+                    drop_total += drop
+                elif drop < 0:
+                    uphill += 1
+                    climb_total -= drop
+                objective += 2 * tilt
+                bits[r, slot] = 1 - bits[r, slot]
+                change = -2 * spin          # the new spin minus the old
+                for k in range(indptr[slot], indptr[slot + 1]):
+                    fields[r, neighbours[k]] += weights[k] * change
+        events[r, 0] = hops
+        events[r, 1] = uphill
+        events[r, 2] = drop_total
+        events[r, 3] = climb_total
+        events[r, 4] = objective
+
+
+def neighbour_lists(slots, edge_slot, edge_neighbour, edge_weight):
+    """CSR of each slot's couplings (neighbour slot, integer weight), from the mapped edges."""
+    order = np.argsort(edge_slot, kind="stable")
+    counts = np.bincount(edge_slot, minlength=slots)
+    indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    return indptr, edge_neighbour[order].astype(np.int64), np.rint(edge_weight[order]).astype(np.int64)
