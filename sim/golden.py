@@ -13,8 +13,6 @@ import numpy as np
 from ..hdl.params import (ACC_FRAC_BITS, ARG_FRAC_BITS, BARRIER_BITS, GAIN_BITS, GROUP_OVERHEAD_CYCLES,
                           LOG_STEP_MULT, LOG_THRESHOLD_BITS, PROB_BITS, TABLE_DEPTH, Counter, Reg, Schedule,
                           hop_exponent, hop_probability_table, lane_prng_state, xoshiro_next, xoshiro_output)
-from . import kernel
-from .kernel import neighbour_lists
 
 __all__ = ["RunConfig", "Snapshot", "ScheduleModel", "GoldenArray", "end_of_sweep_cycles", "work_increment"]
 
@@ -219,7 +217,9 @@ class GoldenArray:
         dense = self.runs > 1 and program.n_groups * self.geometry.lanes <= self.DENSE_LIMIT
         self.classes = [_ColourClass(program, g0, g1, dense and self.geometry.qp) for g0, g1 in program.colour_groups]
         if not self.geometry.qp:   # spins: the compiled sweep (sim/kernel.py) on local fields
-            self._neighbours = neighbour_lists(
+            from . import kernel   # Numba: loaded only where a spin array sweeps
+            self._kernel = kernel
+            self._neighbours = kernel.neighbour_lists(
                 self.rows.shape[1] * self.rows.shape[2],
                 np.concatenate([cls.slots[cls.edge_local] for cls in self.classes]),
                 np.concatenate([cls.edge_nbr for cls in self.classes]),
@@ -302,7 +302,7 @@ class GoldenArray:
         bits = flat.astype(np.int8)
         prng = self.prng.astype(np.uint64)
         events = np.zeros((self.runs, 5), dtype=np.int64)
-        kernel.spin_sweep(bits, self._fields, prng, barrier[:, 0], gain[:, 0], self._groups, self.geometry.lanes,
+        self._kernel.spin_sweep(bits, self._fields, prng, barrier[:, 0], gain[:, 0], self._groups, self.geometry.lanes,
                    *self._neighbours, self._valid, _TABLE, events)
         flat[:] = bits
         self.prng = prng.astype(np.uint32)

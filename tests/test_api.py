@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import lim
-from cases import write_gset
+from cases import SMALL, write_gset
 from lim.host.cli import main
 from lim.sim.problem import random_maxcut
 
@@ -75,8 +75,8 @@ def test_the_command_line_is_the_api(tmp_path):
 
 @pytest.mark.cosim
 def test_a_run_on_the_rtl_reads_the_rtl():
-    graph = nx.complete_bipartite_graph(5, 6)
-    result = lim.run(graph, target="verilator", settings=lim.Settings(sweeps=40, checkpoints=2))
+    graph = nx.complete_bipartite_graph(5, 6)   # on the test geometry the co-simulation has built
+    result = lim.run(graph, target="verilator", settings=lim.Settings(sweeps=40, checkpoints=2), geometry=SMALL)
     assert result.agrees is True and result.data["read_from"] == "verilator" and result.cut == 30
 
 

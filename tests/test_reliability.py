@@ -135,8 +135,8 @@ def run_processes(host_pid):
 @pytest.mark.cosim
 @pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="needs Linux /proc")
 @pytest.mark.parametrize("target, sig", [([], signal.SIGINT), ([], signal.SIGTERM), ([], signal.SIGKILL),
-                                         (["--sim-board"], signal.SIGTERM), (["--sim-board"], signal.SIGKILL)],
-                         ids=["rtl-SIGINT", "rtl-SIGTERM", "rtl-SIGKILL", "sim-board-SIGTERM", "sim-board-SIGKILL"])
+                                         (["--sim-board"], signal.SIGKILL)],
+                         ids=["rtl-SIGINT", "rtl-SIGTERM", "rtl-SIGKILL", "sim-board-SIGKILL"])
 def test_simulator_dies_with_its_host(tmp_path, gset, target, sig):
     """The array in Verilator, and the simulated ULX3S board behind its UART bridge."""
     out = tmp_path / "out"

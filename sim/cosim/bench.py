@@ -8,13 +8,16 @@ import json
 import os
 import time
 
-import cocotb
-from cocotb.clock import Clock
-from cocotb.triggers import FallingEdge, RisingEdge
-
-from ...hdl.params import Counter, Reg, Region
-from ..golden import Snapshot
 from .lifeline import die_with_host
+
+die_with_host()   # first, before the slower imports: the simulator ends with its host
+
+import cocotb  # noqa: E402
+from cocotb.clock import Clock  # noqa: E402
+from cocotb.triggers import FallingEdge, RisingEdge  # noqa: E402
+
+from ...hdl.params import Counter, Reg, Region  # noqa: E402
+from ..golden import Snapshot  # noqa: E402
 
 
 class ArrayBus:
@@ -87,7 +90,6 @@ async def run_job(dut, bus, job):
 @cocotb.test()
 async def run_jobs(dut):
     """Run every job of LIM_JOBS in order on one design instance and write LIM_RESULTS."""
-    die_with_host()
     from ...hdl.params import ArrayGeometry
     spec = json.loads(open(os.environ["LIM_JOBS"]).read())
     bus = ArrayBus(dut, ArrayGeometry(**spec["geometry"]))

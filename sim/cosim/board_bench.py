@@ -6,11 +6,13 @@ while the RTL runs free in between. It ends when the host closes the connection.
 import os
 import socket
 
-import cocotb
-from cocotb.clock import Clock
-from cocotb.triggers import ClockCycles, FallingEdge, RisingEdge
-
 from .lifeline import die_with_host
+
+die_with_host()   # first: the simulated board ends with its host
+
+import cocotb  # noqa: E402
+from cocotb.clock import Clock  # noqa: E402
+from cocotb.triggers import ClockCycles, FallingEdge, RisingEdge  # noqa: E402
 
 POLL_CYCLES = 2048
 
@@ -24,7 +26,6 @@ async def board_to_host(dut, sock):
 
 @cocotb.test()
 async def bridge(dut):
-    die_with_host()
     cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
     dut.host_tx_valid.value = 0
     dut.host_tx_data.value = 0
