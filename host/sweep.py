@@ -56,10 +56,6 @@ class SweepSpec:
     out: Path
     axes: list = field(default_factory=list)
 
-    def key(self, run):
-        """A run's identity: its settings and its problem's content."""
-        return run_key(run)
-
 
 def _problem_identity(name):
     from .api import load_problem
@@ -69,6 +65,7 @@ def _problem_identity(name):
 
 
 def run_key(run):
+    """A run's identity: its settings and its problem's content."""
     identity = dict(run, problem_content=_problem_identity(run["problem"]))
     return hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
