@@ -2,8 +2,11 @@
 barrier's (mobility, consolidation) and the gain's (inverse temperature).
 
 The host maps the problem so that group g holds cells g*P .. g*P+P-1, all of one colour of the
-coupling graph; the lanes therefore update a group in parallel without reading each other's
-spins. Bus: one address/data port for loading, control and read-back (one cycle read latency).
+coupling graph; the lanes therefore decide a group in parallel without reading each other's
+spins. Local fields are kept, not summed per attempt: after a group commits, the update rows of
+each hopping cell stream to all lanes, one row per cycle (hdl/lane.py). A start after the host
+wrote the program or the state first computes every field from it (the field pass).
+Bus: one address/data port for loading, control and read-back (one cycle read latency).
 """
 from amaranth.hdl import Cat, Module, Mux, Signal, signed
 from amaranth.lib import wiring
@@ -11,7 +14,7 @@ from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from .counters import SaturatingCounter
-from .lane import Lane, hop_argument_shape
+from .lane import Lane, change_shape, hop_argument_shape
 from .params import ArrayGeometry, BARRIER_BITS, Counter, GAIN_BITS, PRNG_WARMUP_STEPS, Reg, Region
 from .schedule import ScheduleGenerator
 
@@ -28,7 +31,7 @@ def counter_increment_widths(geometry):
     drop_bits = hop_argument_shape(geometry).width + lane_bits
     return {
         Counter.CYCLES: 1, Counter.SWEEPS: 1, Counter.ATTEMPTS: lane_bits,
-        Counter.HOPS: lane_bits, Counter.UPHILL_HOPS: lane_bits, Counter.READS: lane_bits,
+        Counter.HOPS: lane_bits, Counter.UPHILL_HOPS: lane_bits, Counter.READS: lane_bits + geometry.reads_bits,
         Counter.DROP_Q4: drop_bits, Counter.CLIMB_Q4: drop_bits,
         Counter.BARRIER_Q4: lane_bits + BARRIER_BITS + geometry.level_bits.bit_length(),
         Counter.WORK_IN_Q4: GAIN_BITS + geometry.objective_bits,
@@ -118,26 +121,30 @@ class LimArray(wiring.Component):
 
         L = g.level_bits
         m.submodules.state = state = Memory(shape=P * L, depth=g.groups, init=[])
-        m.submodules.lengths = lengths = Memory(shape=g.length_bits, depth=g.groups, init=[])
-        length_w = lengths.write_port()
-        m.d.comb += [length_w.addr.eq(index), length_w.data.eq(self.bus_wdata),
-                     length_w.en.eq(write & (region == Region.GROUPS))]
-        length_r = lengths.read_port()
         state_w = state.write_port(granularity=L)   # a QP level can be written alone
         own_r = state.read_port()
+        # The fields follow the state and the program: a write to either makes them stale, and the
+        # next start recomputes them first.
+        fields_stale = Signal(init=1)
+        with m.If(write & ((region == Region.STATE) | (region == Region.CELLS) | (region == Region.LINKS)
+                           | (region == Region.DEGREES) | (region == Region.EDGES))):
+            m.d.sync += fields_stale.eq(1)
 
+        fetch_group = Signal(g.row_bits)   # the group whose cells the memories read this cycle
         own_row = Signal(P * L)      # the group's cells as loaded, held until the commit
         lanes = []
         for i in range(P):
             lane = Lane(g, i)
             m.submodules[f"lane{i}"] = lane
             lanes.append(lane)
-            port = state.read_port()
             m.d.comb += [
-                port.addr.eq(lane.state_addr), lane.state_data.eq(port.data),
+                lane.group.eq(fetch_group),
                 lane.own_value.eq(own_row.word_select(i, L)),
+                lane.fresh_value.eq(own_r.data.word_select(i, L)),
                 lane.bus_index.eq(index), lane.bus_wdata.eq(self.bus_wdata),
                 lane.cell_we.eq(write & (region == Region.CELLS) & (lane_sel == i)),
+                lane.links_we.eq(write & (region == Region.LINKS) & (lane_sel == i)),
+                lane.degrees_we.eq(write & (region == Region.DEGREES) & (lane_sel == i)),
                 lane.edge_we.eq(write & (region == Region.EDGES) & (lane_sel == i)),
                 lane.barrier_q4.eq(schedule.value_q4), lane.gain_q4.eq(gain_schedule.value_q4),
                 lane.seed.eq(seed), lane.prng_init.eq(init), lane.prng_warm.eq(seeding != 0),
@@ -160,15 +167,33 @@ class LimArray(wiring.Component):
 
         # ---- sweep sequencer ---------------------------------------------------------------
         group = Signal(g.row_bits)
-        edge_base = Signal(g.edge_addr_bits)
-        step = Signal(g.length_bits + 1)
-        length = Signal(g.length_bits)
+        bias_row = Signal(g.row_bits + 1)   # field pass: the group whose bias is read
         remaining = Signal(32)
         commit = Signal()
         gain_stepped = Signal()   # both schedules have taken this sweep's step
-        for i, lane in enumerate(lanes):
-            m.d.comb += [lane.group.eq(group), lane.edge_addr.eq(edge_base + step)]
-        m.d.comb += [length_r.addr.eq(group), own_r.addr.eq(group)]
+        field_pass = Signal()     # the field pass is running (else a sweep)
+        last_group = Signal()     # the group being updated is the sweep's last
+        pending = Signal(P)       # lanes whose cells still have rows to stream
+        cursor = Signal(g.edge_addr_bits)
+        rows_left = Signal(g.rows_bits)
+        dv = Signal(change_shape(g))
+        m.d.comb += [fetch_group.eq(group), own_r.addr.eq(fetch_group)]
+        for lane in lanes:
+            m.d.comb += [lane.link_row.eq(cursor), lane.link_dv.eq(dv), lane.field_pass.eq(field_pass)]
+
+        # The next source: the lowest pending lane, its rows and its change (a one-hot AND-OR mux).
+        lowest = Signal(P)
+        m.d.comb += lowest.eq(pending & -pending)
+        pick_base = Signal(g.edge_addr_bits)
+        pick_rows = Signal(g.rows_bits)
+        pick_dv = Signal(change_shape(g))
+        m.d.comb += [
+            pick_base.eq(sum(Mux(lowest[i], lane.base, 0) for i, lane in enumerate(lanes))),
+            pick_rows.eq(sum(Mux(lowest[i], lane.rows, 0) for i, lane in enumerate(lanes))),
+            pick_dv.eq(sum(Mux(lowest[i], lane.source_dv, 0) for i, lane in enumerate(lanes))),
+        ]
+        more_sources = Signal()
+        m.d.comb += more_sources.eq((pending & (pending - 1)) != 0)
 
         with m.FSM() as fsm:
             with m.State("IDLE"):
@@ -183,34 +208,91 @@ class LimArray(wiring.Component):
                 with m.If((start | start_pending) & (seeding == 0) & ~init):
                     m.d.sync += start_pending.eq(0)
                     with m.If((sweeps_to_run != 0) & (n_groups != 0)):
-                        m.d.sync += [remaining.eq(sweeps_to_run), group.eq(0), edge_base.eq(0)]
-                        m.next = "FETCH"
+                        m.d.sync += [remaining.eq(sweeps_to_run), group.eq(0), bias_row.eq(0)]
+                        with m.If(fields_stale):
+                            m.d.sync += field_pass.eq(1)
+                            m.next = "FIELD_BIAS"
+                        with m.Else():
+                            m.next = "FETCH"
                 with m.Elif(start):
                     m.d.sync += start_pending.eq(1)
+
+            # -- the field pass: field = bias, then every cell's rows with its value as dv --------
+            with m.State("FIELD_BIAS"):
+                m.d.comb += fetch_group.eq(bias_row)
+                m.d.comb += [lane.bias_we.eq(bias_row != 0) for lane in lanes]
+                m.d.sync += bias_row.eq(bias_row + 1)
+                with m.If(bias_row == n_groups):
+                    m.next = "FIELD_FETCH"
+            with m.State("FIELD_FETCH"):
+                m.next = "FIELD_LOAD"
+            with m.State("FIELD_LOAD"):
+                m.d.comb += [lane.load.eq(1) for lane in lanes]
+                m.d.sync += [pending.eq(Cat(lane.loading_valid for lane in lanes)),
+                             last_group.eq(group == n_groups - 1)]
+                m.next = "PICK"
+
+            # -- a sweep: each group loads, decides and commits; hops stream their rows -----------
             with m.State("FETCH"):
                 m.next = "LOAD"
             with m.State("LOAD"):
-                m.d.sync += [length.eq(length_r.data), own_row.eq(own_r.data), step.eq(0)]
+                m.d.sync += own_row.eq(own_r.data)
                 m.d.comb += [lane.load.eq(1) for lane in lanes]
-                m.next = "ACCUMULATE"
-            with m.State("ACCUMULATE"):
-                m.d.comb += [lane.edge_issue.eq(step < length) for lane in lanes]
-                m.d.sync += step.eq(step + 1)
-                with m.If(step == length + 1):
-                    m.next = "DECIDE"
+                m.next = "DECIDE"
             with m.State("DECIDE"):
                 m.d.comb += [lane.decide.eq(1) for lane in lanes]
                 m.next = "COMMIT"
             with m.State("COMMIT"):
                 m.d.comb += commit.eq(1)
+                m.d.comb += [lane.commit.eq(1) for lane in lanes]
                 m.d.comb += [state_w.addr.eq(group),
                              state_w.data.eq(Cat(lane.next_value for lane in lanes)),
                              state_w.en.eq((1 << P) - 1)]
-                m.d.sync += [edge_base.eq(edge_base + length), group.eq(group + 1)]
-                with m.If(group == n_groups - 1):
+                # the next group's cells are fetched now; valid unless this group's hops change fields
+                m.d.comb += fetch_group.eq(group + 1)
+                m.d.sync += [group.eq(group + 1), last_group.eq(group == n_groups - 1)]
+                hops = Cat(lane.hop for lane in lanes)
+                m.d.sync += pending.eq(hops)
+                with m.If(hops != 0):
+                    m.next = "PICK"
+                with m.Elif(group == n_groups - 1):
+                    m.next = "SWEEP_END"
+                with m.Else():
+                    m.next = "LOAD"
+
+            # -- streaming the sources' rows (both passes) -------------------------------------
+            with m.State("PICK"):
+                m.d.sync += [cursor.eq(pick_base), rows_left.eq(pick_rows), dv.eq(pick_dv),
+                             pending.eq(pending & ~lowest)]
+                with m.If(pick_rows != 0):
+                    m.next = "STREAM"
+                with m.Elif(~more_sources):
+                    m.next = "SOURCES_DONE"
+            with m.State("STREAM"):
+                m.d.comb += [lane.link_issue.eq(1) for lane in lanes]
+                m.d.sync += [cursor.eq(cursor + 1), rows_left.eq(rows_left - 1)]
+                with m.If(rows_left == 1):
+                    with m.If(pending != 0):
+                        m.next = "PICK"
+                    with m.Else():
+                        m.next = "SOURCES_DONE"
+            with m.State("SOURCES_DONE"):
+                # the field pass goes on to its next group at once (its reads are the updates', which
+                # forward); a sweep lets the last update land before reading fields again
+                with m.If(field_pass & ~last_group):
+                    m.d.sync += group.eq(group + 1)
+                    m.next = "FIELD_FETCH"
+                with m.Else():
+                    m.next = "DRAIN"
+            with m.State("DRAIN"):
+                with m.If(field_pass):
+                    m.d.sync += [field_pass.eq(0), fields_stale.eq(0), group.eq(0)]
+                    m.next = "FETCH"
+                with m.Elif(last_group):
                     m.next = "SWEEP_END"
                 with m.Else():
                     m.next = "FETCH"
+
             with m.State("SWEEP_END"):
                 m.d.comb += [schedule.advance.eq(1), gain_schedule.advance.eq(1)]
                 m.d.sync += remaining.eq(remaining - 1)
@@ -218,7 +300,7 @@ class LimArray(wiring.Component):
             with m.State("SCHEDULE"):
                 with m.If(~schedules_busy):
                     m.d.comb += gain_stepped.eq(1)
-                    m.d.sync += [group.eq(0), edge_base.eq(0)]
+                    m.d.sync += group.eq(0)
                     with m.If(remaining == 0):
                         m.next = "IDLE"
                     with m.Else():
@@ -249,10 +331,11 @@ class LimArray(wiring.Component):
         m.d.comb += [
             counters[Counter.CYCLES].increment.eq(running),
             counters[Counter.SWEEPS].increment.eq(schedule.advance),
-            counters[Counter.READS].increment.eq(_popcount(lane.read for lane in lanes)),
         ]
         with m.If(commit):
             m.d.comb += [
+                # what the device reads per attempt: every neighbour's state (the cell's degree)
+                counters[Counter.READS].increment.eq(sum(Mux(lane.valid, lane.reads, 0) for lane in lanes)),
                 counters[Counter.ATTEMPTS].increment.eq(valid),
                 counters[Counter.HOPS].increment.eq(_popcount(hops)),
                 counters[Counter.UPHILL_HOPS].increment.eq(_popcount(uphill)),

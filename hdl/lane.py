@@ -1,12 +1,17 @@
-"""One update lane: a cell's local field, its hop decision, and the memories it streams from.
+"""One update lane: the fields of its cells, their hop decisions, and the rows that keep the fields.
 
-Pipeline for edge entry e of the current group (cycle c = issue):
-  c    edge RAM read at ``edge_addr``
-  c+1  neighbour row read at the entry's ``row`` (the array's state RAM, this lane's port)
-  c+2  field += weight if the neighbour spin is 1 else -weight
-Then ``decide`` forms the hop exponent a (from the barrier top: x = Eb + gain * t downhill,
-max(x, 2 gain t) uphill) and looks up exp(-a); ``commit`` compares it with the lane's random
-number. See docs/architecture.md.
+A lane holds, for its cells (one per group), the local field f in a field RAM. Deciding a group
+reads f (no neighbour is read: the field is current). When cells hop, the array streams each
+hopping cell's update rows to all lanes at once; lane t applies its entry of a row to the field
+of its own cell that neighbours the hopping one (docs/architecture.md, Field updates):
+
+  c    EDGES read at ``link_row``                             (issue)
+  c+1  the entry {group, J}: field RAM read at the entry's group
+  c+2  field += J * dv, written back; a read made while the previous write landed takes the
+       written value (forwarding), so back-to-back updates of one field add up.
+
+The same rows, streamed with each cell's value as dv over fields holding the biases, compute every
+field from the state after the host wrote it (the field pass).
 """
 from amaranth.hdl import Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, wiring
@@ -17,14 +22,14 @@ from .params import (BARRIER_BITS, GAIN_BITS, PROB_BITS, TABLE_DEPTH,
                      ArrayGeometry, hop_probability_table)
 from .prng import Xoshiro128pp
 
-__all__ = ["Lane", "edge_layout", "cell_layout", "hop_argument_shape", "tilt_shape"]
+__all__ = ["Lane", "edge_layout", "cell_layout", "links_layout", "degrees_layout", "change_shape",
+           "hop_argument_shape", "tilt_shape"]
 
 
 def edge_layout(geometry):
-    """An edge entry: the neighbour's (row, col) position in the state RAM and the coupling."""
+    """An update entry: the target cell's group (in this lane) and the coupling; 0 = no entry."""
     return data.StructLayout({
-        "row": unsigned(geometry.row_bits),
-        "col": unsigned(geometry.col_bits),
+        "group": unsigned(geometry.row_bits),
         "weight": signed(geometry.weight_bits),
     })
 
@@ -36,6 +41,22 @@ def cell_layout(geometry):
     if geometry.qp:
         fields.update(low=unsigned(geometry.cell_bits), high=unsigned(geometry.cell_bits))
     return data.StructLayout(fields)
+
+
+def links_layout(geometry):
+    """Where a cell's update rows are: the first row and how many."""
+    return data.StructLayout({"base": unsigned(geometry.edge_addr_bits), "rows": unsigned(geometry.rows_bits)})
+
+
+def degrees_layout(geometry):
+    """What a cell's attempt reads on the device (its degree), and its own coupling Q_ii (QP)."""
+    return data.StructLayout({"reads": unsigned(geometry.reads_bits), "diagonal": signed(geometry.weight_bits)})
+
+
+def change_shape(geometry):
+    """Signed width of dv, a source cell's change streamed with its rows: +-2 for a spin flip,
+    +-1 for a QP move; in the field pass the value itself (+-1, or a level 0 .. 2^p - 1)."""
+    return signed(geometry.level_bits + 2)
 
 
 def tilt_shape(geometry):
@@ -67,7 +88,7 @@ class Lane(wiring.Component):
         self.t_latched = Signal(tilt_shape(g))
         self.table_entry = Signal(PROB_BITS)     # the table entry read for x (commit cycle)
         self.random16 = Signal(PROB_BITS)
-        self.diagonal = Signal(signed(g.weight_bits))   # Q_ii, taken from the cell's own entry (QP)
+        self.diagonal = Signal(signed(g.weight_bits))   # Q_ii, from the DEGREES word (QP)
         self.up = Signal()                               # the direction of a QP move
         self.allowed = Signal(init=1)                    # a QP move stays in the box
         super().__init__({
@@ -75,28 +96,41 @@ class Lane(wiring.Component):
             "bus_index": In(g.index_bits),
             "bus_wdata": In(32),
             "cell_we": In(1),
+            "links_we": In(1),
+            "degrees_we": In(1),
             "edge_we": In(1),
             # sequencing from the array
-            "group": In(g.row_bits),
-            "load": In(1),
-            "edge_addr": In(g.edge_addr_bits),
-            "edge_issue": In(1),
-            "state_addr": Out(g.row_bits),
-            "state_data": In(g.lanes * g.level_bits),
-            "own_value": In(g.level_bits),
+            "group": In(g.row_bits),         # the group whose cell is read (fetch)
+            "load": In(1),                   # latch the cell read at ``group`` in the cycle before
+            "field_pass": In(1),             # with load: this cell is a source of the field pass
+            "fresh_value": In(g.level_bits),  # the cell's value as read with it (load cycle)
+            "own_value": In(g.level_bits),   # the cell's value, held by the array from load to commit
+            "bias_we": In(1),                # field pass: field[group of the previous cycle] = bias
+            "link_row": In(g.edge_addr_bits),
+            "link_issue": In(1),
+            "link_dv": In(change_shape(g)),
             "barrier_q4": In(BARRIER_BITS),
             "gain_q4": In(GAIN_BITS),
             "decide": In(1),
+            "commit": In(1),
             "seed": In(32),
             "prng_init": In(1),
             "prng_warm": In(1),
+            # the cell read in the load cycle
+            "loading_valid": Out(1),
             # results, valid in the commit cycle
             "valid": Out(1),
             "hop": Out(1),
             "drop_q4": Out(self.x_shape),
-            "read": Out(1),
+            "reads": Out(g.reads_bits),
             "next_value": Out(g.level_bits),   # the cell's value after the commit
             "objective_delta": Out(signed(tilt_shape(g).width + 1)),   # 2 t if it hops, else 0
+            # what the array streams for this cell if it is a source (latched at commit, or at load
+            # in the field pass)
+            "source": Out(1),
+            "source_dv": Out(change_shape(g)),
+            "base": Out(g.edge_addr_bits),
+            "rows": Out(g.rows_bits),
         })
 
     def elaborate(self, platform):
@@ -104,51 +138,64 @@ class Lane(wiring.Component):
         g = self.geometry
 
         m.submodules.cells = cells = Memory(shape=cell_layout(g), depth=g.groups, init=[])
+        m.submodules.links = links = Memory(shape=links_layout(g), depth=g.groups, init=[])
+        m.submodules.degrees = degrees = Memory(shape=degrees_layout(g), depth=g.groups, init=[])
         m.submodules.edges = edges = Memory(shape=edge_layout(g), depth=g.edge_depth, init=[])
+        m.submodules.fields = fields = Memory(shape=signed(g.field_bits), depth=g.groups, init=[])
         m.submodules.hop_table = table = Memory(
             shape=unsigned(PROB_BITS), depth=TABLE_DEPTH, init=hop_probability_table())
         m.submodules.prng = prng = Xoshiro128pp(self.index)
 
-        cell_w = cells.write_port()
-        edge_w = edges.write_port()
-        m.d.comb += [
-            cell_w.addr.eq(self.bus_index), cell_w.data.eq(self.bus_wdata), cell_w.en.eq(self.cell_we),
-            edge_w.addr.eq(self.bus_index), edge_w.data.eq(self.bus_wdata), edge_w.en.eq(self.edge_we),
-        ]
-        cell_r = cells.read_port()
+        for memory, we in ((cells, self.cell_we), (links, self.links_we), (degrees, self.degrees_we),
+                           (edges, self.edge_we)):
+            port = memory.write_port()
+            m.d.comb += [port.addr.eq(self.bus_index), port.data.eq(self.bus_wdata), port.en.eq(we)]
+        cell_r, links_r, degrees_r = cells.read_port(), links.read_port(), degrees.read_port()
         edge_r = edges.read_port()
+        field_r = fields.read_port()
+        field_w = fields.write_port()
         table_r = table.read_port()
-        m.d.comb += [cell_r.addr.eq(self.group), edge_r.addr.eq(self.edge_addr)]
+        m.d.comb += [cell_r.addr.eq(self.group), links_r.addr.eq(self.group), degrees_r.addr.eq(self.group),
+                     edge_r.addr.eq(self.link_row), self.loading_valid.eq(cell_r.data.valid)]
 
-        # Local field accumulation (three-stage pipeline, see module docstring).
-        field = self.field
+        # ---- field updates: read-modify-write, two stages after the row's issue ------------------
         issued = Signal()
-        fetched = Signal()
-        col = Signal(g.col_bits)
-        weight = Signal(signed(g.weight_bits))
-        own_entry = Signal()
-        m.d.sync += [issued.eq(self.edge_issue), fetched.eq(issued)]
-        m.d.comb += self.state_addr.eq(edge_r.data.row)
-        with m.If(issued):
-            m.d.sync += [col.eq(edge_r.data.col), weight.eq(edge_r.data.weight),
-                         own_entry.eq((edge_r.data.row == self.group) & (edge_r.data.col == self.index))]
-        neighbour = Signal(g.level_bits)
-        m.d.comb += neighbour.eq(self.state_data.word_select(col, g.level_bits))
-        m.d.comb += self.read.eq(fetched & (weight != 0))
+        dv1 = Signal(change_shape(g))
+        m.d.sync += [issued.eq(self.link_issue), dv1.eq(self.link_dv)]
+        target = Signal(g.row_bits)
+        delta = Signal(signed(g.field_bits))
+        applies = Signal()
+        m.d.sync += [target.eq(edge_r.data.group), delta.eq(edge_r.data.weight * dv1),
+                     applies.eq(issued & (edge_r.data.weight != 0))]
+        m.d.comb += field_r.addr.eq(Mux(issued, edge_r.data.group, self.group))
+        last_target = Signal(g.row_bits)
+        last_value = Signal(signed(g.field_bits))
+        wrote = Signal()
+        old = Signal(signed(g.field_bits))
+        updated = Signal(signed(g.field_bits))
+        m.d.comb += [old.eq(Mux(wrote & (last_target == target), last_value, field_r.data)),
+                     updated.eq(old + delta)]
+        m.d.sync += [wrote.eq(applies), last_target.eq(target), last_value.eq(updated)]
+        previous_group = Signal(g.row_bits)
+        m.d.sync += previous_group.eq(self.group)
+        m.d.comb += [field_w.addr.eq(Mux(self.bias_we, previous_group, target)),
+                     field_w.data.eq(Mux(self.bias_we, cell_r.data.bias, updated)),
+                     field_w.en.eq(self.bias_we | applies)]
 
+        # ---- load: the cell, its field and where its rows are --------------------------------
+        field = self.field
         low = Signal(g.level_bits)
         high = Signal(g.level_bits)
         with m.If(self.load):
-            m.d.sync += [field.eq(cell_r.data.bias), self.valid.eq(cell_r.data.valid), self.diagonal.eq(0)]
+            m.d.sync += [field.eq(field_r.data), self.valid.eq(cell_r.data.valid),
+                         self.reads.eq(degrees_r.data.reads), self.base.eq(links_r.data.base),
+                         self.rows.eq(links_r.data.rows)]
             if g.qp:
-                m.d.sync += [low.eq(cell_r.data.low), high.eq(cell_r.data.high)]
-        with m.Elif(fetched):
-            if g.qp:    # the gradient Q x + b: weight times the neighbour's level
-                m.d.sync += field.eq(field + weight * neighbour)
-                with m.If(own_entry):
-                    m.d.sync += self.diagonal.eq(weight)
-            else:       # the field sum J s + h: plus or minus the weight
-                m.d.sync += field.eq(field + Mux(neighbour[0], weight, -weight))
+                m.d.sync += [low.eq(cell_r.data.low), high.eq(cell_r.data.high),
+                             self.diagonal.eq(degrees_r.data.diagonal)]
+            with m.If(self.field_pass):   # the field pass streams every cell with its value as dv
+                value = self.fresh_value if g.qp else Mux(self.fresh_value[0], 1, -1)
+                m.d.sync += [self.source.eq(cell_r.data.valid), self.source_dv.eq(value)]
 
         # Decision: t = s * f for a spin flip, 2 * d * g + Q_ii for a QP move by d = +-1 (twice its
         # climb); y = gain * t (Q.4 kT, half the climb); the exponent is measured from the barrier
@@ -188,4 +235,7 @@ class Lane(wiring.Component):
         ]
         moved = Mux(went_up, self.own_value + 1, self.own_value - 1) if g.qp else ~self.own_value
         m.d.comb += self.next_value.eq(Mux(self.hop, moved, self.own_value))
+        with m.If(self.commit):   # a hopping cell becomes a source: its neighbours' fields change by J dv
+            change = Mux(went_up, 1, -1) if g.qp else Mux(self.own_value[0], -2, 2)
+            m.d.sync += [self.source.eq(self.hop), self.source_dv.eq(change)]
         return m

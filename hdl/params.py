@@ -11,7 +11,7 @@ import numpy as np
 
 __all__ = [
     "ARG_FRAC_BITS", "PROB_BITS", "TABLE_DEPTH", "BARRIER_BITS", "GAIN_BITS", "ACC_FRAC_BITS",
-    "LOG_STEP_MULT", "GROUP_OVERHEAD_CYCLES", "PRNG_WARMUP_STEPS", "Schedule", "Counter", "Reg", "Region",
+    "LOG_STEP_MULT", "DECIDE_CYCLES", "DRAIN_CYCLES", "PRNG_WARMUP_STEPS", "Schedule", "Counter", "Reg", "Region",
     "ArrayGeometry", "hop_probability_table", "hop_exponent", "lane_prng_state", "xoshiro_next",
     "xoshiro_output", "gain_kt",
 ]
@@ -32,8 +32,12 @@ ACC_FRAC_BITS = 16
 LOG_STEP_MULT = round(math.exp(1 / 2 ** ARG_FRAC_BITS) * 2 ** 16)
 #: Width of the logarithmic schedule's threshold register (Q.16 sweeps); it saturates.
 LOG_THRESHOLD_BITS = 56
-#: Cycles a group costs beyond its edge count: fetch, load, 2 pipeline, decide, commit.
-GROUP_OVERHEAD_CYCLES = 6
+#: Cycles a group's decision takes: load, decide, commit (the next group's fetch overlaps the commit
+#: unless hops changed fields in between; docs/architecture.md, Sweep sequencer).
+DECIDE_CYCLES = 3
+#: Cycles after a group's last field update before any field is read again: the read-modify-write
+#: pipeline's two stages.
+DRAIN_CYCLES = 2
 #: A lane's generator starts from (seed, LANE_KEY * (lane + 1), PRNG_INIT_WORDS) ...
 LANE_KEY = 0x9E3779B9
 PRNG_INIT_WORDS = (0x243F6A88, 0x85A308D3)
@@ -57,7 +61,7 @@ class Counter(IntEnum):
     ATTEMPTS = 2      # update attempts on real (non-padding) cells
     HOPS = 3          # accepted hops (spin flips)
     UPHILL_HOPS = 4   # hops with a negative objective drop
-    READS = 5         # neighbour-state reads for local fields (one per non-zero coupling)
+    READS = 5         # neighbour-state reads a compute-in-memory cell makes per attempt (its degree)
     DROP_Q4 = 6       # sum of objective drops over downhill hops, kT in Q.4 (dissipated)
     CLIMB_Q4 = 7      # sum of objective climbs over uphill hops, kT in Q.4 (drawn from the bath)
     BARRIER_Q4 = 8    # sum over cells of barrier raises, kT in Q.4 (consolidation work)
@@ -94,9 +98,10 @@ class Region(IntEnum):
     REGS = 0
     COUNTERS = 1   # index 2k: low 32 bits of Counter k, 2k+1: high bits
     STATE = 2      # index g: the spins of group g, bit l = lane l (read and write)
-    GROUPS = 3     # index g: the edge count of group g (write)
-    CELLS = 4      # lane, index g: {valid, bias} (write)
-    EDGES = 5      # lane, index e: {row, col, weight} (write)
+    LINKS = 3      # lane, index g: {base, rows} of the cell's update rows in every lane's EDGES (write)
+    CELLS = 4      # lane, index g: {valid, bias, box} (write)
+    EDGES = 5      # lane, index r: update row r's entry for this lane, {group, weight} (write)
+    DEGREES = 6    # lane, index g: {reads per attempt, Q_ii} (write)
 
 
 def _bits_for(n):
@@ -161,6 +166,16 @@ class ArrayGeometry:
         return _bits_for(self.edge_depth)
 
     @property
+    def rows_bits(self):
+        """Width of a cell's update-row count (LINKS word: base | rows, 32 bits)."""
+        return min(self.length_bits, 32 - self.edge_addr_bits)
+
+    @property
+    def reads_bits(self):
+        """Width of a cell's reads per attempt (DEGREES word: reads | Q_ii << 16)."""
+        return 16
+
+    @property
     def edge_addr_bits(self):
         return _bits_for(self.edge_depth - 1)
 
@@ -189,7 +204,7 @@ class ArrayGeometry:
 
     @property
     def index_bits(self):
-        return max(_bits_for(self.groups - 1), self.edge_addr_bits, _bits_for(2 * len(Counter)), 4)
+        return max(self.row_bits, self.edge_addr_bits, _bits_for(2 * len(Counter)), 4)
 
     @property
     def lane_addr_bits(self):
@@ -216,7 +231,8 @@ class ArrayGeometry:
         region = Region(region)
         if region == Region.COUNTERS:
             return None
-        per_lane = region in (Region.CELLS, Region.EDGES) or (region == Region.STATE and self.qp)
+        per_lane = (region in (Region.CELLS, Region.LINKS, Region.DEGREES, Region.EDGES)
+                    or (region == Region.STATE and self.qp))
         depth = {Region.REGS: len(Reg), Region.EDGES: self.edge_depth}.get(region, self.groups)
         return per_lane, depth
 
@@ -237,10 +253,17 @@ class ArrayGeometry:
             return [self.address(Region.STATE, g, lane) for lane in range(self.lanes) for g in range(n_groups)]
         return [self.address(Region.STATE, g) for g in range(n_groups)]
 
-    def edge_word(self, row, col, weight):
-        """Pack an edge entry as the bus writes it: row | col | weight (two's complement)."""
-        w = weight & ((1 << self.weight_bits) - 1)
-        return row | (col << self.row_bits) | (w << (self.row_bits + self.col_bits))
+    def edge_word(self, group, weight):
+        """Pack an update entry as the bus writes it: the target's group | weight (two's complement)."""
+        return group | ((weight & ((1 << self.weight_bits) - 1)) << self.row_bits)
+
+    def links_word(self, base, rows):
+        """Pack a cell's update rows as the bus writes them: base | rows."""
+        return base | (rows << self.edge_addr_bits)
+
+    def degrees_word(self, reads, diagonal=0):
+        """Pack a cell's reads per attempt and its own coupling Q_ii (QP cells) as the bus writes them."""
+        return reads | ((diagonal & ((1 << self.weight_bits) - 1)) << 16)
 
     def cell_word(self, valid, bias, low=0, high=0):
         """Pack a cell entry as the bus writes it: valid | bias (two's complement) | box low | box high.

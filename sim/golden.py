@@ -10,11 +10,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..hdl.params import (ACC_FRAC_BITS, ARG_FRAC_BITS, BARRIER_BITS, GAIN_BITS, GROUP_OVERHEAD_CYCLES,
+from ..hdl.params import (ACC_FRAC_BITS, ARG_FRAC_BITS, BARRIER_BITS, DECIDE_CYCLES, DRAIN_CYCLES, GAIN_BITS,
                           LOG_STEP_MULT, LOG_THRESHOLD_BITS, PROB_BITS, TABLE_DEPTH, Counter, Reg, Schedule,
                           hop_exponent, hop_probability_table, lane_prng_state, xoshiro_next, xoshiro_output)
 
-__all__ = ["RunConfig", "Snapshot", "ScheduleModel", "GoldenArray", "end_of_sweep_cycles", "work_increment"]
+__all__ = ["RunConfig", "Snapshot", "ScheduleModel", "GoldenArray", "end_of_sweep_cycles", "field_pass_cycles",
+           "streaming_cycles", "work_increment"]
 
 _SHIFT = ACC_FRAC_BITS - ARG_FRAC_BITS
 _TABLE = np.array(hop_probability_table(), dtype=np.int64)
@@ -150,6 +151,24 @@ def end_of_sweep_cycles(barrier, gain):
     return max(barrier.advance(), gain.advance())
 
 
+def field_pass_cycles(program):
+    """Cycles of the field pass a start makes after the program or the state was written: the
+    biases (G + 1), then per group fetch, load, each valid cell's pick and rows (one pick if none)
+    and the end of its sources, then the drain (docs/architecture.md, Cycle count)."""
+    picks = np.where(program.valid, 1 + program.rows, 0).sum(axis=1)
+    return int(program.n_groups + 1 + (3 + np.maximum(picks, 1)).sum() + 1)
+
+
+def streaming_cycles(program, hops, g0, g1):
+    """Cycles groups g0 .. g1 - 1 spend on their hops (R, (g1 - g0) * P bool): each hopping cell's
+    pick and rows; per group with hops, the drain and the next group's fetch (none after the last)."""
+    P = program.geometry.lanes
+    hops = hops.reshape(hops.shape[0], g1 - g0, P)
+    rows = 1 + program.rows[g0:g1][None, :, :]
+    after = np.where(np.arange(g0, g1) == program.n_groups - 1, DRAIN_CYCLES, DRAIN_CYCLES + 1)
+    return (hops * rows).sum(axis=(1, 2)) + (hops.any(axis=2) * after[None, :]).sum(axis=1)
+
+
 def work_increment(gain_raise_q4, objective):
     """(WORK_IN, WORK_OUT) increments of one gain step: dg * U, by the sign of U (Q.4 kT)."""
     work = gain_raise_q4 * objective
@@ -168,15 +187,12 @@ class _ColourClass:
         if program.geometry.qp:
             self.diagonal, self.low, self.high = (a[g0:g1].reshape(-1) for a in
                                                   (program.diagonal, program.low, program.high))
-        starts = np.concatenate([[0], np.cumsum(program.lengths)])
-        e0, e1 = starts[g0], starts[g1]
-        rows_in_group = np.repeat(np.arange(g0, g1), program.lengths[g0:g1])  # group of each edge row
-        w = program.edge_weight[e0:e1]
-        nz_e, nz_lane = np.nonzero(w)
-        self.edge_local = (rows_in_group[nz_e] - g0) * P + nz_lane
-        self.edge_nbr = program.edge_row[e0:e1][nz_e, nz_lane] * P + program.edge_col[e0:e1][nz_e, nz_lane]
-        self.edge_w = w[nz_e, nz_lane].astype(np.float64)
-        self.reads = len(self.edge_w)
+        source, target, weight = program.couplings()
+        mine = (target >= g0 * P) & (target < g1 * P)
+        self.edge_local = target[mine] - g0 * P      # the field changed, in this colour's slots
+        self.edge_nbr = source[mine]                 # by the value of this slot
+        self.edge_w = weight[mine].astype(np.float64)
+        self.reads = int(program.reads[g0:g1][program.valid[g0:g1]].sum())
         self.size = len(self.slots)
         if dense:
             # couplings from every slot into this colour's slots: fields = spins (R x S) @ this (S x size)
@@ -219,11 +235,9 @@ class GoldenArray:
         if not self.geometry.qp:   # spins: the compiled sweep (sim/kernel.py) on local fields
             from . import kernel   # Numba: loaded only where a spin array sweeps
             self._kernel = kernel
-            self._neighbours = kernel.neighbour_lists(
-                self.rows.shape[1] * self.rows.shape[2],
-                np.concatenate([cls.slots[cls.edge_local] for cls in self.classes]),
-                np.concatenate([cls.edge_nbr for cls in self.classes]),
-                np.concatenate([cls.edge_w for cls in self.classes]))
+            self._neighbours = kernel.neighbour_lists(self.rows.shape[1] * self.rows.shape[2],
+                                                      *program.couplings())
+            self._rows = program.rows.reshape(-1).astype(np.int64)
             self._groups = np.concatenate([np.arange(g0, g1) for g0, g1 in program.colour_groups]).astype(np.int64)
             self._valid = np.concatenate([cls.valid for cls in self.classes]).astype(np.bool_)
             flat = self.rows.reshape(self.runs, -1)
@@ -232,7 +246,8 @@ class GoldenArray:
                 self._fields[:, cls.slots] = cls.fields(flat.astype(np.float64) * 2 - 1)
         # the objective register as the host writes it with the state: U, or 4U for QP cells
         self.objective = np.array([program.objective_register(b) for b in bits], dtype=object)
-        self.group_cycles = int(program.lengths.sum()) + GROUP_OVERHEAD_CYCLES * program.n_groups
+        self.group_cycles = 1 + DECIDE_CYCLES * program.n_groups   # the first fetch, and each decision
+        self.fields_stale = True   # the host has just written the program and the state
         self.init(config)
 
     def init(self, config):
@@ -286,6 +301,9 @@ class GoldenArray:
         else:
             self._sweep_spins(barrier, raises, gain, t)
         t[Counter.SWEEPS] += 1
+        if self.fields_stale:   # a start after the host wrote the state: the field pass first
+            t[Counter.CYCLES] += field_pass_cycles(self.program)
+            self.fields_stale = False
         t[Counter.CYCLES] += np.array([self.group_cycles + end_of_sweep_cycles(b, g)
                                        for b, g in zip(self.schedules, self.gain_schedules)], dtype=np.int64)
         for c in Counter:  # exact, unbounded totals; the RTL's saturation is applied on read-out
@@ -301,9 +319,9 @@ class GoldenArray:
         flat = self.rows.reshape(self.runs, -1)
         bits = flat.astype(np.int8)
         prng = self.prng.astype(np.uint64)
-        events = np.zeros((self.runs, 5), dtype=np.int64)
+        events = np.zeros((self.runs, 6), dtype=np.int64)
         self._kernel.spin_sweep(bits, self._fields, prng, barrier[:, 0], gain[:, 0], self._groups, self.geometry.lanes,
-                   *self._neighbours, self._valid, _TABLE, events)
+                                *self._neighbours, self._valid, self._rows, _TABLE, events)
         flat[:] = bits
         self.prng = prng.astype(np.uint32)
         valid = int(self._valid.sum())
@@ -314,6 +332,7 @@ class GoldenArray:
         t[Counter.DROP_Q4] += events[:, 2]
         t[Counter.CLIMB_Q4] += events[:, 3]
         t[Counter.BARRIER_Q4] += valid * raises * self.geometry.level_bits
+        t[Counter.CYCLES] += events[:, 5]
         self.objective += events[:, 4].astype(object)
 
     def _sweep_qp(self, barrier, raises, gain, t):
@@ -341,6 +360,7 @@ class GoldenArray:
             t[Counter.DROP_Q4] += np.where(down, drop, 0).sum(axis=1)
             t[Counter.CLIMB_Q4] += np.where(up, -drop, 0).sum(axis=1)
             t[Counter.BARRIER_Q4] += valid * raises * self.geometry.level_bits
+            t[Counter.CYCLES] += streaming_cycles(self.program, hop, cls.g0, cls.g1)
             # the objective register: a hop changes it by 4U's change for QP cells
             self.objective += np.where(hop, 2 * tilt, 0).sum(axis=1).astype(object)
             flat[:, cls.slots] = own + d * hop

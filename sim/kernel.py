@@ -11,6 +11,8 @@ deciding them one at a time equals the array's parallel decision.
 import numpy as np
 from numba import njit
 
+from ..hdl.params import DRAIN_CYCLES
+
 __all__ = ["spin_sweep", "neighbour_lists"]
 
 _MASK = np.uint64(0xFFFFFFFF)
@@ -33,18 +35,21 @@ def hop_argument(barrier, y):
 
 @njit(cache=True)
 def spin_sweep(bits, fields, prng, barrier, gain, groups, lanes, indptr, neighbours, weights, valid,
-               table, events):
+               rows, table, events):
     """One sweep of every run. ``bits`` (R, S) cell states 0/1 and ``fields`` (R, S) local fields
     are updated in place, as is ``prng`` (4, R, P) (uint64 holding 32-bit words). ``groups`` lists
-    the groups in decision order. ``events`` (R, 5) receives hops, uphill hops, drop, climb (Q.4)
-    and the objective register's change."""
+    the groups in decision order. ``events`` (R, 6) receives hops, uphill hops, drop, climb (Q.4),
+    the objective register's change and the cycles the array spends streaming the hops' update
+    rows (``rows`` per slot; params.DRAIN_CYCLES and a fetch after each group with hops)."""
     runs = bits.shape[0]
     depth = table.shape[0]
     for r in range(runs):
-        hops = uphill = drop_total = climb_total = objective = 0
+        hops = uphill = drop_total = climb_total = objective = streaming = 0
         b_r = barrier[r]
         g_r = gain[r]
+        last = groups[len(groups) - 1]
         for g in groups:
+            group_hops = 0
             for lane in range(lanes):
                 s0 = prng[0, r, lane]
                 s1 = prng[1, r, lane]
@@ -85,20 +90,25 @@ def spin_sweep(bits, fields, prng, barrier, gain, groups, lanes, indptr, neighbo
                     uphill += 1
                     climb_total -= drop
                 objective += 2 * tilt
+                group_hops += 1
+                streaming += 1 + rows[slot]
                 bits[r, slot] = 1 - bits[r, slot]
                 change = -2 * spin          # the new spin minus the old
                 for k in range(indptr[slot], indptr[slot + 1]):
                     fields[r, neighbours[k]] += weights[k] * change
+            if group_hops:
+                streaming += DRAIN_CYCLES + (0 if g == last else 1)   # the drain, the next group's fetch
         events[r, 0] = hops
         events[r, 1] = uphill
         events[r, 2] = drop_total
         events[r, 3] = climb_total
         events[r, 4] = objective
+        events[r, 5] = streaming
 
 
-def neighbour_lists(slots, edge_slot, edge_neighbour, edge_weight):
-    """CSR of each slot's couplings (neighbour slot, integer weight), from the mapped edges."""
-    order = np.argsort(edge_slot, kind="stable")
-    counts = np.bincount(edge_slot, minlength=slots)
+def neighbour_lists(slots, source, target, weight):
+    """CSR, by source slot, of the fields a hop changes (target slot, integer weight)."""
+    order = np.argsort(source, kind="stable")
+    counts = np.bincount(source, minlength=slots)
     indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-    return indptr, edge_neighbour[order].astype(np.int64), np.rint(edge_weight[order]).astype(np.int64)
+    return indptr, target[order].astype(np.int64), np.asarray(weight)[order].astype(np.int64)

@@ -2,10 +2,14 @@
 
 Parallel updates are valid because every group holds spins of one colour of the coupling graph
 (a greedy largest-degree-first colouring): no two spins updated together are coupled. Within a
-colour, spins are sorted by degree so a group's lanes have similar edge counts; every lane's list
-is padded to the group's longest (weight-0 entries, which are neither read nor counted).
-A QP cell's list ends with its own entry (weight Q_ii) when Q_ii is not zero: the gradient
-Q x + b includes it, and the lane takes Q_ii from it for the hop argument.
+colour, spins are sorted by degree.
+
+The array keeps every cell's local field and changes it when a neighbour hops. A cell's couplings
+are therefore stored where they are used: as *update rows*. Row r of cell i holds, in each lane t's
+EDGES memory, the r-th neighbour of i that lives in lane t, as {its group, J}; all lanes apply
+their entry of a row in the same cycle. Cell i owns ``rows_i`` = the most neighbours it has in any
+one lane, at ``base_i`` (rows of all cells are laid out in slot order). A QP cell's own entry
+(weight Q_ii) is one of its rows' entries when Q_ii is not zero: its gradient includes it.
 """
 from dataclasses import dataclass
 
@@ -32,12 +36,13 @@ class MappingError(ProblemError):
 class Program:
     geometry: ArrayGeometry
     problem: IsingProblem
-    lengths: np.ndarray        # (G,) edge entries per lane in group g
     valid: np.ndarray          # (G, P) bool: slot holds a real spin
     bias: np.ndarray           # (G, P)
-    edge_row: np.ndarray       # (E, P) neighbour position (row = group, col = lane)
-    edge_col: np.ndarray
-    edge_weight: np.ndarray    # (E, P), 0 for padding
+    base: np.ndarray           # (G, P) first update row of the cell
+    rows: np.ndarray           # (G, P) update rows of the cell (0 for padding)
+    reads: np.ndarray          # (G, P) neighbour reads per attempt: degree (+1 for a QP cell's own entry)
+    entry_group: np.ndarray    # (D, P) update row r, lane t: the target cell's group
+    entry_weight: np.ndarray   # (D, P) and the coupling; 0 where the row has no entry in lane t
     slot_of_node: np.ndarray   # (n,) g * P + lane
     colour_groups: list        # [(g0, g1)] group ranges, one per colour
     diagonal: np.ndarray = None   # (G, P) Q_ii of QP cells
@@ -46,7 +51,20 @@ class Program:
 
     @property
     def n_groups(self):
-        return len(self.lengths)
+        return len(self.valid)
+
+    @property
+    def update_rows(self):
+        """Update rows per lane: what the program fills of each lane's EDGES memory."""
+        return len(self.entry_weight)
+
+    def couplings(self):
+        """The stored couplings as (source slot, target slot, weight) arrays, one per non-zero entry:
+        what a hop of the source adds to the target's field (times the source's change)."""
+        P = self.geometry.lanes
+        source = np.repeat(np.arange(self.n_groups * P), self.rows.reshape(-1))
+        r, t = np.nonzero(self.entry_weight)
+        return source[r], self.entry_group[r, t] * P + t, self.entry_weight[r, t]
 
     def spins_to_rows(self, spins_bits):
         """Node values (spin bits, or QP levels) to state RAM rows (G, P); padding slots hold 0."""
@@ -74,8 +92,6 @@ class Program:
         writes = [(g.address(Region.REGS, Reg.N_GROUPS), self.n_groups),
                   (g.address(Region.REGS, Reg.OBJECTIVE), objective & 0xFFFFFFFF),
                   (g.address(Region.REGS, Reg.OBJECTIVE_HIGH), (objective >> 32) & 0xFFFFFFFF)]
-        for grp, length in enumerate(self.lengths.tolist()):
-            writes.append((g.address(Region.GROUPS, grp), length))
         rows = self.spins_to_rows(spins_bits)
         if g.qp:   # one level per bus word, addressed by lane
             writes += [(g.address(Region.STATE, grp, lane), int(rows[grp, lane]))
@@ -89,10 +105,14 @@ class Program:
                 box = (int(self.low[grp, lane]), int(self.high[grp, lane])) if g.qp else ()
                 writes.append((g.address(Region.CELLS, grp, lane),
                                g.cell_word(self.valid[grp, lane], int(self.bias[grp, lane]), *box)))
-            for e in range(len(self.edge_weight)):
-                writes.append((g.address(Region.EDGES, e, lane),
-                               g.edge_word(int(self.edge_row[e, lane]), int(self.edge_col[e, lane]),
-                                           int(self.edge_weight[e, lane]))))
+                writes.append((g.address(Region.LINKS, grp, lane),
+                               g.links_word(int(self.base[grp, lane]), int(self.rows[grp, lane]))))
+                diagonal = int(self.diagonal[grp, lane]) if g.qp else 0
+                writes.append((g.address(Region.DEGREES, grp, lane),
+                               g.degrees_word(int(self.reads[grp, lane]), diagonal)))
+            for r in range(self.update_rows):
+                writes.append((g.address(Region.EDGES, r, lane),
+                               g.edge_word(int(self.entry_group[r, lane]), int(self.entry_weight[r, lane]))))
         return writes
 
 
@@ -154,46 +174,50 @@ def map_problem(problem, geometry):
     where = np.flatnonzero(slots.reshape(-1) >= 0)
     slot_of_node[slots.reshape(-1)[where]] = where
 
-    # adjacency in CSR form, in node order
-    both_src = np.concatenate([rows, cols])
-    both_dst = np.concatenate([cols, rows])
-    both_w = np.concatenate([J, J])
-    order = np.lexsort((both_dst, both_src))
-    both_src, both_dst, both_w = both_src[order], both_dst[order], both_w[order]
-    start = np.searchsorted(both_src, np.arange(problem.n + 1))
-
-    lengths = np.array([max((degree[v] + own[v] for v in grp if v >= 0), default=0) for grp in groups],
-                       dtype=np.int64)
-    E = int(lengths.sum())
-    if E > g.edge_depth:
-        raise MappingError(f"{problem.name}: needs {E} edge entries per lane; the array has {g.edge_depth}",
+    # every coupling twice, once from each end, as (source node, target node, weight); a QP cell's
+    # own entry Q_ii once
+    src = np.concatenate([rows, cols])
+    dst = np.concatenate([cols, rows])
+    w = np.concatenate([J, J])
+    if qp:
+        mine = np.flatnonzero(own)
+        src, dst, w = np.concatenate([src, mine]), np.concatenate([dst, mine]), np.concatenate([w, problem.diagonal[mine]])
+    source_slot, target_slot = slot_of_node[src], slot_of_node[dst]
+    lane_of_target = target_slot % P
+    order = np.lexsort((target_slot, lane_of_target, source_slot))
+    source_slot, target_slot, lane_of_target, w = source_slot[order], target_slot[order], lane_of_target[order], w[order]
+    # rank of each entry among its source's entries into the same lane: its row within the source's rows
+    key = source_slot * P + lane_of_target
+    first = np.searchsorted(key, key, side="left")
+    rank = np.arange(len(key)) - first
+    rows_of = np.zeros(G * P, dtype=np.int64)
+    np.maximum.at(rows_of, source_slot, rank + 1)
+    base_of = np.concatenate([[0], np.cumsum(rows_of)[:-1]])
+    D = int(rows_of.sum())
+    if D > g.edge_depth:
+        raise MappingError(f"{problem.name}: needs {D} update rows per lane; the array has {g.edge_depth}",
                            "edge_depth")
-    edge_row = np.zeros((E, P), dtype=np.int64)
-    edge_col = np.zeros((E, P), dtype=np.int64)
-    edge_weight = np.zeros((E, P), dtype=np.int64)
+    if len(rows_of) and rows_of.max() >= 1 << g.rows_bits:
+        raise MappingError(f"{problem.name}: a cell needs {rows_of.max()} update rows; a cell holds at most "
+                           f"{(1 << g.rows_bits) - 1} on this array", "edge_depth")
+    reads_of = np.zeros(G * P, dtype=np.int64)
+    reads_of[slot_of_node] = degree + own
+    if len(reads_of) and reads_of.max() >= 1 << g.reads_bits:
+        raise MappingError(f"{problem.name}: a cell with {reads_of.max()} couplings; the array counts up to "
+                           f"{(1 << g.reads_bits) - 1}", "edge_depth")
+    entry_group = np.zeros((D, P), dtype=np.int64)
+    entry_weight = np.zeros((D, P), dtype=np.int64)
+    row = base_of[source_slot] + rank
+    entry_group[row, lane_of_target] = target_slot // P
+    entry_weight[row, lane_of_target] = w
+
     valid = slots >= 0
     bias = np.zeros((G, P), dtype=np.int64)
-    diagonal, low, high = (np.zeros((G, P), dtype=np.int64) for _ in range(3))
-    base = 0
-    for grp in range(G):
-        for lane in range(P):
-            v = slots[grp, lane]
-            if v < 0:
-                continue
-            bias[grp, lane] = problem.biases[v]
-            nb = both_dst[start[v]:start[v + 1]]
-            pos = slot_of_node[nb]
-            k = len(nb)
-            edge_row[base:base + k, lane] = pos // P
-            edge_col[base:base + k, lane] = pos % P
-            edge_weight[base:base + k, lane] = both_w[start[v]:start[v + 1]]
-            if qp:
-                diagonal[grp, lane] = problem.diagonal[v]
-                low[grp, lane], high[grp, lane] = problem.low[v], problem.high[v]
-                if own[v]:
-                    edge_row[base + k, lane], edge_col[base + k, lane] = grp, lane
-                    edge_weight[base + k, lane] = problem.diagonal[v]
-        base += lengths[grp]
-    extra = {"diagonal": diagonal, "low": low, "high": high} if qp else {}
-    return Program(g, problem, lengths, valid, bias, edge_row, edge_col, edge_weight,
-                   slot_of_node, colour_groups, **extra)
+    bias.reshape(-1)[slot_of_node] = problem.biases
+    extra = {}
+    if qp:
+        for name, values in (("diagonal", problem.diagonal), ("low", problem.low), ("high", problem.high)):
+            extra[name] = np.zeros((G, P), dtype=np.int64)
+            extra[name].reshape(-1)[slot_of_node] = values
+    return Program(g, problem, valid, bias, base_of.reshape(G, P), rows_of.reshape(G, P), reads_of.reshape(G, P),
+                   entry_group, entry_weight, slot_of_node, colour_groups, **extra)

@@ -103,7 +103,7 @@ def edge_cases():
                   schedule=Schedule.LOGARITHMIC, barrier_end_q4=40, rate=1, barrier_hold=2), [3, 3])
     t = TINY
     add("saturating-counters", t, random_maxcut(20, 60, seed=13, weights=(-7, 7)),
-        RunConfig(seed=13, gain_q4=40, schedule=Schedule.LINEAR, barrier_end_q4=400, rate=1 << 17), [6, 60])
+        RunConfig(seed=13, gain_q4=40, schedule=Schedule.LINEAR, barrier_end_q4=400, rate=1 << 17), [6, 200])
     add("three-lanes", t, random_maxcut(10, 15, seed=14, weights=(-1, 2)),
         RunConfig(seed=14, gain_q4=16, schedule=Schedule.LOGARITHMIC, barrier_end_q4=60, rate=1), [4])
     return cases

@@ -1,10 +1,13 @@
 """A literal, slow reading of docs/architecture.md: group by group, lane by lane, edge by edge.
 
-It exists to check the vectorised golden model (colour batching, batched PRNG streams, the
-schedules' interplay) against the contract as written, on small problems. It shares only the
-contract's constants and primitives (table, PRNG step, schedule generator) with the golden model.
+It exists to check the golden model (fields kept hop by hop in a compiled kernel, colour batching,
+batched PRNG streams, the schedules' interplay) against the contract as written, on small
+problems. Each attempt sums its field afresh from the neighbours' states, as a compute-in-memory
+cell does, reading the couplings from the memory images the host writes (the update rows: the
+entries in lane l naming group g are the couplings of cell (g, l)). It shares only the contract's
+constants and primitives (table, PRNG step, schedule generator) with the golden model.
 """
-from lim.hdl.params import (BARRIER_BITS, GAIN_BITS, GROUP_OVERHEAD_CYCLES, TABLE_DEPTH, Counter,
+from lim.hdl.params import (BARRIER_BITS, DECIDE_CYCLES, DRAIN_CYCLES, GAIN_BITS, TABLE_DEPTH, Counter,
                             hop_probability_table, lane_prng_state, xoshiro_next, xoshiro_output)
 from lim.sim.golden import ScheduleModel
 
@@ -22,12 +25,21 @@ def run_naive(program, initial_bits, config, sweeps):
                                   config.gain_rate, GAIN_BITS, logarithmic=False)
     objective = program.objective_register(initial_bits)
     totals = {c: 0 for c in Counter}
+    G = program.n_groups
+    # the owner (group, lane) of every update row, from the LINKS words
+    owner = {}
+    for g in range(G):
+        for lane in range(P):
+            for r in range(int(program.base[g, lane]), int(program.base[g, lane]) + int(program.rows[g, lane])):
+                owner[r] = (g, lane)
+    # the field pass of the first start: biases, then per group fetch, load, picks, end; the drain
+    picks = [sum(1 + int(program.rows[g, lane]) for lane in range(P) if program.valid[g, lane]) for g in range(G)]
+    totals[Counter.CYCLES] += (G + 1) + sum(3 + max(p, 1) for p in picks) + 1 if sweeps else 0
     for _ in range(sweeps):
-        base = 0
         barrier = barrier_schedule.value_q4
         gain = gain_schedule.value_q4
-        for g in range(program.n_groups):
-            length = int(program.lengths[g])
+        totals[Counter.CYCLES] += 1                     # the sweep's first fetch
+        for g in range(G):
             moves = [0] * P
             for lane in range(P):
                 draw = xoshiro_output(prng[lane])       # taken at decide, before the step
@@ -35,12 +47,13 @@ def run_naive(program, initial_bits, config, sweeps):
                 if not program.valid[g, lane]:
                     continue
                 field = int(program.bias[g, lane])
-                for e in range(base, base + length):
-                    w = int(program.edge_weight[e, lane])
-                    if w == 0:
+                for e in range(program.update_rows):
+                    w = int(program.entry_weight[e, lane])
+                    if w == 0 or int(program.entry_group[e, lane]) != g:
                         continue
                     totals[Counter.READS] += 1
-                    value = rows[int(program.edge_row[e, lane])][int(program.edge_col[e, lane])]
+                    source_group, source_lane = owner[e]
+                    value = rows[source_group][source_lane]
                     if qp:
                         field += w * value
                     else:
@@ -74,8 +87,11 @@ def run_naive(program, initial_bits, config, sweeps):
                         totals[Counter.UPHILL_HOPS] += 1
                         totals[Counter.CLIMB_Q4] += -drop
             rows[g] = [v + m for v, m in zip(rows[g], moves)]
-            totals[Counter.CYCLES] += length + GROUP_OVERHEAD_CYCLES
-            base += length
+            totals[Counter.CYCLES] += DECIDE_CYCLES     # load, decide, commit
+            hopped = [lane for lane in range(P) if moves[lane]]
+            if hopped:   # each hop's pick and rows, the drain, and the next group's fetch
+                totals[Counter.CYCLES] += sum(1 + int(program.rows[g, lane]) for lane in hopped)
+                totals[Counter.CYCLES] += DRAIN_CYCLES + (1 if g < G - 1 else 0)
         totals[Counter.SWEEPS] += 1
         totals[Counter.CYCLES] += max(barrier_schedule.advance(), gain_schedule.advance())
         work = gain_schedule.raise_q4 * objective

@@ -17,24 +17,39 @@ def test_groups_never_couple_their_own_spins(lanes):
     assert prog.colour_groups[0][0] == 0 and prog.colour_groups[-1][1] == prog.n_groups
 
 
-def test_every_coupling_appears_in_both_endpoint_lists():
+def test_every_coupling_is_an_update_entry_of_both_ends():
+    """Walking the memory images as the RTL does: the rows of a cell (LINKS) hold, lane by lane,
+    its neighbours' groups and couplings (EDGES), each neighbour once, in the lane it lives in."""
     p = random_maxcut(40, 200, seed=2, weights=(-3, 5))
     g = ArrayGeometry(lanes=4, groups=64, edge_depth=2048)
     prog = map_problem(p, g)
-    starts = np.concatenate([[0], np.cumsum(prog.lengths)])
     seen = {}
     for node, slot in enumerate(prog.slot_of_node.tolist()):
         grp, lane = divmod(slot, g.lanes)
-        for e in range(starts[grp], starts[grp + 1]):
-            w = int(prog.edge_weight[e, lane])
-            if w:
-                nbr_slot = int(prog.edge_row[e, lane]) * g.lanes + int(prog.edge_col[e, lane])
-                seen[(node, nbr_slot)] = w
+        base, rows = int(prog.base[grp, lane]), int(prog.rows[grp, lane])
+        for r in range(base, base + rows):
+            for t in range(g.lanes):
+                w = int(prog.entry_weight[r, t])
+                if w:
+                    key = (node, int(prog.entry_group[r, t]) * g.lanes + t)
+                    assert key not in seen
+                    seen[key] = w
+        assert prog.reads[grp, lane] == sum(1 for (i, _) in seen if i == node)
     expected = {}
     for i, j, J in zip(p.rows.tolist(), p.cols.tolist(), p.couplings.tolist()):
         expected[(i, int(prog.slot_of_node[j]))] = J
         expected[(j, int(prog.slot_of_node[i]))] = J
     assert seen == expected
+    # a cell's rows are as few as its busiest lane needs, and the rows of all cells do not overlap
+    busiest = {}
+    for (i, target) in seen:
+        busiest[(i, target % g.lanes)] = busiest.get((i, target % g.lanes), 0) + 1
+    for node, slot in enumerate(prog.slot_of_node.tolist()):
+        need = max((c for (i, _), c in busiest.items() if i == node), default=0)
+        assert prog.rows.reshape(-1)[slot] == need
+    assert prog.update_rows == prog.rows.sum()
+    starts = prog.base.reshape(-1)[prog.rows.reshape(-1) > 0]
+    assert len(set(starts.tolist())) == len(starts)
 
 
 def test_padding_slots_are_invalid_and_spins_round_trip():
@@ -47,7 +62,7 @@ def test_padding_slots_are_invalid_and_spins_round_trip():
 
 @pytest.mark.parametrize("geometry, problem, message", [
     (ArrayGeometry(lanes=2, groups=4, edge_depth=512), random_maxcut(20, 10, seed=1), "needs .* groups"),
-    (ArrayGeometry(lanes=2, groups=64, edge_depth=16), random_maxcut(20, 100, seed=1), "edge entries"),
+    (ArrayGeometry(lanes=2, groups=64, edge_depth=16), random_maxcut(20, 100, seed=1), "update rows"),
     (ArrayGeometry(weight_bits=4), random_maxcut(5, 4, seed=1, weights=(9,)), "outside the array's 4-bit range"),
 ])
 def test_problems_that_do_not_fit_are_refused(geometry, problem, message):
