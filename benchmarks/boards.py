@@ -1,45 +1,84 @@
 """On-board throughput from real place-and-route: the ULX3S (ECP5-85F) array swept over lanes,
-with LUTs, Fmax from nextpnr and spin updates per second on the 800-node G1-class problem.
+with LUTs, block RAMs, Fmax from nextpnr and spin updates per second on the real G1, G22 and G43
+under the default schedule (whole-run attempts / (CYCLES / f), CYCLES exact from the golden model).
 
-    .venv/bin/python benchmarks/boards.py [--lanes 4 8 12] [--out results/bench-boards.json]
+    .venv/bin/python benchmarks/boards.py [--lanes 8 16 32] [--out results/bench-boards.json]
 
-At 16 lanes the WebAssembly build of Yosys stops with a trap during synthesis (its 32-bit memory);
-such a build is recorded under "failed_builds".
+Each row also gives the block-RAM ceiling of the part at that clock, EBRs x 2 ports x 18 bits x f,
+and the fraction of it the array's memory traffic uses on G1 (docs/architecture.md, Memories).
 """
 import argparse
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from lim.hdl.params import ArrayGeometry
-from lim.host.anneal import default_problem, write_result
+from lim.host.anneal import array_throughput, write_result
 from lim.host.toolchain import build_bitstream
-from lim.sim.mapping import map_problem
+from lim.sim.gset import load_named
+
+ECP5_85F_EBRS = 208       # DP16KD blocks of 18 kbit, two ports each, up to 18 bits per port (true dual port)
+EBR_PORT_BITS = 18
+INSTANCES = ("G1", "G22", "G43")
+
+
+def geometry_for(lanes):
+    """The smallest power-of-two memories that hold G1, G22 and G43 with ``lanes`` lanes."""
+    groups, depth = 64, 1024
+    while True:
+        geometry = ArrayGeometry(lanes=lanes, groups=groups, edge_depth=depth)
+        try:
+            from lim.sim.mapping import MappingError, map_problem
+            for name in INSTANCES:
+                map_problem(load_named(name), geometry)
+            return geometry
+        except MappingError as exc:
+            if exc.resource == "groups":
+                groups *= 2
+            else:
+                depth *= 2
+
+
+def memory_bits_per_cycle(geometry, run):
+    """Bits the lanes move through block-RAM ports per cycle on average in ``run``: per group
+    decided, each lane reads its cell, links, degrees and field words and the state row is read
+    and written; per streamed row, each lane reads an update entry and reads and writes a field."""
+    g = geometry
+    cell = 1 + g.weight_bits + g.edge_addr_bits + g.rows_bits + g.reads_bits + g.weight_bits + g.field_bits
+    entry = g.row_bits + g.weight_bits + 2 * g.field_bits
+    sweeps = run["sweeps"]
+    decided = run["groups"] * sweeps
+    streamed = run["cycles"] - sweeps * (1 + 3 * run["groups"])   # cycles outside the decisions (upper bound)
+    bits = decided * (g.lanes * cell + 2 * g.lanes) + streamed * g.lanes * entry
+    return bits / run["cycles"]
 
 
 def build(lanes, out):
     try:
         return _build(lanes, out)
-    except Exception as exc:  # a failed build is a result too (e.g. the WebAssembly Yosys out of memory)
+    except Exception as exc:  # a failed build is a result too
         return {"failed": f"{type(exc).__name__}: {str(exc)[-300:]}"}
 
 
 def _build(lanes, out):
-    groups = max(128, 1 << (800 // lanes + 40).bit_length())
-    geometry = ArrayGeometry(lanes=lanes, groups=groups, edge_depth=max(2048, 1 << (2 * 19176 // lanes * 5 // 4).bit_length()))
+    geometry = geometry_for(lanes)
     report = build_bitstream("ulx3s", Path(out) / f"ulx3s-{lanes}-lanes", geometry=geometry)
-    program = map_problem(default_problem(), geometry)
-    cycles = int(program.lengths.sum()) + 6 * program.n_groups + 2
-    report["g1_class_800"] = {
-        "cycles_per_sweep": cycles,
-        "spin_updates_per_second_at_clock": 800 * report["clk_hz"] / cycles,
-        "spin_updates_per_second_at_fmax": 800 * report["fmax_mhz"] * 1e6 / cycles,
-    }
+    fmax_hz = report["fmax_mhz"] * 1e6
+    clk = min(report["clk_hz"], fmax_hz)
+    report["instances"] = {}
+    for name in INSTANCES:
+        run = array_throughput(load_named(name), geometry, clk)
+        run["spin_updates_per_second_at_fmax"] = run["spin_updates_per_second"] * fmax_hz / clk
+        report["instances"][name] = run
+    g1 = report["instances"]["G1"]
+    ceiling = ECP5_85F_EBRS * 2 * EBR_PORT_BITS
+    report["ebr_ceiling_bits_per_second"] = ceiling * clk
+    report["ebr_fraction_used_g1"] = memory_bits_per_cycle(geometry, g1) / ceiling
     return report
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--lanes", type=int, nargs="+", default=[4, 8, 12])
+    parser.add_argument("--lanes", type=int, nargs="+", default=[8, 16, 32])
     parser.add_argument("--out", type=Path, default=Path("results/bench-boards.json"))
     parser.add_argument("--jobs", type=int, default=2)
     args = parser.parse_args()
@@ -52,11 +91,18 @@ def main():
             failed[lanes] = r["failed"]
             print(f"lanes {lanes}: build failed: {r['failed']}", flush=True)
             continue
-        lut = r["utilisation"].get("LUT4", {}).get("used")
-        rows.append({"lanes": lanes, "groups": r["geometry"]["groups"], "edge_depth": r["geometry"]["edge_depth"],
-                     "lut4": lut, "bram": r["utilisation"].get("BRAM (18 kbit)", {}).get("used"),
-                     "fmax_mhz": r["fmax_mhz"], "timing_met": r["timing_met"], **r["g1_class_800"]})
-        print(rows[-1], flush=True)
+        row = {"lanes": lanes, "groups": r["geometry"]["groups"], "edge_depth": r["geometry"]["edge_depth"],
+               "lut4": r["utilisation"].get("LUT4", {}).get("used"),
+               "bram": r["utilisation"].get("BRAM (18 kbit)", {}).get("used"),
+               "fmax_mhz": r["fmax_mhz"], "clk_hz": r["clk_hz"], "timing_met": r["timing_met"],
+               "ebr_ceiling_bits_per_second": r["ebr_ceiling_bits_per_second"],
+               "ebr_fraction_used_g1": r["ebr_fraction_used_g1"]}
+        for name, run in r["instances"].items():
+            row[name] = {k: run[k] for k in ("cycles_per_sweep", "hops", "spin_updates_per_second",
+                                              "spin_updates_per_second_at_fmax")}
+        rows.append(row)
+        print({k: v for k, v in row.items() if k not in INSTANCES},
+              {name: f"{row[name]['spin_updates_per_second']:.3g}/s" for name in INSTANCES}, flush=True)
     write_result({"board": "ulx3s", "rows": rows, "failed_builds": failed}, args.out)
     import matplotlib
     matplotlib.use("Agg")
@@ -69,11 +115,13 @@ def main():
     a2 = a.twinx()
     a2.plot(lanes, [r["fmax_mhz"] for r in rows], "s--", color="tab:orange")
     a2.set_ylabel("Fmax (MHz)", color="tab:orange")
-    b.plot(lanes, [r["spin_updates_per_second_at_clock"] for r in rows], "o-", label="at the 25 MHz board clock")
-    b.plot(lanes, [r["spin_updates_per_second_at_fmax"] for r in rows], "s--", label="at Fmax")
+    for name in INSTANCES:
+        b.plot(lanes, [r[name]["spin_updates_per_second"] for r in rows], "o-", label=f"{name} at the built clock")
+        b.plot(lanes, [r[name]["spin_updates_per_second_at_fmax"] for r in rows], ":", label=f"{name} at Fmax")
     b.set_xlabel("lanes")
-    b.set_ylabel("spin updates / s (800-node G1-class)")
-    b.legend(fontsize=8)
+    b.set_ylabel("spin updates / s (default schedule, whole run)")
+    b.set_yscale("log")
+    b.legend(fontsize=7)
     for ax in (a, b):
         ax.grid(alpha=0.3)
     fig.suptitle("ULX3S (ECP5-85F): resources and throughput against parallel lanes", fontsize=10)

@@ -195,6 +195,18 @@ class LimArray(wiring.Component):
         more_sources = Signal()
         m.d.comb += more_sources.eq((pending & (pending - 1)) != 0)
 
+        def take_next_source():
+            """Start streaming the lowest pending source's rows; a source without rows (a cell with
+            no couplings) is passed over in the next cycle (PICK)."""
+            m.d.sync += [cursor.eq(pick_base), rows_left.eq(pick_rows), dv.eq(pick_dv),
+                         pending.eq(pending & ~lowest)]
+            with m.If(pick_rows != 0):
+                m.next = "STREAM"
+            with m.Elif(more_sources):
+                m.next = "PICK"
+            with m.Else():
+                m.next = "SOURCES_DONE"
+
         with m.FSM() as fsm:
             with m.State("IDLE"):
                 m.d.comb += own_r.addr.eq(index)
@@ -262,20 +274,15 @@ class LimArray(wiring.Component):
 
             # -- streaming the sources' rows (both passes) -------------------------------------
             with m.State("PICK"):
-                m.d.sync += [cursor.eq(pick_base), rows_left.eq(pick_rows), dv.eq(pick_dv),
-                             pending.eq(pending & ~lowest)]
-                with m.If(pick_rows != 0):
-                    m.next = "STREAM"
-                with m.Elif(~more_sources):
-                    m.next = "SOURCES_DONE"
+                take_next_source()
             with m.State("STREAM"):
                 m.d.comb += [lane.link_issue.eq(1) for lane in lanes]
                 m.d.sync += [cursor.eq(cursor + 1), rows_left.eq(rows_left - 1)]
-                with m.If(rows_left == 1):
-                    with m.If(pending != 0):
-                        m.next = "PICK"
-                    with m.Else():
+                with m.If(rows_left == 1):   # the last row: the next source is picked in this cycle
+                    with m.If(pending == 0):
                         m.next = "SOURCES_DONE"
+                    with m.Else():
+                        take_next_source()
             with m.State("SOURCES_DONE"):
                 # the field pass goes on to its next group at once (its reads are the updates', which
                 # forward); a sweep lets the last update land before reading fields again

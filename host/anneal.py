@@ -24,7 +24,7 @@ from ..sim.temperature import largest_move
 from .files import write_atomically
 from .progress import Progress, watch_file
 
-__all__ = ["default_problem", "fit_geometry", "run_anneal", "write_result"]
+__all__ = ["default_problem", "fit_geometry", "run_anneal", "array_throughput", "write_result"]
 
 DEFAULT_GEOMETRY = ArrayGeometry(lanes=8, groups=256, edge_depth=8192)
 _Q = 2 ** ARG_FRAC_BITS
@@ -49,6 +49,30 @@ def fit_geometry(problem, lanes, base=DEFAULT_GEOMETRY):
                 depth *= 2
             else:
                 raise
+
+
+def initial_state(problem, settings):
+    """The start state of a run: uniform random spins (or levels' low bit) from the run's seed."""
+    return np.random.default_rng(settings.seed).integers(0, 2, size=problem.n)
+
+
+def array_throughput(problem, geometry, clk_hz, settings=None):
+    """What the array does per second on ``problem`` at ``clk_hz``: the run's exact cycle count
+    (the golden model's CYCLES, bit-exact with the RTL's) under ``settings`` (default: the
+    command line's defaults for the problem), as attempts / (CYCLES / f).
+
+    The array's cycles depend on the hops (each streams its cell's update rows), so a throughput
+    is a property of a run, not of the problem alone."""
+    from .settings import AnnealSettings
+    settings = (settings or AnnealSettings()).resolve(problem)
+    program = map_problem(problem, geometry)
+    snap = GoldenArray(program, initial_state(problem, settings), settings.to_config()).run(settings.sweeps,
+                                                                                             trace=False)
+    c = snap.counters
+    return {"sweeps": settings.sweeps, "attempts": c[Counter.ATTEMPTS], "hops": c[Counter.HOPS],
+            "cycles": c[Counter.CYCLES], "cycles_per_sweep": c[Counter.CYCLES] / settings.sweeps,
+            "update_rows_per_lane": program.update_rows, "groups": program.n_groups, "clk_hz": clk_hz,
+            "spin_updates_per_second": c[Counter.ATTEMPTS] * clk_hz / c[Counter.CYCLES]}
 
 
 def _chunks(sweeps, checkpoints):
@@ -180,7 +204,7 @@ def _run(problem, settings, progress, waves, where):
         geometry, program = fit_geometry(problem, settings.lanes)
     else:
         geometry, program = where.geometry, map_problem(problem, where.geometry)
-    initial = np.random.default_rng(settings.seed).integers(0, 2, size=problem.n)
+    initial = initial_state(problem, settings)
     chunks = _chunks(settings.sweeps, settings.checkpoints)
 
     golden = GoldenArray(program, initial, config)
@@ -263,7 +287,7 @@ def _run(problem, settings, progress, waves, where):
         "array": {"lanes": geometry.lanes, "groups": geometry.groups, "edge_depth": geometry.edge_depth,
                   "weight_bits": geometry.weight_bits, "counter_bits": geometry.counter_bits,
                   "groups_used": program.n_groups, "colours": len(program.colour_groups),
-                  "edge_entries_per_lane": int(program.lengths.sum())},
+                  "update_rows_per_lane": program.update_rows},
         "settings": settings.to_dict(),
         "schedule": settings.describe(),
         "read_from": source,

@@ -15,7 +15,7 @@ from ..hdl.params import (ACC_FRAC_BITS, ARG_FRAC_BITS, BARRIER_BITS, DECIDE_CYC
                           hop_exponent, hop_probability_table, lane_prng_state, xoshiro_next, xoshiro_output)
 
 __all__ = ["RunConfig", "Snapshot", "ScheduleModel", "GoldenArray", "end_of_sweep_cycles", "field_pass_cycles",
-           "streaming_cycles", "work_increment"]
+           "source_cycles", "streaming_cycles", "work_increment"]
 
 _SHIFT = ACC_FRAC_BITS - ARG_FRAC_BITS
 _TABLE = np.array(hop_probability_table(), dtype=np.int64)
@@ -151,22 +151,35 @@ def end_of_sweep_cycles(barrier, gain):
     return max(barrier.advance(), gain.advance())
 
 
+def source_cycles(sources, rows):
+    """Cycles a group spends streaming its sources' update rows: ``sources`` (..., P) bool in lane
+    order, ``rows`` (..., P). The first source is picked in a cycle of its own, each next one in
+    its predecessor's last row, or in a cycle of its own after a source without rows; then each
+    row takes a cycle. A group without sources takes 0 here."""
+    cycles = (sources * rows).sum(axis=-1) + sources.any(axis=-1)
+    after_empty = np.zeros(sources.shape[:-1], dtype=bool)
+    for lane in range(sources.shape[-1]):
+        here = sources[..., lane]
+        cycles = cycles + (here & after_empty)
+        after_empty = np.where(here, rows[..., lane] == 0, after_empty)
+    return cycles
+
+
 def field_pass_cycles(program):
     """Cycles of the field pass a start makes after the program or the state was written: the
-    biases (G + 1), then per group fetch, load, each valid cell's pick and rows (one pick if none)
-    and the end of its sources, then the drain (docs/architecture.md, Cycle count)."""
-    picks = np.where(program.valid, 1 + program.rows, 0).sum(axis=1)
-    return int(program.n_groups + 1 + (3 + np.maximum(picks, 1)).sum() + 1)
+    biases (G + 1); per group fetch, load, its valid cells' rows (one pick if it has none) and the
+    end of its sources; then the drain (docs/architecture.md, Cycle count)."""
+    picks = np.maximum(source_cycles(program.valid, program.rows), 1)
+    return int(program.n_groups + 1 + (3 + picks).sum() + 1)
 
 
 def streaming_cycles(program, hops, g0, g1):
-    """Cycles groups g0 .. g1 - 1 spend on their hops (R, (g1 - g0) * P bool): each hopping cell's
-    pick and rows; per group with hops, the drain and the next group's fetch (none after the last)."""
+    """Cycles groups g0 .. g1 - 1 spend on their hops (R, (g1 - g0) * P bool): the sources' rows;
+    per group with hops, the drain and the next group's fetch (none after the last)."""
     P = program.geometry.lanes
     hops = hops.reshape(hops.shape[0], g1 - g0, P)
-    rows = 1 + program.rows[g0:g1][None, :, :]
     after = np.where(np.arange(g0, g1) == program.n_groups - 1, DRAIN_CYCLES, DRAIN_CYCLES + 1)
-    return (hops * rows).sum(axis=(1, 2)) + (hops.any(axis=2) * after[None, :]).sum(axis=1)
+    return (source_cycles(hops, program.rows[g0:g1][None]) + hops.any(axis=2) * after[None, :]).sum(axis=1)
 
 
 def work_increment(gain_raise_q4, objective):

@@ -40,7 +40,7 @@ def spin_sweep(bits, fields, prng, barrier, gain, groups, lanes, indptr, neighbo
     are updated in place, as is ``prng`` (4, R, P) (uint64 holding 32-bit words). ``groups`` lists
     the groups in decision order. ``events`` (R, 6) receives hops, uphill hops, drop, climb (Q.4),
     the objective register's change and the cycles the array spends streaming the hops' update
-    rows (``rows`` per slot; params.DRAIN_CYCLES and a fetch after each group with hops)."""
+    rows (``rows`` per slot; golden.source_cycles)."""
     runs = bits.shape[0]
     depth = table.shape[0]
     for r in range(runs):
@@ -50,6 +50,7 @@ def spin_sweep(bits, fields, prng, barrier, gain, groups, lanes, indptr, neighbo
         last = groups[len(groups) - 1]
         for g in groups:
             group_hops = 0
+            after_empty = False    # the previous hopping cell of the group had no rows
             for lane in range(lanes):
                 s0 = prng[0, r, lane]
                 s1 = prng[1, r, lane]
@@ -90,14 +91,17 @@ def spin_sweep(bits, fields, prng, barrier, gain, groups, lanes, indptr, neighbo
                     uphill += 1
                     climb_total -= drop
                 objective += 2 * tilt
+                if after_empty:    # picked in a cycle of its own
+                    streaming += 1
                 group_hops += 1
-                streaming += 1 + rows[slot]
+                streaming += rows[slot]
+                after_empty = rows[slot] == 0
                 bits[r, slot] = 1 - bits[r, slot]
                 change = -2 * spin          # the new spin minus the old
                 for k in range(indptr[slot], indptr[slot + 1]):
                     fields[r, neighbours[k]] += weights[k] * change
-            if group_hops:
-                streaming += DRAIN_CYCLES + (0 if g == last else 1)   # the drain, the next group's fetch
+            if group_hops:   # the first pick, the drain, the next group's fetch
+                streaming += 1 + DRAIN_CYCLES + (0 if g == last else 1)
         events[r, 0] = hops
         events[r, 1] = uphill
         events[r, 2] = drop_total

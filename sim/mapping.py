@@ -134,6 +134,42 @@ def _greedy_colouring(n, rows, cols):
     return colour, degree
 
 
+def _balanced_lanes(n, rows, cols, colour, degree, P):
+    """A lane for every node, so that each node's neighbours spread evenly over the lanes.
+
+    A hop streams as many update rows as the hopping cell has neighbours in its busiest lane, so
+    the sum over cells of that maximum is what the sweep pays for. Nodes are placed greedily
+    (colour by colour, largest degree first) in the lane that raises the fewest of their
+    neighbours' maxima, among the lanes with room left in the colour (ceil(size / P) cells each:
+    the colour keeps its fewest groups)."""
+    lane_of = np.full(n, -1, dtype=np.int64)
+    if P == 1:
+        return np.zeros(n, dtype=np.int64)
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.add.at(indptr, np.concatenate([rows, cols]) + 1, 1)
+    indptr = np.cumsum(indptr)
+    order = np.argsort(np.concatenate([rows, cols]), kind="stable")
+    adjacent = np.concatenate([cols, rows])[order]
+    count = np.zeros((n, P), dtype=np.int64)     # neighbours of each node placed in each lane
+    busiest = np.zeros(n, dtype=np.int64)
+    lanes = np.arange(P)
+    for c in range(colour.max() + 1 if n else 0):
+        members = np.flatnonzero(colour == c)
+        members = members[np.argsort(-degree[members], kind="stable")]
+        room = np.full(P, -(-len(members) // P), dtype=np.int64)
+        for v in members.tolist():
+            nb = adjacent[indptr[v]:indptr[v + 1]]
+            raised = (count[nb] == busiest[nb, None]).sum(axis=0)   # maxima raised, per lane
+            load = count[nb].sum(axis=0)
+            cost = np.where(room > 0, raised * (1 << 20) + load * P + lanes, np.iinfo(np.int64).max)
+            lane = int(np.argmin(cost))
+            lane_of[v] = lane
+            room[lane] -= 1
+            count[nb, lane] += 1
+            busiest[nb] = np.maximum(busiest[nb], count[nb, lane])
+    return lane_of
+
+
 def map_problem(problem, geometry):
     """Colour, group and pad ``problem`` for ``geometry``; raise MappingError when it does not fit."""
     g = geometry
@@ -157,13 +193,14 @@ def map_problem(problem, geometry):
 
     groups = []       # list of node lists (length P, -1 = padding)
     colour_groups = []
+    lane_of = _balanced_lanes(problem.n, rows, cols, colour, degree, P)
     for c in range(colour.max() + 1 if problem.n else 0):
         members = np.flatnonzero(colour == c)
         members = members[np.argsort(-degree[members], kind="stable")]
+        columns = [[v for v in members.tolist() if lane_of[v] == lane] for lane in range(P)]
         g0 = len(groups)
-        for k in range(0, len(members), P):
-            chunk = members[k:k + P].tolist()
-            groups.append(chunk + [-1] * (P - len(chunk)))
+        for k in range(max(len(col) for col in columns)):
+            groups.append([col[k] if k < len(col) else -1 for col in columns])
         colour_groups.append((g0, len(groups)))
     G = len(groups)
     if G > g.groups:

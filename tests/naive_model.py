@@ -32,9 +32,19 @@ def run_naive(program, initial_bits, config, sweeps):
         for lane in range(P):
             for r in range(int(program.base[g, lane]), int(program.base[g, lane]) + int(program.rows[g, lane])):
                 owner[r] = (g, lane)
-    # the field pass of the first start: biases, then per group fetch, load, picks, end; the drain
-    picks = [sum(1 + int(program.rows[g, lane]) for lane in range(P) if program.valid[g, lane]) for g in range(G)]
-    totals[Counter.CYCLES] += (G + 1) + sum(3 + max(p, 1) for p in picks) + 1 if sweeps else 0
+    def streaming(g, sources):
+        """A group's cycles for its sources' rows: a pick before the first source and after each
+        source without rows; a cycle per row."""
+        cycles, after_empty = 1, False
+        for k, lane in enumerate(sources):
+            rows_here = int(program.rows[g, lane])
+            cycles += rows_here + (1 if k and after_empty else 0)
+            after_empty = rows_here == 0
+        return cycles
+
+    # the field pass of the first start: biases, then per group fetch, load, sources, end; the drain
+    picks = [streaming(g, [lane for lane in range(P) if program.valid[g, lane]]) for g in range(G)]
+    totals[Counter.CYCLES] += (G + 1) + sum(3 + p for p in picks) + 1 if sweeps else 0
     for _ in range(sweeps):
         barrier = barrier_schedule.value_q4
         gain = gain_schedule.value_q4
@@ -89,9 +99,8 @@ def run_naive(program, initial_bits, config, sweeps):
             rows[g] = [v + m for v, m in zip(rows[g], moves)]
             totals[Counter.CYCLES] += DECIDE_CYCLES     # load, decide, commit
             hopped = [lane for lane in range(P) if moves[lane]]
-            if hopped:   # each hop's pick and rows, the drain, and the next group's fetch
-                totals[Counter.CYCLES] += sum(1 + int(program.rows[g, lane]) for lane in hopped)
-                totals[Counter.CYCLES] += DRAIN_CYCLES + (1 if g < G - 1 else 0)
+            if hopped:   # the hops' rows, the drain, and the next group's fetch
+                totals[Counter.CYCLES] += streaming(g, hopped) + DRAIN_CYCLES + (1 if g < G - 1 else 0)
         totals[Counter.SWEEPS] += 1
         totals[Counter.CYCLES] += max(barrier_schedule.advance(), gain_schedule.advance())
         work = gain_schedule.raise_q4 * objective

@@ -40,8 +40,14 @@ def test_bitstream_builds_and_meets_timing(builds, board):
     assert report["geometry"] == BOARDS[board].geometry.__dict__
     g = BOARDS[board].geometry
     dense, sparse = report["largest_problem"], report["largest_sparse_problem"]
-    assert dense["edge_entries_per_lane"] <= g.edge_depth and dense["groups"] <= g.groups
-    assert dense["edge_entries_per_lane"] >= g.edge_depth / 2   # the largest problem fills the edge memory
+    assert dense["update_rows_per_lane"] <= g.edge_depth and dense["groups"] <= g.groups
+    # the largest problem fills the update rows or the groups
+    assert dense["update_rows_per_lane"] >= g.edge_depth / 2 or dense["groups"] >= g.groups / 2
+    for name, t in report["throughput"].items():   # a whole default run: attempts / (CYCLES / f)
+        assert t["attempts"] == t["sweeps"] * t["spins"] and t["cycles"] > 0
+        assert t["spin_updates_per_second"] == pytest.approx(t["attempts"] * report["clk_hz"] / t["cycles"])
+    if board == "ulx3s":
+        assert {"G1", "G22", "G43"} <= set(report["throughput"])
     assert sparse["spins"] > dense["spins"]
     for label, u in report["utilisation"].items():
         assert 0 <= u["used"] <= u["available"], label
