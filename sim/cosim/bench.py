@@ -13,7 +13,6 @@ from .lifeline import die_with_host
 die_with_host()   # first, before the slower imports: the simulator ends with its host
 
 import cocotb  # noqa: E402
-from cocotb.clock import Clock  # noqa: E402
 from cocotb.triggers import FallingEdge, RisingEdge  # noqa: E402
 
 from ...hdl.params import Counter, Reg, Region  # noqa: E402
@@ -21,7 +20,9 @@ from ..golden import Snapshot  # noqa: E402
 
 
 class ArrayBus:
-    """Drives the array's address/data bus: inputs change on falling edges, one cycle per access."""
+    """Drives the array's address/data bus: inputs change on falling edges, one cycle per write,
+    two per read. The test top level (runner.generate_verilog) passes inputs on at the next
+    falling edge, so a read's data shows one falling edge later than the array alone would."""
 
     def __init__(self, dut, geometry):
         self.dut = dut
@@ -41,6 +42,7 @@ class ArrayBus:
 
     async def read(self, address):
         self.dut.bus_addr.value = address
+        await FallingEdge(self.dut.clk)
         await FallingEdge(self.dut.clk)
         value = self.dut.bus_rdata.value
         if not value.is_resolvable:
@@ -93,7 +95,6 @@ async def run_jobs(dut):
     from ...hdl.params import ArrayGeometry
     spec = json.loads(open(os.environ["LIM_JOBS"]).read())
     bus = ArrayBus(dut, ArrayGeometry(**spec["geometry"]))
-    cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
     dut.bus_we.value = 0
     dut.bus_addr.value = 0
     dut.bus_wdata.value = 0

@@ -6,6 +6,7 @@ generated Verilog, so a second run of the same geometry starts at once.
 import hashlib
 import json
 import os
+import re
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -76,17 +77,47 @@ def array_design(geometry, counter_preset=False):
     return Design(TOPLEVEL, LimArray(geometry, counter_preset), "lim.sim.cosim.bench")
 
 
+CLOCK_PERIOD_NS = 10
+_PORT = re.compile(r"^  (input|output) (\[\d+:\d+\] )?(\w+);$", re.M)
+
+
 def generate_verilog(design):
-    """SystemVerilog of a design for the simulators.
+    """SystemVerilog of a design for the simulators, clocked from within.
 
     Yosys writes combinational processes as ``always @*``, which Icarus evaluates only when an
     input changes: a block whose inputs sit still from time 0 (an FSM output while the FSM idles)
     stays X and poisons the registers it feeds. ``always_comb`` runs once at time 0 by definition
     (IEEE 1800-2017 9.2.2.2.2), so both simulators start from the values Amaranth specifies.
+
+    The design is wrapped in a top level of the same name and ports whose ``clk`` is an output
+    toggled by the simulator itself every CLOCK_PERIOD_NS / 2, and whose inputs reach the design
+    through registers loaded on the falling edge. A clock driven from Python costs a round trip
+    into the bench per edge; logic fed by top-level inputs is re-evaluated by Verilator at every
+    time step (its input-combinational region), and the bus decode feeds most of the array. Both
+    made the simulators several times slower. The bench sets inputs after a falling edge, so
+    the design sees them from the rising edge after the next falling edge (ArrayBus).
     """
     from amaranth.back import verilog
-    source = verilog.convert(design.component, name=design.toplevel)
-    return source.replace("always @* begin", "always_comb begin")
+    top = design.toplevel
+    source = verilog.convert(design.component, name=top).replace("always @* begin", "always_comb begin")
+    header = source.index(f"module {top}(")
+    body = source[header:source.index("endmodule", header)]
+    ports = _PORT.findall(body)
+    core = source[:header] + source[header:].replace(f"module {top}(", f"module {top}_core(", 1)
+    lines = [f"module {top}({', '.join(name for _, _, name in ports)});",
+             "  output reg clk /*verilator public_flat_rw*/ = 1'b0;",
+             f"  always #{CLOCK_PERIOD_NS // 2} clk = ~clk;"]
+    for direction, width, name in ports:
+        if name == "clk":
+            continue
+        lines.append(f"  {direction} {width}{name} /*verilator public_flat_rw*/;")
+        if direction == "input":
+            lines.append(f"  reg {width}{name}_q = 0;")
+            lines.append(f"  always @(negedge clk) {name}_q <= {name};")
+    connections = ", ".join(f".{name}({name}{'_q' if direction == 'input' and name != 'clk' else ''})"
+                            for direction, _, name in ports)
+    wrapper = "\n".join(lines + [f"  {top}_core core({connections});", "endmodule", ""])
+    return core + "\n" + wrapper
 
 
 class Cosimulator:
@@ -122,7 +153,11 @@ class Cosimulator:
         if not verilog_path.exists() or verilog_path.read_text() != source:
             verilog_path.write_text(source)
         self._runner = get_runner(self.simulator)
-        build_args = ["-Wno-fatal", "-Wno-WIDTH", "-CFLAGS", "-O2"] if self.simulator == "verilator" else []
+        # cocotb makes every signal public (--public-flat-rw), so Verilator would have to re-evaluate
+        # all combinational logic at every time step; only the top level's ports are (above)
+        build_args = (["-Wno-fatal", "-Wno-WIDTH", "--timing", "--no-public-flat-rw", "-CFLAGS", "-O2",
+                       "-CFLAGS", "-fcoroutines"]
+                      if self.simulator == "verilator" else [])
         log = build_dir / "build.log"
         t0 = time.perf_counter()
         try:
