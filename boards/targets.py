@@ -1,8 +1,8 @@
 """Board targets: the array sized for each board, its clock, its serial line."""
 from dataclasses import dataclass
 
-from amaranth.hdl import Module
-from amaranth.lib import wiring
+from amaranth.hdl import ClockDomain, ClockSignal, Instance, Module, ResetSignal, Signal
+from amaranth.lib import io, wiring
 
 from ..hdl.params import ArrayGeometry
 from ..hdl.system import LimSystem
@@ -20,6 +20,7 @@ class BoardTarget:
     family: str              # "ice40" or "ecp5"
     description: str
     synth_opts: str = ""     # extra synth_ice40 / synth_ecp5 options
+    pll_hz: int = None       # ECP5: the array's clock, made by the PLL from the oscillator (None: the oscillator)
 
     def platform(self):
         import importlib
@@ -28,7 +29,25 @@ class BoardTarget:
 
     @property
     def clk_hz(self):
-        return int(self.platform().default_clk_frequency)
+        """The clock the array runs at: the PLL's output, or the board's oscillator."""
+        return self.pll_hz or int(self.platform().default_clk_frequency)
+
+
+def ecp5_pll_dividers(f_in, f_out):
+    """(CLKI_DIV, CLKFB_DIV, CLKOP_DIV) of an ECP5 EHXPLLL making exactly ``f_out`` from ``f_in``
+    with its phase detector at 3.125 MHz or more and its VCO within 400 .. 800 MHz (the data
+    sheet's ranges); ValueError when no setting does."""
+    for clki in range(1, 129):
+        pfd = f_in / clki
+        if pfd < 3.125e6:
+            break
+        for clkfb in range(1, 81):
+            if abs(pfd * clkfb - f_out) > 1:
+                continue
+            for clkop in range(1, 129):
+                if 400e6 <= f_out * clkop <= 800e6:
+                    return clki, clkfb, clkop
+    raise ValueError(f"the ECP5 PLL cannot make {f_out / 1e6:g} MHz from {f_in / 1e6:g} MHz")
 
 
 BOARDS = {
@@ -40,12 +59,14 @@ BOARDS = {
     "ulx3s": BoardTarget(
         "ulx3s", 2, "amaranth_boards.ulx3s:ULX3S_85F_Platform",
         ArrayGeometry(lanes=8, groups=256, edge_depth=8192, counter_bits=48), 1_000_000, "ecp5",
-        "ULX3S (ECP5 LFE5U-85F, 84k LUT4, 208 x 18 kbit EBR), 25 MHz oscillator, FT231X serial"),
+        "ULX3S (ECP5 LFE5U-85F, 84k LUT4, 208 x 18 kbit EBR), 25 MHz oscillator and PLL, FT231X serial",
+        pll_hz=30_000_000),
 }
 
 
 class BoardTop(wiring.Component):
-    """The LimSystem wired to the board's serial port, clocked by its default oscillator."""
+    """The LimSystem wired to the board's serial port, clocked by its oscillator or, when the
+    target sets ``pll_hz``, by the ECP5 PLL (held in reset until the PLL locks)."""
 
     def __init__(self, target):
         self.target = target
@@ -55,7 +76,23 @@ class BoardTop(wiring.Component):
         m = Module()
         t = self.target
         uart = platform.request("uart", 0)
-        m.submodules.system = system = LimSystem(t.geometry, int(platform.default_clk_frequency), t.baud,
-                                                 board_id=t.board_id)
+        clk_hz = int(platform.default_clk_frequency)
+        if t.pll_hz:
+            clki, clkfb, clkop = ecp5_pll_dividers(clk_hz, t.pll_hz)
+            m.submodules.oscillator = oscillator = io.Buffer("i", platform.request(platform.default_clk, dir="-"))
+            m.domains.sync = ClockDomain("sync")
+            locked = Signal()
+            m.submodules.pll = Instance(
+                "EHXPLLL",
+                p_PLLRST_ENA="DISABLED", p_INTFB_WAKE="DISABLED", p_STDBY_ENABLE="DISABLED",
+                p_DPHASE_SOURCE="DISABLED", p_OUTDIVIDER_MUXA="DIVA", p_FEEDBK_PATH="CLKOP",
+                p_CLKI_DIV=clki, p_CLKFB_DIV=clkfb, p_CLKOP_ENABLE="ENABLED", p_CLKOP_DIV=clkop,
+                p_CLKOP_CPHASE=clkop - 1, p_CLKOP_FPHASE=0,
+                i_CLKI=oscillator.i, i_CLKFB=ClockSignal("sync"), o_CLKOP=ClockSignal("sync"), o_LOCK=locked,
+                i_RST=0, i_STDBY=0, i_PHASESEL0=0, i_PHASESEL1=0, i_PHASEDIR=1, i_PHASESTEP=1,
+                i_PHASELOADREG=1, i_PLLWAKESYNC=0, i_ENCLKOP=0)
+            m.d.comb += ResetSignal("sync").eq(~locked)
+            clk_hz = t.pll_hz
+        m.submodules.system = system = LimSystem(t.geometry, clk_hz, t.baud, board_id=t.board_id)
         m.d.comb += [system.rx.eq(uart.rx.i), uart.tx.o.eq(system.tx)]
         return m

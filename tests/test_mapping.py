@@ -76,3 +76,33 @@ def test_problems_that_do_not_fit_are_refused(geometry, problem, message):
 def test_geometry_validates_its_parameters(kwargs, error):
     with pytest.raises(error):
         ArrayGeometry(**kwargs)
+
+
+def test_lanes_spread_each_cells_neighbours():
+    """A hop streams as many rows as its cell has neighbours in its busiest lane; the mapping's
+    lane choice keeps that sum below what lanes dealt in degree order give (the earlier layout)."""
+    p = random_maxcut(400, 4800, seed=5)
+    g = ArrayGeometry(lanes=16, groups=256, edge_depth=8192)
+    prog = map_problem(p, g)
+    # the earlier layout: each colour's nodes, largest degree first, dealt to lanes 0, 1, ... in turn
+    colour_of = {}
+    for c, (g0, g1) in enumerate(prog.colour_groups):
+        for slot in range(g0 * g.lanes, g1 * g.lanes):
+            colour_of[slot] = c
+    node_colour = np.array([colour_of[s] for s in prog.slot_of_node.tolist()])
+    degree = np.bincount(np.concatenate([p.rows, p.cols]), minlength=p.n)
+    dealt = np.empty(p.n, dtype=np.int64)
+    for c in range(len(prog.colour_groups)):
+        members = np.flatnonzero(node_colour == c)
+        members = members[np.argsort(-degree[members], kind="stable")]
+        dealt[members] = np.arange(len(members)) % g.lanes
+
+    def rows(lane_of):
+        count = np.zeros((p.n, g.lanes), dtype=np.int64)
+        np.add.at(count, (p.rows, lane_of[p.cols]), 1)
+        np.add.at(count, (p.cols, lane_of[p.rows]), 1)
+        return count.max(axis=1).sum()
+
+    mapped = prog.slot_of_node % g.lanes
+    assert prog.rows.sum() == rows(mapped)
+    assert rows(mapped) < 0.85 * rows(dealt)

@@ -47,11 +47,13 @@ async def bridge(dut):
         await FallingEdge(dut.clk)
         for byte in data:
             while not int(dut.host_tx_ready.value):
-                dut.host_tx_valid.value = 0
                 await ClockCycles(dut.clk, 64)
                 await FallingEdge(dut.clk)
+            # one cycle of valid; the top level passes inputs on a falling edge later, so the
+            # ready seen after a second falling edge already answers this byte
             dut.host_tx_data.value = byte
             dut.host_tx_valid.value = 1
             await FallingEdge(dut.clk)
-        dut.host_tx_valid.value = 0
+            dut.host_tx_valid.value = 0
+            await FallingEdge(dut.clk)
     sock.close()
