@@ -14,7 +14,7 @@ from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from .counters import SaturatingCounter
-from .lane import Lane, change_shape, hop_argument_shape
+from .lane import Lane, change_shape, hop_argument_shape, hop_table
 from .params import ArrayGeometry, BARRIER_BITS, Counter, GAIN_BITS, PRNG_WARMUP_STEPS, Reg, Region
 from .schedule import ScheduleGenerator
 
@@ -133,8 +133,12 @@ class LimArray(wiring.Component):
         fetch_group = Signal(g.row_bits)   # the group whose cells the memories read this cycle
         own_row = Signal(P * L)      # the group's cells as loaded, held until the commit
         lanes = []
+        table_ports = []
+        for k in range(0, P, 2):   # one exp(-a) table per two lanes, a read port each
+            m.submodules[f"hop_table{k // 2}"] = table = hop_table()
+            table_ports += [table.read_port(), table.read_port()]
         for i in range(P):
-            lane = Lane(g, i)
+            lane = Lane(g, i, table_ports[i])
             m.submodules[f"lane{i}"] = lane
             lanes.append(lane)
             m.d.comb += [

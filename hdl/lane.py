@@ -22,7 +22,7 @@ from .params import (BARRIER_BITS, GAIN_BITS, PROB_BITS, TABLE_DEPTH,
                      ArrayGeometry, hop_probability_table)
 from .prng import Xoshiro128pp
 
-__all__ = ["Lane", "edge_layout", "cell_layout", "links_layout", "degrees_layout", "change_shape",
+__all__ = ["Lane", "hop_table", "edge_layout", "cell_layout", "links_layout", "degrees_layout", "change_shape",
            "hop_argument_shape", "tilt_shape"]
 
 
@@ -64,6 +64,12 @@ def tilt_shape(geometry):
     return signed(geometry.field_bits + (3 if geometry.qp else 1))
 
 
+def hop_table():
+    """The exp(-a) ROM (params.hop_probability_table). Two lanes can share one: a block RAM has
+    two read ports."""
+    return Memory(shape=unsigned(PROB_BITS), depth=TABLE_DEPTH, init=hop_probability_table())
+
+
 def hop_argument_shape(geometry):
     """Signed width of the hop exponent a = max(Eb + y, 2 y) and of the drop -2 y, y = gain * t:
     wide enough never to overflow."""
@@ -71,11 +77,15 @@ def hop_argument_shape(geometry):
 
 
 class Lane(wiring.Component):
-    def __init__(self, geometry, index):
+    """Lane ``index`` of an array of ``geometry``. ``table_port`` is a read port of a hop_table()
+    the caller owns (shared with another lane); without it the lane has its own table."""
+
+    def __init__(self, geometry, index, table_port=None):
         if not isinstance(geometry, ArrayGeometry):
             raise TypeError(f"geometry must be an ArrayGeometry, not {type(geometry).__name__}")
         self.geometry = geometry
         self.index = index
+        self.table_port = table_port
         g = geometry
         self.x_shape = hop_argument_shape(g)
         # Internal registers created here, not in elaborate(), so that the formal proofs
@@ -142,8 +152,11 @@ class Lane(wiring.Component):
         m.submodules.degrees = degrees = Memory(shape=degrees_layout(g), depth=g.groups, init=[])
         m.submodules.edges = edges = Memory(shape=edge_layout(g), depth=g.edge_depth, init=[])
         m.submodules.fields = fields = Memory(shape=signed(g.field_bits), depth=g.groups, init=[])
-        m.submodules.hop_table = table = Memory(
-            shape=unsigned(PROB_BITS), depth=TABLE_DEPTH, init=hop_probability_table())
+        if self.table_port is None:
+            m.submodules.hop_table = table = hop_table()
+            table_r = table.read_port()
+        else:
+            table_r = self.table_port
         m.submodules.prng = prng = Xoshiro128pp(self.index)
 
         for memory, we in ((cells, self.cell_we), (links, self.links_we), (degrees, self.degrees_we),
@@ -154,7 +167,6 @@ class Lane(wiring.Component):
         edge_r = edges.read_port()
         field_r = fields.read_port()
         field_w = fields.write_port()
-        table_r = table.read_port()
         m.d.comb += [cell_r.addr.eq(self.group), links_r.addr.eq(self.group), degrees_r.addr.eq(self.group),
                      edge_r.addr.eq(self.link_row), self.loading_valid.eq(cell_r.data.valid)]
 
