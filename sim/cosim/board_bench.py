@@ -11,9 +11,18 @@ from .lifeline import die_with_host
 die_with_host()   # first: the simulated board ends with its host
 
 import cocotb  # noqa: E402
-from cocotb.triggers import ClockCycles, FallingEdge, RisingEdge  # noqa: E402
+from cocotb.triggers import ClockCycles, FallingEdge, RisingEdge, Timer  # noqa: E402
+
+from .runner import CLOCK_PERIOD_NS  # noqa: E402
 
 POLL_CYCLES = 2048
+
+
+async def cycles(dut, n):
+    """Let ``n`` clock cycles pass in the simulator alone (one timed callback, not one per edge),
+    ending just after a falling edge."""
+    await Timer(n * CLOCK_PERIOD_NS, "ns")
+    await FallingEdge(dut.clk)
 
 
 async def board_to_host(dut, sock):
@@ -38,22 +47,27 @@ async def bridge(dut):
         try:
             data = sock.recv(65536)
         except BlockingIOError:
-            await ClockCycles(dut.clk, POLL_CYCLES)
+            await cycles(dut, POLL_CYCLES)
             continue
         except OSError:
             break
         if not data:
             break
         await FallingEdge(dut.clk)
-        for byte in data:
-            while not int(dut.host_tx_ready.value):
-                await ClockCycles(dut.clk, 64)
+        sent = 0
+        while sent < len(data):
+            # as many bytes as the FIFO has room for, one per cycle; the UART drains it meanwhile
+            room = int(dut.host_tx_space.value)
+            if room <= 0:
+                await cycles(dut, 64)
+                continue
+            for byte in data[sent:sent + room]:
+                dut.host_tx_data.value = byte
+                dut.host_tx_valid.value = 1
                 await FallingEdge(dut.clk)
-            # one cycle of valid; the top level passes inputs on a falling edge later, so the
-            # ready seen after a second falling edge already answers this byte
-            dut.host_tx_data.value = byte
-            dut.host_tx_valid.value = 1
-            await FallingEdge(dut.clk)
+            sent += min(room, len(data) - sent)
             dut.host_tx_valid.value = 0
             await FallingEdge(dut.clk)
+            await FallingEdge(dut.clk)   # inputs reach the design a falling edge late: the space
+                                         # read now counts every byte pushed
     sock.close()

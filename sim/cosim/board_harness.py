@@ -23,6 +23,7 @@ class SimBoard(wiring.Component):
     host_tx_data: In(8)
     host_tx_valid: In(1)
     host_tx_ready: Out(1)
+    host_tx_space: Out(16)    # bytes the line's FIFO can still take
     host_rx_data: Out(8)
     host_rx_valid: Out(1)
 
@@ -39,7 +40,7 @@ class SimBoard(wiring.Component):
         m.submodules.host_uart_rx = rx = UARTRx(divider)
         m.d.comb += [
             fifo.w_data.eq(self.host_tx_data), fifo.w_en.eq(self.host_tx_valid),
-            self.host_tx_ready.eq(fifo.w_rdy),
+            self.host_tx_ready.eq(fifo.w_rdy), self.host_tx_space.eq(fifo.depth - fifo.w_level),
             tx.data.eq(fifo.r_data), tx.valid.eq(fifo.r_rdy), fifo.r_en.eq(tx.ready),
             system.rx.eq(tx.tx), rx.rx.eq(system.tx),
             self.host_rx_data.eq(rx.data), self.host_rx_valid.eq(rx.valid),
