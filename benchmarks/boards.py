@@ -5,7 +5,7 @@ under the default schedule (whole-run attempts / (CYCLES / f), CYCLES exact from
     .venv/bin/python benchmarks/boards.py [--lanes 8 16 32] [--out results/bench-boards.json]
 
 Each row also gives the block-RAM ceiling of the part at that clock, EBRs x 2 ports x 18 bits x f,
-and the fraction of it the array's memory traffic uses on G1 (docs/architecture.md, Memories).
+and the fraction of it the array's memory traffic uses on G1 (memory_bits_per_cycle).
 """
 import argparse
 from concurrent.futures import ProcessPoolExecutor
@@ -39,16 +39,15 @@ def geometry_for(lanes):
 
 
 def memory_bits_per_cycle(geometry, run):
-    """Bits the lanes move through block-RAM ports per cycle on average in ``run``: per group
-    decided, each lane reads its cell, links, degrees and field words and the state row is read
-    and written; per streamed row, each lane reads an update entry and reads and writes a field."""
+    """At most how many bits per cycle the array moves through block-RAM ports in ``run``: per
+    group decided, each lane reads its table entry and the state row is read and written; per
+    cycle outside the decisions (counted as if each streamed a row), each lane reads an update
+    entry. The per-group memories (cells, links, degrees, fields) are LUT RAM on the ECP5."""
     g = geometry
-    cell = 1 + g.weight_bits + g.edge_addr_bits + g.rows_bits + g.reads_bits + g.weight_bits + g.field_bits
-    entry = g.row_bits + g.weight_bits + 2 * g.field_bits
     sweeps = run["sweeps"]
     decided = run["groups"] * sweeps
-    streamed = run["cycles"] - sweeps * (1 + 3 * run["groups"])   # cycles outside the decisions (upper bound)
-    bits = decided * (g.lanes * cell + 2 * g.lanes) + streamed * g.lanes * entry
+    streamed = run["cycles"] - sweeps * (1 + 3 * run["groups"])
+    bits = decided * (g.lanes * 16 + 2 * g.lanes) + streamed * g.lanes * (g.row_bits + g.weight_bits)
     return bits / run["cycles"]
 
 
