@@ -147,15 +147,11 @@ class Lane(wiring.Component):
         m = Module()
         g = self.geometry
 
-        # The memories with a word per group are shallow: on the ECP5 they go to LUT RAM, which
-        # leaves the block RAMs to the update rows (32 lanes' worth of them fill the 85F).
-        shallow = ({"ram_style": "distributed"}
-                   if getattr(platform, "family", None) == "ecp5" and g.groups <= 256 else {})
-        m.submodules.cells = cells = Memory(shape=cell_layout(g), depth=g.groups, init=[], attrs=shallow)
-        m.submodules.links = links = Memory(shape=links_layout(g), depth=g.groups, init=[], attrs=shallow)
-        m.submodules.degrees = degrees = Memory(shape=degrees_layout(g), depth=g.groups, init=[], attrs=shallow)
+        m.submodules.cells = cells = Memory(shape=cell_layout(g), depth=g.groups, init=[])
+        m.submodules.links = links = Memory(shape=links_layout(g), depth=g.groups, init=[])
+        m.submodules.degrees = degrees = Memory(shape=degrees_layout(g), depth=g.groups, init=[])
         m.submodules.edges = edges = Memory(shape=edge_layout(g), depth=g.edge_depth, init=[])
-        m.submodules.fields = fields = Memory(shape=signed(g.field_bits), depth=g.groups, init=[], attrs=shallow)
+        m.submodules.fields = fields = Memory(shape=signed(g.field_bits), depth=g.groups, init=[])
         if self.table_port is None:
             m.submodules.hop_table = table = hop_table()
             table_r = table.read_port()
