@@ -39,15 +39,17 @@ def geometry_for(lanes):
 
 
 def memory_bits_per_cycle(geometry, run):
-    """At most how many bits per cycle the array moves through block-RAM ports in ``run``: per
-    group decided, each lane reads its table entry and the state row is read and written; per
-    cycle outside the decisions (counted as if each streamed a row), each lane reads an update
-    entry. The per-group memories (cells, links, degrees, fields) are LUT RAM on the ECP5."""
+    """At most how many bits per cycle the array moves through its memories' ports in ``run``:
+    per group decided, each lane reads its cell, links, degrees and field words and its table
+    entry, and the state row is read and written; per cycle outside the decisions (counted as if
+    each streamed a row), each lane reads an update entry and reads and writes a field."""
     g = geometry
     sweeps = run["sweeps"]
     decided = run["groups"] * sweeps
     streamed = run["cycles"] - sweeps * (1 + 3 * run["groups"])
-    bits = decided * (g.lanes * 16 + 2 * g.lanes) + streamed * g.lanes * (g.row_bits + g.weight_bits)
+    cell = (1 + g.weight_bits) + (g.edge_addr_bits + g.rows_bits) + (g.reads_bits + g.weight_bits) + g.field_bits
+    bits = (decided * g.lanes * (cell + 16 + 2)
+            + streamed * g.lanes * (g.row_bits + g.weight_bits + 2 * g.field_bits))
     return bits / run["cycles"]
 
 
