@@ -101,3 +101,22 @@ def test_anneal_on_the_simulated_board_through_the_command_line(tmp_path):
     assert rtl["agrees_with_golden_model"] and rtl["board"]["identity"]["lanes"] == BOARDS["ulx3s"].geometry.lanes
     assert rtl["board"]["identity"]["groups"] == BOARDS["ulx3s"].geometry.groups
     assert "simulated ulx3s board" in proc.stdout
+
+
+@pytest.mark.parametrize("f_out", [30e6, 40e6, 50e6, 62.5e6])
+def test_ecp5_pll_dividers_make_the_clock_within_the_vco_range(f_out):
+    from lim.boards.targets import ecp5_pll_dividers
+    clki, clkfb, clkop = ecp5_pll_dividers(25e6, f_out)
+    assert 25e6 / clki * clkfb == pytest.approx(f_out) and 25e6 / clki >= 3.125e6
+    assert 400e6 <= f_out * clkop <= 800e6
+
+
+def test_ecp5_pll_refuses_a_clock_it_cannot_make():
+    from lim.boards.targets import ecp5_pll_dividers
+    with pytest.raises(ValueError, match="cannot make"):
+        ecp5_pll_dividers(25e6, 30.001e6)
+
+
+def test_ulx3s_runs_from_its_pll():
+    assert BOARDS["ulx3s"].clk_hz == BOARDS["ulx3s"].pll_hz == 30_000_000
+    assert BOARDS["icebreaker"].clk_hz == 12_000_000
