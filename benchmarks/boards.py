@@ -61,20 +61,57 @@ def build(lanes, out):
 
 
 def _build(lanes, out):
-    geometry = geometry_for(lanes)
-    report = build_bitstream("ulx3s", Path(out) / f"ulx3s-{lanes}-lanes", geometry=geometry)
+    return build_bitstream("ulx3s", Path(out) / f"ulx3s-{lanes}-lanes", geometry=geometry_for(lanes))
+
+
+def row_from_report(report):
+    """A lane count's row from its build report: resources, Fmax, and whole default runs on
+    each instance at the clock the build meets (the PLL's, or Fmax when that is lower)."""
+    g = ArrayGeometry(**report["geometry"])
     fmax_hz = report["fmax_mhz"] * 1e6
     clk = min(report["clk_hz"], fmax_hz)
-    report["instances"] = {}
+    row = {"lanes": g.lanes, "groups": g.groups, "edge_depth": g.edge_depth,
+           "lut4": report["utilisation"].get("LUT4", {}).get("used"),
+           "bram": report["utilisation"].get("BRAM (18 kbit)", {}).get("used"),
+           "fmax_mhz": report["fmax_mhz"], "clk_hz": report["clk_hz"], "timing_met": report["timing_met"],
+           "run_clock_hz": clk}
     for name in INSTANCES:
-        run = array_throughput(load_named(name), geometry, clk)
-        run["spin_updates_per_second_at_fmax"] = run["spin_updates_per_second"] * fmax_hz / clk
-        report["instances"][name] = run
-    g1 = report["instances"]["G1"]
+        run = array_throughput(load_named(name), g, clk)
+        row[name] = {"cycles_per_sweep": run["cycles_per_sweep"], "hops": run["hops"],
+                     "spin_updates_per_second": run["spin_updates_per_second"],
+                     "spin_updates_per_second_at_fmax": run["spin_updates_per_second"] * fmax_hz / clk}
+        if name == "G1":
+            g1 = run
     ceiling = ECP5_85F_EBRS * 2 * EBR_PORT_BITS
-    report["ebr_ceiling_bits_per_second"] = ceiling * clk
-    report["ebr_fraction_used_g1"] = memory_bits_per_cycle(geometry, g1) / ceiling
-    return report
+    row["ebr_ceiling_bits_per_second"] = ceiling * clk
+    row["memory_bits_per_cycle_g1"] = memory_bits_per_cycle(g, g1)
+    row["ebr_fraction_used_g1"] = row["memory_bits_per_cycle_g1"] / ceiling
+    return row
+
+
+def plot(rows, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 4))
+    lanes = [r["lanes"] for r in rows]
+    a.plot(lanes, [r["lut4"] for r in rows], "o-", color="tab:green", label="LUT4")
+    a.set_xlabel("lanes")
+    a.set_ylabel("LUT4 used")
+    a2 = a.twinx()
+    a2.plot(lanes, [r["fmax_mhz"] for r in rows], "s--", color="tab:orange")
+    a2.set_ylabel("Fmax (MHz)", color="tab:orange")
+    for name in INSTANCES:
+        b.plot(lanes, [r[name]["spin_updates_per_second"] for r in rows], "o-", label=f"{name} at the run clock")
+    b.set_xlabel("lanes")
+    b.set_ylabel("spin updates / s (default schedule, whole run)")
+    b.set_yscale("log")
+    b.legend(fontsize=7)
+    for ax in (a, b):
+        ax.grid(alpha=0.3)
+    fig.suptitle("ULX3S (ECP5-85F): resources and throughput against parallel lanes", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
 
 
 def main():
@@ -92,42 +129,11 @@ def main():
             failed[lanes] = r["failed"]
             print(f"lanes {lanes}: build failed: {r['failed']}", flush=True)
             continue
-        row = {"lanes": lanes, "groups": r["geometry"]["groups"], "edge_depth": r["geometry"]["edge_depth"],
-               "lut4": r["utilisation"].get("LUT4", {}).get("used"),
-               "bram": r["utilisation"].get("BRAM (18 kbit)", {}).get("used"),
-               "fmax_mhz": r["fmax_mhz"], "clk_hz": r["clk_hz"], "timing_met": r["timing_met"],
-               "ebr_ceiling_bits_per_second": r["ebr_ceiling_bits_per_second"],
-               "ebr_fraction_used_g1": r["ebr_fraction_used_g1"]}
-        for name, run in r["instances"].items():
-            row[name] = {k: run[k] for k in ("cycles_per_sweep", "hops", "spin_updates_per_second",
-                                              "spin_updates_per_second_at_fmax")}
-        rows.append(row)
-        print({k: v for k, v in row.items() if k not in INSTANCES},
-              {name: f"{row[name]['spin_updates_per_second']:.3g}/s" for name in INSTANCES}, flush=True)
+        rows.append(row_from_report(r))
+        print({k: v for k, v in rows[-1].items() if k not in INSTANCES},
+              {name: f"{rows[-1][name]['spin_updates_per_second']:.3g}/s" for name in INSTANCES}, flush=True)
     write_result({"board": "ulx3s", "rows": rows, "failed_builds": failed}, args.out)
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 4))
-    lanes = [r["lanes"] for r in rows]
-    a.plot(lanes, [r["lut4"] for r in rows], "o-", color="tab:green", label="LUT4")
-    a.set_xlabel("lanes")
-    a.set_ylabel("LUT4 used")
-    a2 = a.twinx()
-    a2.plot(lanes, [r["fmax_mhz"] for r in rows], "s--", color="tab:orange")
-    a2.set_ylabel("Fmax (MHz)", color="tab:orange")
-    for name in INSTANCES:
-        b.plot(lanes, [r[name]["spin_updates_per_second"] for r in rows], "o-", label=f"{name} at the built clock")
-        b.plot(lanes, [r[name]["spin_updates_per_second_at_fmax"] for r in rows], ":", label=f"{name} at Fmax")
-    b.set_xlabel("lanes")
-    b.set_ylabel("spin updates / s (default schedule, whole run)")
-    b.set_yscale("log")
-    b.legend(fontsize=7)
-    for ax in (a, b):
-        ax.grid(alpha=0.3)
-    fig.suptitle("ULX3S (ECP5-85F): resources and throughput against parallel lanes", fontsize=10)
-    fig.tight_layout()
-    fig.savefig(args.out.with_suffix(".png"), dpi=110)
+    plot(rows, args.out.with_suffix(".png"))
     print(f"wrote {args.out}")
 
 
