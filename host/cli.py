@@ -1,6 +1,7 @@
 """``lim``: run annealing on the emulated learning-in-memory array and report its energy."""
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -115,6 +116,10 @@ def _add_device_arguments(p):
                    help="how long the final state must be held")
     g.add_argument("--retention-error", type=float, default=d.retention_error,
                    help="probability that a held bit is lost within that time")
+    g.add_argument("--write-error", type=float, default=d.write_error,
+                   help="probability that an update leaves its cell outside the target well at the end of "
+                        "its step: the reliability the reliability floor asks of every update, whatever "
+                        "the precision")
     g.add_argument("--attempt-time", type=float, default=d.attempt_time_s, metavar="SECONDS",
                    help="Arrhenius attempt time tau0: sets the retention barrier ln(t / (tau0 error))")
     g.add_argument("--step-time", type=float, default=d.step_time_s, metavar="SECONDS",
@@ -125,6 +130,7 @@ def _add_device_arguments(p):
 
 def _device_settings(args):
     return {"retention_years": args.retention_years, "retention_error": args.retention_error,
+            "write_error": args.write_error,
             "attempt_time_s": args.attempt_time, "step_time_s": args.step_time, "temperature_k": args.temperature}
 
 
@@ -196,6 +202,9 @@ def _report(r, json_path, png_path):
     law = e["first_law"]
     lines.append(f"first law  gain driver's work {law['work_kt']:.6g} kT = heat {law['heat_kt']:.6g} kT + stored energy "
                  f"change {law['stored_energy_change_kt']:.6g} kT: {'closes' if law['closes'] else 'DOES NOT CLOSE'}")
+    lines.append("           (bookkeeping: work and heat are both counted from the objective register, so this checks "
+                 "the counters' wiring, not the physics; the second law is tested over ensembles, "
+                 "tests/test_thermodynamics.py)")
     c = r["counters"]
     lines.append(f"events     {c['READS']} reads, {c['ATTEMPTS']} update attempts, {c['HOPS']} hops "
                  f"({c['UPHILL_HOPS']} uphill), {c['CYCLES']} cycles")
@@ -226,6 +235,7 @@ def _report(r, json_path, png_path):
 def energy_lines(e):
     """The energy block of a run's report: measured by wall, the run's workload, its bounds and costs."""
     m, w = e["measured"], e["workload"]
+    from ..sim.energy import RELIABILITY_PROTOCOL
     from .bounds import LINES
     labels = {key: label for _, key, _, label in LINES}
     labels["reliability_floor"] = "reliability floor (per operation)"
@@ -233,13 +243,20 @@ def energy_lines(e):
     for wall, label in (("read", "read (READS x bits x ln 2)"), ("update", "update (net heat of hops)"),
                         ("consolidation", "consolidation"), ("total", "total")):
         lines.append(f"           {label:<48}{m[wall + '_kt']:>14.4g}{m[wall + '_j']:>12.4g}")
-    time_s = w["time_s"]
+    attempts = "" if w["attempts_per_step"] is None else f" ({w['attempts_per_step']:.3g} attempt times per update)"
     lines.append(f"workload   {w['parameters']:.0f} cells x {w['bits']} bit(s), {w['update_ops']:.0f} update operations, "
-                 f"{time_s:.3g} s ({w['attempts_per_step']:.3g} attempt times per update), "
+                 f"{w['time_s']:.3g} s{attempts}, write error {w['write_error']:.3g}, "
                  f"retention barrier {w['retention_barrier_kt']:.1f} kT")
     lines.append("bounds     (lower bounds for this workload; `lim bounds --params N --ops OPS --bits B --time T` agrees)")
     for key, entry in e["lower_bounds"].items():
-        lines.append(f"           {labels.get(key, key.replace('_', ' ')):<48}{entry['kt']:>14.4g}{entry['j']:>12.4g}")
+        kt, j = (f"{entry['kt']:>14.4g}", f"{entry['j']:>12.4g}") if entry["kt"] is not None else (f"{'-':>14}", f"{'-':>12}")
+        lines.append(f"           {labels.get(key, key.replace('_', ' ')):<48}{kt}{j}")
+    if not w["time_allows"]:
+        lines.append(f"           '-': {w['time_s']:.3g} s is below {w['min_time_s']:.3g} s, the shortest time in which "
+                     "updates can reach the write error")
+    lines.append(f"           the reliability floor assumes a reliable write per attempt; it {RELIABILITY_PROTOCOL}")
+    for key, entry in e["estimates"].items():
+        lines.append(f"estimate   {labels.get(key, key.replace('_', ' ')):<48}{entry['kt']:>14.4g}{entry['j']:>12.4g}")
     if e["measured_over_lim_bound"] is not None:
         lines.append(f"           measured / LIM lower bound {e['measured_over_lim_bound']:.4g}")
     costs = "; ".join(f"{labels[k]} {v['j']:.3g} J" for k, v in e["cost_models"].items() if v["j"] is not None)
@@ -313,6 +330,12 @@ def _cmd_bounds(args):
         if args.params is not None:
             rows = [evaluate(custom_workload(args.params, ops, 16 if args.bits is None else args.bits, args.flops),
                              device=device, time_s=args.time, reads_per_update=args.reads)]
+            w = rows[0]["workload"]
+            if not w["time_allows"]:
+                raise SettingsError(
+                    f"each update has {w['attempts_per_step']:.3g} attempt times; no tilt lands it with write error "
+                    f"{w['write_error']:g} in fewer than ln(1/error) = {math.log(1 / w['write_error']):.3g}: allow "
+                    f"more time (more than {w['min_time_s']:.3g} s)")
             comparison, stem = None, "bounds-custom"
         else:
             workloads = AI_WORKLOADS if args.bits is None else [replace(w, bits=args.bits) for w in AI_WORKLOADS]

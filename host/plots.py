@@ -58,9 +58,10 @@ def plot_anneal(result, path):
             ax_energy.annotate(f"{values[-1]:.3g} kT", xy=(sweeps[-1], values[-1]), xytext=(4, 0),
                                textcoords="offset points", fontsize=8, color=color, va="center")
     bound = result["energy"]["lower_bounds"]["lim"]["kt"]
-    ax_energy.axhline(bound, color="black", linestyle="--", linewidth=1)
-    ax_energy.annotate(f"LIM lower bound for this workload {bound:.3g} kT", xy=(sweeps[0], bound), xytext=(2, 3),
-                       textcoords="offset points", fontsize=8)
+    if bound is not None:   # None: the step time is too short for any reliable update
+        ax_energy.axhline(bound, color="black", linestyle="--", linewidth=1)
+        ax_energy.annotate(f"LIM lower bound for this workload {bound:.3g} kT", xy=(sweeps[0], bound),
+                           xytext=(2, 3), textcoords="offset points", fontsize=8)
     ax_energy.set_yscale("log")
     ax_energy.set_ylabel("cumulative energy (kT)")
     ax_energy.set_xlabel("sweep")
@@ -71,41 +72,50 @@ def plot_anneal(result, path):
 
 
 def plot_bounds(rows, path, comparison=None):
-    """Energy to solution against model size: one line per lower bound (solid) and cost model
-    (dashed), and the paper's brain-scale headline with the range the data assumption spans."""
+    """Energy to solution against model size: lower bounds solid, the estimate dotted, cost models
+    dashed; workload names along the bottom; the paper's brain-scale headline as a bar, with the
+    update operations it implies. A cost model that does not hold at the rows' precision (the FN
+    synapse beyond 14 bits) is drawn hollow at its per-update price and says so."""
+    from ..sim.energy import FN_MAX_BITS, PRICES
     from .bounds import LINES
     rows = sorted(rows, key=lambda r: r["workload"]["parameters"])
     n = [r["workload"]["parameters"] for r in rows]
-    fig, ax = plt.subplots(figsize=(9, 6))
+    fig, ax = plt.subplots(figsize=(10, 8.5))
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    styles = {"lower_bounds": "-", "estimates": ":", "cost_models": "--"}
+    kinds = {"lower_bounds": "lower bound", "estimates": "estimate", "cost_models": "cost model"}
     for (section, key, _, label), colour in zip(LINES, colours):
         points = [(x, r[section][key]["j"]) for x, r in zip(n, rows) if r[section][key]["j"]]
+        hollow = False
+        if not points and key == "fn_synapse":
+            points = [(x, r["workload"]["update_ops"] * PRICES["fn_synapse_update"].joules) for x, r in zip(n, rows)]
+            hollow = True
+            label = (f"FN synapse, 5 fJ/update: price only, the rows' {rows[0]['workload']['bits']} bits "
+                     f"exceed its {FN_MAX_BITS}")
         if not points:
             continue
-        style = "-" if section == "lower_bounds" else "--"
-        marker = "x" if key == "landauer_per_operation" else "o"
-        ax.loglog(*zip(*points), style if key != "landauer_per_operation" else ":", marker=marker,
-                  markersize=7 if marker == "x" else 4, color=colour,
-                  label=f"{label} ({'lower bound' if section == 'lower_bounds' else 'cost model'})")
+        ax.loglog(*zip(*points), styles[section], marker="x" if section == "estimates" else "o",
+                  markersize=6, color=colour, markerfacecolor="none" if hollow else colour,
+                  alpha=0.6 if hollow else 1.0, label=f"{label} ({kinds[section]})")
     if comparison is not None:
         x = rows[-1]["workload"]["parameters"]
         lo, hi = comparison["paper_headline_j"]
-        ax.plot([x, x], [lo, hi], color="black", linewidth=6, alpha=0.5, solid_capstyle="butt",
-                label="the paper's LIM estimate (1e8 to 1e9 J)")
-        span = comparison["lim_bound_j"]
-        ax.errorbar([x * 1.6], [span["central"]], yerr=[[span["central"] - span["low"]], [span["high"] - span["central"]]],
-                    fmt="none", ecolor=colours[2], capsize=3, label="LIM bound over the brain-scale data assumption")
-    if len(rows) > 1:
-        for x, r in zip(n, rows):
-            ax.annotate(r["name"], xy=(x, r["lower_bounds"]["lim"]["j"]), xytext=(0, -14),
-                        textcoords="offset points", fontsize=7, ha="center")
+        ax.plot([x, x], [lo, hi], color="black", linewidth=7, alpha=0.45, solid_capstyle="butt",
+                label=f"the paper's LIM estimate ({lo:.0e} to {hi:.0e} J): implies "
+                      f"{comparison['implied_samples'][0]:.1g} to {comparison['implied_samples'][1]:.1g} samples")
+    ax.set_xlim(min(n) / 3, max(n) * 3)
+    for x, r in zip(n, rows):
+        ax.annotate(r["name"] + (" (assumed data)" if r.get("samples_assumed") else ""), xy=(x, 0), xytext=(0, 4),
+                    xycoords=("data", "axes fraction"), textcoords="offset points", rotation=90,
+                    fontsize=7, ha="center", va="bottom", color="dimgray")
     w = rows[0]["workload"]
     ax.set_xlabel("model size (parameters)")
     ax.set_ylabel("energy to solution (J)")
-    ax.set_title(f"training energy: lower bounds and cost models ({rows[0].get('counting', '')} updates, "
-                 f"{w['bits']} bits, T = {w['device']['temperature_k']:g} K)", fontsize=9)
+    ax.set_title(f"training energy: lower bounds, estimate and cost models\n({rows[0].get('counting', '')} updates, "
+                 f"{w['bits']} bits, write error {w['write_error']:g}, T = {w['device']['temperature_k']:g} K; "
+                 f"reference: arXiv 2402.14878)", fontsize=9)
     ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=7, loc="upper left")
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.09), ncol=2, borderaxespad=0)
     fig.tight_layout()
     return _save(fig, path)
 
@@ -120,7 +130,7 @@ def plot_qp_precision(results, path):
                                ("total_j", "measured: total", "black")):
         ax.semilogy(bits, [r["energy"]["measured"][key] for r in results], "o-", color=colour, label=label)
     for key, label, colour in (("lim", "LIM lower bound", "tab:blue"), ("landauer_final_state", "Landauer, final state", "tab:gray")):
-        ax.semilogy(bits, [r["energy"]["lower_bounds"][key]["j"] for r in results], "s--", color=colour, label=label)
+        ax.semilogy(bits, [r["energy"]["lower_bounds"][key]["j"] or math.nan for r in results], "s--", color=colour, label=label)
     ax.set_xlabel("cell precision (bits)")
     ax.set_ylabel("energy to solution (J)")
     ax.grid(alpha=0.3, which="both")

@@ -82,6 +82,7 @@ class AnnealSettings:
     simulator: str = "verilator"
     retention_years: float = 10.0
     retention_error: float = 1e-6
+    write_error: float = 1e-6           # the reliability an update must reach (energy bounds only)
     step_time_s: float = 1e-6           # one sweep on the emulated device
     attempt_time_s: float = 1e-9        # tau0, the Arrhenius attempt time
     temperature_k: float = 300.0
@@ -141,7 +142,8 @@ class AnnealSettings:
         try:
             return Device(attempt_time_s=self.attempt_time_s, step_time_s=self.step_time_s,
                           retention_time_s=self.retention_years * SECONDS_PER_YEAR,
-                          retention_error=self.retention_error, temperature_k=self.temperature_k)
+                          retention_error=self.retention_error, temperature_k=self.temperature_k,
+                          write_error=self.write_error)
         except ValueError as exc:
             raise SettingsError(str(exc)) from None
 

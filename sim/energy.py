@@ -8,9 +8,12 @@ it is and what it assumes:
 - a **cost model** prices one implementation (this array under its schedules, a Fowler-Nordheim
   synapse, a forced-write memory, SRAM/DRAM, an accelerator) from published per-event figures.
 
+An **estimate** is neither: a figure that holds only if its stated premise does (Landauer per
+operation, which assumes every update erases b full bits).
+
 Units are kT throughout, joules through ``Device.kt_j``. A workload is N parameters of b bits,
 OPS update operations, a time to solution and a number of FLOPs; ``workload_energy`` gives every
-bound and cost model for it, and ``run_energy`` places a run's measured counters next to the
+bound, estimate and cost model for it, and ``run_energy`` places a run's measured counters next to the
 same figures for the run's own workload.
 """
 import math
@@ -19,8 +22,9 @@ from dataclasses import asdict, dataclass
 from ..hdl.params import ARG_FRAC_BITS, Counter
 
 __all__ = [
-    "BOLTZMANN_J_PER_K", "LN2", "SECONDS_PER_YEAR", "Device", "binary_entropy", "update_error",
-    "reliability_tilt_kt", "update_floor_kt", "workload_energy", "run_energy", "PRICES",
+    "BOLTZMANN_J_PER_K", "LN2", "SECONDS_PER_YEAR", "Device", "binary_entropy", "reliability_tilt_kt",
+    "update_floor_kt", "shortest_step_attempts", "workload_energy", "run_energy", "PRICES",
+    "RELIABILITY_PROTOCOL",
 ]
 
 BOLTZMANN_J_PER_K = 1.380649e-23
@@ -43,17 +47,24 @@ class Device:
     ``attempt_time_s`` is tau0 = 1 / k0, the Arrhenius attempt time: a cell escapes its well at
     rate k0 exp(-Eb), and no thermally driven hop is faster than k0. ``step_time_s`` is the time
     one update step (one sweep of the array) takes on the device. The final state must be held
-    for ``retention_time_s`` with error at most ``retention_error``.
+    for ``retention_time_s`` with error at most ``retention_error``. ``write_error`` is the
+    reliability an update must reach: the probability that the cell is not in its target well at
+    the end of its step. It is a requirement of its own, not the precision: a 1-bit write that
+    fails half the time writes nothing, whatever the bits. Its default, 1e-6, is the same
+    reliability the final state is held to.
     """
     attempt_time_s: float = 1e-9
     step_time_s: float = 1e-6
     retention_time_s: float = 10 * SECONDS_PER_YEAR
     retention_error: float = 1e-6
     temperature_k: float = 300.0
+    write_error: float = 1e-6
 
     def __post_init__(self):
         if not 0 < self.retention_error < 0.5:
             raise ValueError(f"retention error must be in (0, 0.5), not {self.retention_error:g}")
+        if not 0 < self.write_error < 0.5:
+            raise ValueError(f"write error must be in (0, 0.5), not {self.write_error:g}")
         if not self.temperature_k > 0:
             raise ValueError(f"temperature must be above 0 K, not {self.temperature_k:g}")
         for what, value in (("attempt time", self.attempt_time_s), ("step time", self.step_time_s),
@@ -63,8 +74,6 @@ class Device:
         if self.step_time_s < self.attempt_time_s:
             raise ValueError(f"a step ({self.step_time_s:g} s) cannot be shorter than one attempt time "
                              f"({self.attempt_time_s:g} s)")
-        if self.retention_time_s < self.attempt_time_s / self.retention_error:
-            raise ValueError("the retention time is shorter than the time a barrier-free cell holds a bit")
 
     @property
     def kt_j(self):
@@ -73,8 +82,9 @@ class Device:
 
     @property
     def retention_barrier_kt(self):
-        """Eb_ret = ln(t_ret / (tau0 eps)): escape probability k0 exp(-Eb) t_ret at most eps."""
-        return math.log(self.retention_time_s / (self.attempt_time_s * self.retention_error))
+        """Eb_ret = ln(t_ret / (tau0 eps)): escape probability k0 exp(-Eb) t_ret at most eps; 0 when
+        t_ret <= tau0 eps, a retention so short that a cell without a barrier already meets it."""
+        return max(0.0, math.log(self.retention_time_s / (self.attempt_time_s * self.retention_error)))
 
     @property
     def commit_kt(self):
@@ -86,9 +96,9 @@ class Device:
         return seconds / self.attempt_time_s
 
 
-def update_error(bits):
-    """The error an update at ``bits`` bits of precision may leave: 2^-b (MISSION.md)."""
-    return 2.0 ** -bits
+def shortest_step_attempts(error):
+    """k0 tau below which no constant tilt lands an update with ``error``: ln(1 / error)."""
+    return math.log(1 / error)
 
 
 def reliability_tilt_kt(error, attempts=math.inf):
@@ -123,11 +133,19 @@ def reliability_tilt_kt(error, attempts=math.inf):
     return hi
 
 
-def update_floor_kt(bits, attempts=math.inf):
-    """Heat one reliable update at ``bits`` bits releases at least: the hop moves probability
-    1 - eps down the tilt D of ``reliability_tilt_kt``, releasing D (1 - eps)."""
-    eps = update_error(bits)
-    return reliability_tilt_kt(eps, attempts) * (1 - eps)
+def update_floor_kt(error, attempts=math.inf):
+    """Heat one reliable update releases at least, in the protocol class RELIABILITY_PROTOCOL: the
+    hop moves probability 1 - eps down the tilt D of ``reliability_tilt_kt``, releasing D (1 - eps).
+    It does not depend on the precision: an update moves a cell into one new well, whatever b."""
+    return reliability_tilt_kt(error, attempts) * (1 - error)
+
+
+#: The protocol class the reliability floor holds for, stated wherever the floor is printed.
+RELIABILITY_PROTOCOL = (
+    "holds for updates that each move a cell into a new well (an update below one level of the "
+    "cell moves nothing and is not covered), starting in the wrong well, driven by a tilt held "
+    "constant during the step, with Arrhenius rates whose forward rate is at most the attempt rate "
+    "k0 (any barrier); computing the gradient that sets the tilt is not charged")
 
 
 @dataclass(frozen=True)
@@ -151,11 +169,17 @@ PRICES = {
         "M. Horowitz, 'Computing's energy problem', ISSCC 2014, 45 nm"),
     "accelerator_flop": Price(
         700 / 989e12, "FLOP (NVIDIA H100 SXM: 989 TFLOPS dense BF16 at 700 W board power)",
-        "NVIDIA H100 Tensor Core GPU datasheet, 2022; the figure assumes full utilisation"),
+        "NVIDIA H100 Tensor Core GPU datasheet, 2022; assumes full utilisation at board power"),
+    "accelerator_flop_measured": Price(
+        700 / (0.40 * 989e12), "FLOP (H100 SXM at 700 W and 40% model FLOPs utilisation)",
+        "measured utilisation of 38-43% BF16 MFU training Llama 3 405B on 8,192-16,384 H100s "
+        "(Dubey et al., 'The Llama 3 herd of models', arXiv 2407.21783, 2024, Table 4); 40% used"),
 }
 FN_MAX_BITS = 14
-#: FLOPs of training per parameter update, when a workload gives none: 2 forward, 4 backward
-#: per parameter per sample (Kaplan et al., 'Scaling laws for neural language models', 2020).
+#: FLOPs of training per parameter per sample in a dense network, when a workload's paper gives
+#: none: 2 forward, 4 backward (Kaplan et al., 'Scaling laws for neural language models', 2020).
+#: A convolution reuses each weight at every position, so a CNN's figure is far larger
+#: (ResNet-50: about 890), and those workloads give their FLOPs.
 FLOPS_PER_UPDATE = 6
 
 
@@ -171,13 +195,16 @@ def _priced(joules, device, formula, assumption):
 
 def workload_energy(parameters, update_ops, bits, time_s=None, flops=None, reads_per_update=None,
                     device=Device()):
-    """Every lower bound and cost model for N = ``parameters`` parameters of ``bits`` bits updated
-    ``update_ops`` times in ``time_s`` seconds (None: no time limit, the slow limit).
+    """Every lower bound, estimate and cost model for N = ``parameters`` parameters of ``bits`` bits
+    updated ``update_ops`` times in ``time_s`` seconds (None: no time limit, the slow limit).
 
     ``reads_per_update`` bits are read per update (default: the parameter's own b bits, as a
     read-modify-write does); ``flops`` of training in all (default 6 per update). Returns a
-    JSON-ready dict: ``workload`` (the inputs and what follows from them), ``lower_bounds``,
-    ``cost_models``; each entry holds kind, kt, j, formula and assumption.
+    JSON-ready dict: ``workload`` (the inputs and what follows from them, with ``min_time_s``, the
+    shortest time in which the updates can reach the write error, and ``time_allows``),
+    ``lower_bounds``, ``estimates`` and ``cost_models``; each entry holds kind, kt, j, formula and
+    assumption. When ``time_s`` is below ``min_time_s`` the entries that need a reliable update
+    in that time are None (no implementation of the protocol class meets it).
     """
     n, ops, b = float(parameters), float(update_ops), int(bits)
     if not n >= 1:
@@ -190,47 +217,53 @@ def workload_energy(parameters, update_ops, bits, time_s=None, flops=None, reads
         raise ValueError(f"the time to solution must be positive, not {time_s:g} s")
     reads = float(b if reads_per_update is None else reads_per_update)
     flops = FLOPS_PER_UPDATE * ops if flops is None else float(flops)
+    eps = device.write_error
     steps = ops / n                                        # updates per parameter
     step_s = None if time_s is None else time_s / steps    # time each update has
     attempts = math.inf if step_s is None else device.attempts_in(step_s)
-    eps = update_error(b)
+    min_time_s = steps * shortest_step_attempts(eps) * device.attempt_time_s
     tilt = reliability_tilt_kt(eps, attempts)
-    if math.isinf(tilt):
-        raise ValueError(f"each update has {attempts:.3g} attempt times ({step_s:.3g} s); no tilt lands a {b}-bit "
-                         f"update with error 2^-{b} in fewer than ln(2^{b}) = {b * LN2:.3g}: allow more time")
-    per_update = update_floor_kt(b, attempts)
+    feasible = math.isfinite(tilt)
+    per_update = update_floor_kt(eps, attempts) if feasible else None
     eb_ret = device.retention_barrier_kt
     commit = n * b * device.commit_kt
-    floor = ops * per_update
-    speed = "no time limit (slow limit)" if step_s is None else f"{step_s:.3g} s per update = {attempts:.3g} attempt times"
+    floor = ops * per_update if feasible else None
+    speed = ("no time limit (the slow limit)" if step_s is None
+             else f"{step_s:.3g} s per update = {attempts:.3g} attempt times")
     lower = {
         "landauer_final_state": _entry(
             "lower bound", commit, device, "N b (ln 2 - H(eps_ret))",
-            "second law: the initial state carries no information and the final one is held to error "
-            "eps_ret; protocol-independent"),
-        "landauer_per_operation": _entry(
-            "lower bound", ops * b * LN2, device, "OPS b ln 2",
-            "every update overwrites its b-bit parameter without keeping the old value (logically "
-            "irreversible); protocol-independent, reached only quasi-statically"),
+            "second law: the start state is uniformly random (it carries no information) and the "
+            "final state is held to error eps_ret; any protocol, reached only quasi-statically"),
         "reliability_floor": _entry(
-            "lower bound", floor, device, "OPS D(eps, k0 tau) (1 - eps), eps = 2^-b",
-            f"every update must land in its target well with error 2^-b within its step ({speed}), "
-            "driven by a tilt held during the step, whatever the barrier; spins (b = 1) need none"),
+            "lower bound", floor, device, "OPS D(eps_w, k0 tau) (1 - eps_w)",
+            f"every update lands in its target well with error at most eps_w = {eps:.3g} within its "
+            f"step ({speed}); {RELIABILITY_PROTOCOL}"),
     }
-    lim = max(commit, floor)
-    lower["lim"] = _entry("lower bound", lim, device, "max(Landauer final state, reliability floor)",
-                          "the LIM lower bound: the larger of two bounds that both hold")
+    lower["lim"] = _entry("lower bound", None if floor is None else max(commit, floor), device,
+                          "max(Landauer final state, reliability floor)",
+                          "the LIM lower bound: the larger of two bounds that both hold, each under its own "
+                          "assumption (a random start; the reliability floor's protocol class)")
+    estimates = {
+        "landauer_per_operation": _entry(
+            "estimate", ops * b * LN2, device, "OPS b ln 2",
+            "not a lower bound: Landauer charges the entropy actually erased, and a small update erases "
+            "far less than b bits. It is the cost if every update erased b full bits (overwriting its "
+            "parameter with no memory of the old value), the 'Landauer's adiabatic bound' the reference "
+            "paper compares with"),
+    }
     fn = PRICES["fn_synapse_update"]
     sram, dram = PRICES["sram_bit"], PRICES["dram_bit"]
-    acc = PRICES["accelerator_flop"]
+    acc, acc_measured = PRICES["accelerator_flop"], PRICES["accelerator_flop_measured"]
     cost = {
         "lim_array": _entry(
-            "cost model", floor + ops * reads * LN2 + n * b * (eb_ret + device.commit_kt), device,
-            "OPS D (1 - eps) + OPS r ln 2 + N b (Eb_ret + ln 2 - H(eps_ret))",
+            "cost model", None if floor is None else floor + ops * reads * LN2 + n * b * (eb_ret + device.commit_kt),
+            device, "OPS D (1 - eps_w) + OPS r ln 2 + N b (Eb_ret + ln 2 - H(eps_ret))",
             "this array's physics: updates at the reliability tilt, each read an irreversible sense "
             "(kT ln 2 per bit), every barrier raised to retention at full cost"),
-        "fn_synapse": _priced(ops * fn.joules if b <= FN_MAX_BITS else None, device,
-                              "OPS x 5 fJ", f"{fn.source}; reads not counted; holds at most {FN_MAX_BITS} bits"),
+        "fn_synapse": _priced(
+            ops * fn.joules if b <= FN_MAX_BITS else None, device, "OPS x 5 fJ",
+            f"{fn.source}; reads not counted; holds at most {FN_MAX_BITS} bits, so no figure beyond that"),
         "forced_write_memory": _entry(
             "cost model", ops * b * (eb_ret + LN2) + ops * reads * LN2, device,
             "OPS b (Eb_ret + ln 2) + OPS r ln 2",
@@ -240,22 +273,27 @@ def workload_energy(parameters, update_ops, bits, time_s=None, flops=None, reads
                              "OPS (r + b) e_SRAM + N b e_DRAM",
                              f"von Neumann: every update reads and writes SRAM, the result is copied to DRAM once; {sram.source}"),
         "accelerator": _priced(flops * acc.joules, device, "FLOPs x 0.71 pJ", acc.source),
+        "accelerator_measured": _priced(flops * acc_measured.joules, device, "FLOPs x 1.77 pJ",
+                                        acc_measured.source),
     }
     workload = {
         "parameters": n, "update_ops": ops, "bits": b, "updates_per_parameter": steps, "time_s": time_s,
         "step_time_s": step_s, "attempts_per_step": attempts if math.isfinite(attempts) else None,
-        "update_error": eps, "reliability_tilt_kt": tilt, "update_floor_kt": per_update,
+        "min_time_s": min_time_s, "time_allows": feasible,
+        "write_error": eps, "reliability_tilt_kt": tilt if feasible else None, "update_floor_kt": per_update,
         "reads_per_update": reads, "flops": flops, "retention_barrier_kt": eb_ret,
         "device": asdict(device), "kt_j": device.kt_j,
     }
-    return {"workload": workload, "lower_bounds": lower, "cost_models": cost}
+    return {"workload": workload, "lower_bounds": lower, "estimates": estimates, "cost_models": cost}
 
 
 def run_energy(counters, cells, bits, sweeps, final_barrier_q4, device=Device()):
     """A run's measured energy from its counters, next to the bounds for its own workload.
 
     The workload of a run: N = ``cells`` of ``bits`` bits, OPS = ATTEMPTS, time = sweeps x the
-    device's step time, reads per update = READS / ATTEMPTS. The measured figure is the array's
+    device's step time, reads per update = READS / ATTEMPTS. Its reliability floor is that of a
+    device making every attempt a reliable write; an annealer's attempts are samples, most of
+    which move nothing, so the floor describes the workload, not a bound on this run's heat. The measured figure is the array's
     cost model evaluated on its counted events:
 
     - read: READS x b x kT ln 2 (an irreversible sense of each bit of the neighbour read);
@@ -280,11 +318,11 @@ def run_energy(counters, cells, bits, sweeps, final_barrier_q4, device=Device())
     workload = workload_energy(cells, max(attempts, 1), bits, time_s=sweeps * device.step_time_s,
                                reads_per_update=counters[Counter.READS] * bits / max(attempts, 1), device=device)
     lim = workload["lower_bounds"]["lim"]["kt"]
+    floor = workload["lower_bounds"]["reliability_floor"]["kt"]
     return {
         "measured": measured,
         **workload,
         "final_barrier_kt": eb_last,
         "measured_over_lim_bound": measured["total_kt"] / lim if lim else None,
-        "heat_over_reliability_floor": (heat / workload["lower_bounds"]["reliability_floor"]["kt"]
-                                        if workload["lower_bounds"]["reliability_floor"]["kt"] else None),
+        "heat_over_reliability_floor": heat / floor if floor else None,
     }

@@ -3,13 +3,14 @@
 Update operations are counted two ways:
 
 - **per sample** (the default): a learning-in-memory array applies every sample's gradient in
-  place, so each sample (image or token) updates every parameter once: OPS = N x samples. This is
-  FLOPs / 6 for a dense network (2 forward, 4 backward FLOPs per parameter per sample), which is
-  how the reference paper's estimate scales with training FLOPs;
+  place, so each sample (image or token) updates every parameter once: OPS = N x samples. For a
+  dense network that is FLOPs / 6 (2 forward, 4 backward FLOPs per parameter per sample); a
+  convolution reuses every weight at each position, so a CNN does far more FLOPs per update
+  (ResNet-50: about 890);
 - **per step**: a digital optimizer averages a batch and writes once per step: OPS = N x steps.
 
-The brain-scale row has no paper: its training data is an assumption, stated with the range it
-spans (``samples_range``).
+The brain-scale row has no paper: its training data is an assumption (``assumed``), and no
+comparison that depends on it is settled by it.
 """
 from dataclasses import dataclass
 
@@ -27,7 +28,7 @@ class Workload:
     bits: int
     source: str
     flops: float = None     # training FLOPs when the paper gives them (else 6 N samples)
-    samples_range: tuple = None   # (low, high) where ``samples`` is an assumption
+    assumed: bool = False   # ``samples`` is an assumption, not a paper's figure
 
     @property
     def steps(self):
@@ -50,9 +51,8 @@ class Workload:
 BRAIN_SCALE = Workload(
     "brain-scale", 1e15, 2e16, 3.2e6, 16,
     "1e15 synapses (human cortex order of magnitude). Assumed data: 20 tokens per parameter, the "
-    "compute-optimal rule of Hoffmann et al. 2022; range from GPT-3's 3e11 tokens (the data of today's "
-    "largest run) to 2e16; batch as GPT-3",
-    samples_range=(3e11, 2e16))
+    "compute-optimal rule of Hoffmann et al. 2022 (2e16 tokens); batch as GPT-3. No paper trains at "
+    "this scale: the data is an assumption", assumed=True)
 
 AI_WORKLOADS = [
     Workload("LeNet-5 on MNIST", 6.0e4, 1.2e6, 1, 16,
@@ -61,8 +61,9 @@ AI_WORKLOADS = [
     Workload("ResNet-50 on ImageNet", 2.56e7, 600e3 * 256, 256, 16,
              "He et al., CVPR 2016: 3.8e9 multiply-adds per image, 60e4 iterations at batch 256; "
              "25.6e6 parameters", flops=3 * 2 * 3.8e9 * 600e3 * 256),
-    Workload("BERT-large", 3.4e8, 1e6 * 128e3, 128e3, 16,
-             "Devlin et al., NAACL 2019: 340e6 parameters, 1e6 steps of 128,000 tokens"),
+    Workload("BERT-large", 3.4e8, 1e6 * 256 * (0.9 * 128 + 0.1 * 512), 256 * (0.9 * 128 + 0.1 * 512), 16,
+             "Devlin et al., NAACL 2019: 340e6 parameters, 1e6 steps of 256 sequences, 90% of the steps "
+             "at length 128 and 10% at 512 (their appendix A.2): 4.26e10 tokens"),
     Workload("GPT-3", 1.75e11, 3.0e11, 3.2e6, 16,
              "Brown et al., NeurIPS 2020: 175e9 parameters, 300e9 tokens, batch 3.2e6 tokens, "
              "3.14e23 training FLOPs (their Table D.1)", flops=3.14e23),
