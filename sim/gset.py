@@ -1,11 +1,11 @@
 """The Gset instances shipped with the package, loadable by name, with their best known cuts."""
+from importlib.resources import as_file, files
 from pathlib import Path
 
 from .problem import ProblemError, load_gset
 
-__all__ = ["BEST_KNOWN_CUTS", "GSET_DIR", "gset_names", "load_named", "best_known_cut"]
+__all__ = ["BEST_KNOWN_CUTS", "gset_names", "load_named", "best_known_cut"]
 
-GSET_DIR = Path(__file__).parent / "data" / "gset"
 BEST_KNOWN_CUTS = {"G1": 11624, "G2": 11620, "G6": 2178, "G11": 564, "G14": 3064, "G22": 13359, "G43": 6660}
 
 
@@ -18,7 +18,8 @@ def load_named(name):
     stem = Path(name).name.split(".")[0].upper()
     if stem not in BEST_KNOWN_CUTS:
         raise ProblemError(f"{name}: no such file, and not a shipped Gset instance ({', '.join(gset_names())})")
-    return load_gset(GSET_DIR / f"{stem}.txt")
+    with as_file(files(f"{__package__}.data.gset").joinpath(f"{stem}.txt")) as path:
+        return load_gset(path)
 
 
 def best_known_cut(problem):

@@ -93,6 +93,7 @@ def test_a_retried_write_is_not_executed_twice(board):
     assert driver.read_words(address, 1) == [1234]
 
 
+@pytest.mark.slow
 def test_faults_on_the_link_are_recovered_with_nothing_lost(board):
     faulty = FaultyTransport(board.transport, bit_error_rate=2e-4, drop_rate=2e-4, seed=5)
     driver = LimBoard(faulty, timeout_s=3.0, retries=20)

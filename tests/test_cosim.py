@@ -48,6 +48,7 @@ def test_rtl_equals_golden_model(simulator, name, geometry, job, waves):
         assert got.objective == want.objective, f"objective register differs ({where})"
 
 
+@pytest.mark.slow
 @pytest.mark.cosim
 @pytest.mark.parametrize("simulator", ["icarus", "verilator"])
 def test_waveforms_on_request(simulator, tmp_path):

@@ -18,7 +18,13 @@ def prove(harness, name, tmp_path, mode="prove", depth=3):
     return run_proof(name, harness, harness.ports(), mode, depth, tmp_path / name)
 
 
-@pytest.mark.parametrize("proof", PROOFS, ids=[p.name for p in PROOFS])
+def _marked(proof):
+    """The proofs at the boards' own sizes take tens of seconds each: full suite only."""
+    board_sized = proof.name.endswith(("_icebreaker", "_ulx3s"))
+    return pytest.param(proof, id=proof.name, marks=[pytest.mark.slow] if board_sized else [])
+
+
+@pytest.mark.parametrize("proof", [_marked(p) for p in PROOFS])
 def test_property_is_proved(proof, tmp_path):
     result = prove(proof.build(), proof.name, tmp_path, proof.mode, proof.depth)
     assert result.passed, result.summary
@@ -67,6 +73,7 @@ def test_wrapping_counter_fails_the_proof(tmp_path):
     assert not result.passed
 
 
+@pytest.mark.slow
 def test_unchecked_write_fails_the_proof(tmp_path):
     # A real counterexample, not only a failed induction: the solver builds a whole WRITE frame
     # with a matching CRC whose address leaves the array (17 cycles from reset).

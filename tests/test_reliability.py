@@ -132,6 +132,7 @@ def run_processes(host_pid):
     return found
 
 
+@pytest.mark.slow
 @pytest.mark.cosim
 @pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="needs Linux /proc")
 @pytest.mark.parametrize("target, sig", [([], signal.SIGINT), ([], signal.SIGTERM), ([], signal.SIGKILL),

@@ -1,8 +1,10 @@
 """Co-simulation driver: Amaranth -> Verilog -> Icarus or Verilator under cocotb, jobs in, results out.
 
 A design is built once per (geometry, simulator, waves) and cached under a content hash of the
-generated Verilog, so a second run of the same geometry starts at once.
+generated Verilog, so a second run of the same geometry starts at once; a lock per cache entry
+lets parallel processes share the cache.
 """
+import fcntl
 import hashlib
 import json
 import os
@@ -143,12 +145,21 @@ class Cosimulator:
         """
         if self._build_dir is not None:
             return self._build_dir
-        from cocotb_tools.runner import get_runner
         top = self.design.toplevel
         source = generate_verilog(self.design)
         digest = hashlib.sha256(source.encode()).hexdigest()[:16]
         build_dir = self.build_root / f"{self.simulator}-{top}-{digest}{'-waves' if self.waves else ''}"
         build_dir.mkdir(parents=True, exist_ok=True)
+        with open(build_dir / ".lock", "w") as lock:
+            # one build per model key at a time: parallel test workers (pytest-xdist) and
+            # concurrent runs share the cache, and a second builder finds the model made
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            self._build_locked(build_dir, top, source)
+        self._build_dir = build_dir
+        return build_dir
+
+    def _build_locked(self, build_dir, top, source):
+        from cocotb_tools.runner import get_runner
         verilog_path = build_dir / f"{top}.sv"
         if not verilog_path.exists() or verilog_path.read_text() != source:
             verilog_path.write_text(source)
@@ -167,8 +178,6 @@ class Cosimulator:
         except (SystemExit, Exception) as exc:
             raise CosimError(f"{self.simulator} build failed ({exc}); see {log}") from None
         self.build_seconds = time.perf_counter() - t0
-        self._build_dir = build_dir
-        return build_dir
 
     @property
     def waves_path(self):
