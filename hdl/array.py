@@ -127,7 +127,8 @@ class LimArray(wiring.Component):
         # next start recomputes them first.
         fields_stale = Signal(init=1)
         with m.If(write & ((region == Region.STATE) | (region == Region.CELLS) | (region == Region.LINKS)
-                           | (region == Region.DEGREES) | (region == Region.EDGES))):
+                           | (region == Region.DEGREES) | (region == Region.EDGES)
+                           | ((region == Region.REGS) & (index == Reg.N_GROUPS)))):
             m.d.sync += fields_stale.eq(1)
 
         fetch_group = Signal(g.row_bits)   # the group whose cells the memories read this cycle
@@ -318,10 +319,11 @@ class LimArray(wiring.Component):
                         m.next = "FETCH"
         m.d.comb += running.eq(~fsm.ongoing("IDLE"))
 
-        # The gain driver's work dW = dg * |U| at each gain step, added to its counter one bit of dg
-        # per cycle (shift and add: no multiplier); a sweep lasts longer than GAIN_BITS cycles.
-        work_piece = Signal(GAIN_BITS + g.objective_bits)    # |U| << k
-        work_bits = Signal(GAIN_BITS)                       # dg >> k
+        # The gain driver's work dW = dg * |U| at each gain step, added to its counter two bits of
+        # dg per cycle (shift and add: no multiplier). It takes ceil(GAIN_BITS / 2) = 4 cycles, fewer
+        # than the shortest sweep (6: one group, no hops), so a step never overtakes the last one.
+        work_piece = Signal(GAIN_BITS + g.objective_bits)    # |U| << 2k
+        work_bits = Signal(GAIN_BITS)                       # dg >> 2k
         work_out = Signal()
         with m.If(init):
             m.d.sync += work_bits.eq(0)
@@ -329,10 +331,11 @@ class LimArray(wiring.Component):
             m.d.sync += [work_piece.eq(Mux(objective < 0, -objective, objective)),
                          work_bits.eq(gain_schedule.raise_q4), work_out.eq(objective < 0)]
         with m.Elif(work_bits != 0):
-            m.d.sync += [work_piece.eq(work_piece << 1), work_bits.eq(work_bits >> 1)]
-        with m.If(work_bits[0]):
-            m.d.comb += [counters[Counter.WORK_IN_Q4].increment.eq(Mux(work_out, 0, work_piece)),
-                         counters[Counter.WORK_OUT_Q4].increment.eq(Mux(work_out, work_piece, 0))]
+            m.d.sync += [work_piece.eq(work_piece << 2), work_bits.eq(work_bits >> 2)]
+        work_now = Signal(GAIN_BITS + g.objective_bits)
+        m.d.comb += work_now.eq(Mux(work_bits[0], work_piece, 0) + Mux(work_bits[1], work_piece << 1, 0))
+        m.d.comb += [counters[Counter.WORK_IN_Q4].increment.eq(Mux(work_out, 0, work_now)),
+                     counters[Counter.WORK_OUT_Q4].increment.eq(Mux(work_out, work_now, 0))]
         m.d.comb += self.busy.eq(running | (seeding != 0) | start_pending | (work_bits != 0))
 
         hops = [lane.hop for lane in lanes]

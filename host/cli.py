@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ..sim.problem import ProblemError, load_gset
 from ..sim.workloads import COUNTINGS
-from .settings import GAIN_SCHEDULES, SIMULATOR_CHOICES, AnnealSettings, SettingsError
+from .settings import GAIN_SCHEDULES, SIMULATOR_CHOICES, AnnealSettings, SettingsError, format_notes
 
 __all__ = ["main"]
 
@@ -39,7 +39,7 @@ def _anneal_parser(sub):
                 "  lim anneal --problem G11 --sweeps 2000     # shipped: G1 G2 G6 G11 G14 G22 G43\n"
                 "  lim anneal --problem my_graph.txt --gain-end 3\n"
                 "  lim anneal --schedule logarithmic --hold 0 --barrier-end 8 --simulator icarus --sweeps 5\n"
-                "  lim anneal --simulator golden --sweeps 10000   # model only, fast"))
+                "  lim anneal --simulator golden --sweeps 100000 --gain-schedule linear   # model only, fast"))
     p.add_argument("--problem", type=Path, help="Gset file: 'n m' then m lines 'i j w', 1-based, or the name "
                    "of a shipped instance (G1 G2 G6 G11 G14 G22 G43; default: G1)")
     p.add_argument("--sweeps", type=int, default=d.sweeps, help="sweeps over all spins")
@@ -189,6 +189,7 @@ def _report(r, json_path, png_path):
     if derived:
         lines.append(f"derived    gain range {derived['gain_hot_kt']:.4g} .. {derived['gain_cold_kt']:.4g} kT per unit "
                      f"(largest move {derived['du_max']:g}, smallest {derived['du_min']:g} units)")
+        lines += format_notes(r["settings"])
     if "cut" in r:
         best = (f"   {100 * r['fraction_of_best_known']:.2f}% of the best known {r['best_known_cut']}"
                 if "best_known_cut" in r else "")
@@ -493,6 +494,8 @@ def _print_qp(qp, r, args, simulator):
         print(f"schedule   {r['schedule']}")
     print(f"objective  f = {r['f']:.6g}, optimum {r['f_optimum']:.6g} (SciPy{'' if r['convex'] else ', best of 16 starts'}); "
           f"gap {r['gap']:.3g} (rounding the optimum to the levels alone: {r['quantization_gap']:.3g})")
+    for note in format_notes(r["settings"]):
+        print(note)
     if r["entries_rounded_to_zero"]:
         print(f"NOTE       {r['entries_rounded_to_zero']} non-zero entries of the problem round to 0 in the "
               "array's weights: their range is wider than the fixed-point format holds")

@@ -54,6 +54,7 @@ def run_qp(boxqp, bits, settings=None, optimum=None, simulator=None, build_root=
     energy = energy_report(q.problem, resolved, snap.counters, snap.trace["barrier_q4"][-1], trace)
     result = {
         "workload": boxqp.name, "bits": bits, "sweeps": resolved.sweeps, "schedule": resolved.describe(),
+        "settings": resolved.to_dict(),   # what was asked, derived from the problem, and the registers
         "variables": boxqp.n, "f": float(boxqp.f(w)), "f_optimum": f_opt, "convex": bool(convex),
         "gap": float(boxqp.f(w) - f_opt),
         "entries_rounded_to_zero": q.lost,

@@ -4,10 +4,10 @@ from dataclasses import asdict, dataclass
 
 from ..hdl.params import ACC_FRAC_BITS, ARG_FRAC_BITS, BARRIER_BITS, GAIN_BITS, Schedule, gain_kt
 from ..sim.energy import SECONDS_PER_YEAR, Device
-from ..sim.golden import RunConfig
+from ..sim.golden import RunConfig, ScheduleModel
 from ..sim.temperature import gain_range
 
-__all__ = ["SettingsError", "AnnealSettings", "SIMULATOR_CHOICES", "GAIN_SCHEDULES"]
+__all__ = ["SettingsError", "AnnealSettings", "SIMULATOR_CHOICES", "GAIN_SCHEDULES", "format_notes"]
 
 SIMULATOR_CHOICES = ("verilator", "icarus", "amaranth", "golden")
 _Q = 2 ** ARG_FRAC_BITS
@@ -29,19 +29,28 @@ def _to_fixed(name, value, frac_bits, bits):
     return scaled
 
 
+def _derived_rate(kind, start, end, sweeps):
+    """The rate that takes a schedule from ``start`` to ``end`` (register values) in ``sweeps``:
+    register steps per sweep (linear), or growth per sweep (exponential, at most x2 per sweep,
+    the register's range: short runs end below ``end``)."""
+    if kind == Schedule.LINEAR:
+        return (end - start) / max(1, sweeps)
+    return min((end / start) ** (1 / max(1, sweeps - 1)) - 1, (2 ** 16 - 1) / 2 ** 16)
+
+
 def _rate_register(kind, start, end, sweeps, rate, what, unit):
     """The RATE register of a schedule from ``start`` to ``end`` (register values), ``rate`` in
     physical units or None: reach ``end`` after ``sweeps`` sweeps."""
     if kind == Schedule.LINEAR:
         if rate is None:
-            rate = (end - start) / _Q / max(1, sweeps)
+            rate = _derived_rate(kind, start, end, sweeps) / _Q
         return _to_fixed(f"{what} linear rate ({unit} per sweep)", rate, ACC_FRAC_BITS, 32)
     if kind == Schedule.EXPONENTIAL:
         if start == 0:
             raise SettingsError(f"an exponential {what} schedule multiplies the {what}, so it needs "
                                 f"--{what}-start above 0")
-        if rate is None:   # at most x2 per sweep (the register's range): short runs end below `end`
-            rate = min((end / start) ** (1 / max(1, sweeps - 1)) - 1, (2 ** 16 - 1) / 2 ** 16)
+        if rate is None:
+            rate = _derived_rate(kind, start, end, sweeps)
         return _to_fixed(f"{what} exponential rate (growth per sweep)", rate, 16, 16)
     if kind == Schedule.LOGARITHMIC:
         if rate is None:
@@ -50,6 +59,45 @@ def _rate_register(kind, start, end, sweeps, rate, what, unit):
             raise SettingsError(f"{what} logarithmic rate is tau in whole sweeps (1 .. {2 ** 32 - 1}), not {rate:g}")
         return int(rate)
     return 0
+
+
+def _final_value(kind, start, end, rate, value_bits, advances):
+    """The register value a schedule stands at after ``advances`` steps, as the array computes it
+    (the golden model's ScheduleModel)."""
+    model = ScheduleModel(kind, start, end, rate, value_bits, logarithmic=False)
+    for _ in range(advances):
+        before = model.acc
+        model.advance()
+        if model.acc in (before, model.end_acc):   # reached its end, or stalled for good
+            break
+    return model.value_q4
+
+
+def _exact_value(kind, start, end, rate, steps):
+    """Where exact arithmetic takes a schedule in ``steps`` at ``rate`` (register steps per sweep
+    when linear, growth per sweep when geometric; None: the derived rate)."""
+    if rate is None:
+        rate = _derived_rate(kind, start, end, steps)
+    if kind == Schedule.LINEAR:
+        return min(end, start + rate * steps)
+    return min(end, start * (1 + rate) ** steps)
+
+
+def _check_reaches(kind, start, end, rate, register, value_bits, steps, run_steps, what, unit, step_kt):
+    """Refuse a linear or geometric schedule that the register cannot follow: with its RATE
+    ``register``, by the run's end (``run_steps`` advances) it stands more than 1% and one
+    register step short of where exact arithmetic takes it in ``steps`` at ``rate`` (None: the
+    derived rate)."""
+    if kind not in (Schedule.LINEAR, Schedule.EXPONENTIAL) or steps <= 0:
+        return
+    want = _exact_value(kind, start, end, rate, steps)
+    got = _final_value(kind, start, end, register, value_bits, run_steps)
+    if got < min(0.99 * want, want - 1):
+        raise SettingsError(
+            f"the {what} register (steps of {step_kt:g} {unit}) cannot follow this "
+            f"{Schedule(kind).name.lower()} schedule over {steps} sweeps: its steps fall below the "
+            f"register's resolution, and the run would end at {got * step_kt:g} instead of "
+            f"{want * step_kt:.4g} {unit}; use fewer sweeps (docs/architecture.md, Schedules)")
 
 
 @dataclass
@@ -133,7 +181,7 @@ class AnnealSettings:
         if not isinstance(self.seed, int) or not 0 <= self.seed < 2 ** 32:
             raise SettingsError(f"seed must be a whole number from 0 to {2 ** 32 - 1}, not {self.seed!r}")
         if self.resolved:
-            self.to_config()
+            self.to_config(check=True)
         self.device()
         return self
 
@@ -152,8 +200,10 @@ class AnnealSettings:
         """Every value derived from the problem is filled in (``resolve``)."""
         return None not in (self.barrier_end_kt, self.barrier_hold, self.gain_start_kt, self.gain_end_kt)
 
-    def to_config(self):
-        """The register values of this (resolved) run; raises SettingsError on any bad value."""
+    def to_config(self, check=False):
+        """The register values of this (resolved) run; raises SettingsError on any bad value.
+
+        ``check`` also refuses schedules the registers cannot follow (validate() does, once)."""
         if not self.resolved:
             raise SettingsError("these settings derive values from the problem: resolve(problem) them first")
         kind = Schedule[self.schedule.upper()]
@@ -175,6 +225,15 @@ class AnnealSettings:
         anneal_sweeps = self.sweeps - (self.consolidation_sweeps or 0)
         rate = _rate_register(kind, start, end, self.sweeps - self.barrier_hold, self.rate, "barrier", "kT")
         gain_rate = _rate_register(gain_kind, g0, g1, anneal_sweeps, self.gain_rate, "gain", "kT per unit")
+        if check:
+            barrier_step = None if self.rate is None else self.rate * (_Q if kind == Schedule.LINEAR else 1)
+            _check_reaches(kind, start, end, barrier_step, rate, BARRIER_BITS, self.sweeps - self.barrier_hold,
+                           self.sweeps - self.barrier_hold, "barrier", "kT", 1 / _Q)
+            unit = gain_kt(1, self.qp_cells)
+            gain_step = (None if self.gain_rate is None else
+                         self.gain_rate / (unit if gain_kind == Schedule.LINEAR else 1))
+            _check_reaches(gain_kind, g0, g1, gain_step, gain_rate, GAIN_BITS, anneal_sweeps, self.sweeps,
+                           "gain", "kT per unit", unit)
         return RunConfig(seed=self.seed, gain_q4=g0, schedule=kind, barrier_start_q4=start,
                          barrier_end_q4=end, rate=rate, gain_schedule=gain_kind, gain_end_q4=g1,
                          gain_rate=gain_rate, barrier_hold=self.barrier_hold)
@@ -202,3 +261,16 @@ class AnnealSettings:
         d["derived_from_problem"] = getattr(self, "derived", None)
         d["register_values"] = {k: int(v) for k, v in asdict(self.to_config()).items()}
         return d
+
+
+def format_notes(settings):
+    """Where the registers run a resolved run (``AnnealSettings.to_dict()``) away from what was
+    derived from its problem: one NOTE line each, for the report."""
+    derived = settings.get("derived_from_problem") or {}
+    notes = []
+    hot, used = derived.get("gain_hot_kt"), settings.get("gain_start_kt")
+    if hot and used and used > 1.01 * hot:
+        notes.append(f"NOTE       the derived hot gain {hot:.3g} kT per unit is below the gain register's step: the "
+                     f"anneal starts at {used:g}, {used / hot:.3g}x colder (docs/architecture.md, Number formats)")
+    return notes
+

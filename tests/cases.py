@@ -63,6 +63,15 @@ def random_cases(count=20, seed=2024):
     return cases
 
 
+def star(n, weight=-3):
+    """A centre coupled to n - 1 leaves. The leaves are one colour: at gain 0 every leaf hops, and
+    the rows of the hopping leaves of a group all update the centre's field, one after another
+    (the field read-modify-write forwards each write to the next read)."""
+    leaves = np.arange(1, n, dtype=np.int64)
+    return IsingProblem(n, np.zeros(n - 1, dtype=np.int64), leaves, np.full(n - 1, weight, dtype=np.int64),
+                        np.zeros(n, dtype=np.int64), name=f"star{n}")
+
+
 def edge_cases():
     rng = np.random.default_rng(7)
     cases = []
@@ -101,6 +110,14 @@ def edge_cases():
     add("gain-linear-barrier-log", g, random_maxcut(30, 70, seed=16, weights=(-1, 1)),
         RunConfig(seed=16, gain_q4=3, gain_schedule=Schedule.LINEAR, gain_end_q4=90, gain_rate=7 << 16,
                   schedule=Schedule.LOGARITHMIC, barrier_end_q4=40, rate=1, barrier_hold=2), [3, 3])
+    # the shortest sweep (one group, nothing hops at the top barrier: 6 cycles) with the gain raised
+    # by 100 = 0b1100100 per sweep: the work counter's shift and add must finish within the sweep
+    add("one-group-steep-gain", g, IsingProblem(4, empty, empty, empty, np.array([3, -2, 5, 1])),
+        RunConfig(seed=17, gain_q4=0, gain_schedule=Schedule.LINEAR, gain_end_q4=255, gain_rate=100 << 12,
+                  schedule=Schedule.CONSTANT, barrier_start_q4=4095, barrier_end_q4=4095), [3, 2])
+    add("star-forwarding", g, star(13),
+        RunConfig(seed=18, gain_q4=0, gain_schedule=Schedule.LINEAR, gain_end_q4=40, gain_rate=3 << 16,
+                  schedule=Schedule.CONSTANT), [3, 5])
     t = TINY
     add("saturating-counters", t, random_maxcut(20, 60, seed=13, weights=(-7, 7)),
         RunConfig(seed=13, gain_q4=40, schedule=Schedule.LINEAR, barrier_end_q4=400, rate=1 << 17), [6, 200])

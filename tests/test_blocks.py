@@ -198,3 +198,58 @@ def test_probability_table_error_against_float():
     assert all(a >= b for a, b in zip(table[1:], table[2:]))  # monotone
     first_zero = table.index(0)
     assert math.exp(-first_zero / 16) < 2 ** -(PROB_BITS + 1) <= math.exp(-(first_zero - 1) / 16)
+
+
+def test_writing_n_groups_alone_recomputes_the_fields():
+    """The fields sum over the groups N_GROUPS names: a write of N_GROUPS alone makes them stale,
+    and the next start runs the field pass (its cycles show in CYCLES) before its sweep."""
+    from lim.hdl.array import LimArray
+    from lim.hdl.params import Counter, Reg, Region
+    from lim.sim.golden import GoldenArray, field_pass_cycles
+    from lim.sim.mapping import map_problem
+    from lim.sim.problem import random_maxcut
+    from cases import TINY
+
+    g = TINY
+    program = map_problem(random_maxcut(12, 20, seed=3, weights=(-1, 2)), g)
+    bits = [k % 2 for k in range(12)]
+    config = RunConfig(seed=4, gain_q4=16)
+    gold = GoldenArray(program, bits, config)
+    expected = []
+    for stale in (False, False, True):    # the golden model is told of the write; the RTL is not
+        gold.fields_stale |= stale
+        expected.append(gold.run(1).counters[Counter.CYCLES])
+    dut = LimArray(g)
+    cycles = []
+
+    async def bench(ctx):
+        async def write(address, data):
+            ctx.set(dut.bus_addr, address)
+            ctx.set(dut.bus_wdata, data & 0xFFFFFFFF)
+            ctx.set(dut.bus_we, 1)
+            await ctx.tick()
+            ctx.set(dut.bus_we, 0)
+
+        async def run_one_sweep():
+            await write(g.address(Region.REGS, Reg.SWEEPS), 1)
+            await write(g.address(Region.REGS, Reg.CONTROL), 2)
+            await ctx.tick()
+            while ctx.get(dut.busy):
+                await ctx.tick()
+            ctx.set(dut.bus_addr, g.address(Region.COUNTERS, 2 * Counter.CYCLES))
+            await ctx.tick()
+            cycles.append(ctx.get(dut.bus_rdata))
+
+        for address, data in program.bus_writes(bits):
+            await write(address, data)
+        for reg, value in config.registers().items():
+            await write(g.address(Region.REGS, reg), value)
+        await write(g.address(Region.REGS, Reg.CONTROL), 1)
+        await run_one_sweep()                 # field pass + sweep
+        await run_one_sweep()                 # sweep alone: the fields are current
+        await write(g.address(Region.REGS, Reg.N_GROUPS), program.n_groups)
+        await run_one_sweep()                 # field pass again + sweep
+
+    simulate(dut, bench)
+    assert cycles == expected
+    assert expected[2] - expected[1] > field_pass_cycles(program)

@@ -13,7 +13,6 @@ from lim.sim.cosim.runner import Cosimulator
 from lim.sim.golden import GoldenArray
 
 CASES = all_cases() + qp_cases()
-SIMULATORS = ["icarus", "verilator", "amaranth"]
 _results = {}
 
 
@@ -29,10 +28,7 @@ def _run_geometry(simulator, geometry, waves):
     return _results[key]
 
 
-@pytest.mark.cosim
-@pytest.mark.parametrize("simulator", SIMULATORS)
-@pytest.mark.parametrize("name, geometry, job", CASES, ids=[c[0] for c in CASES])
-def test_rtl_equals_golden_model(simulator, name, geometry, job, waves):
+def check_rtl_equals_golden_model(simulator, name, geometry, job, waves):
     rtl = _run_geometry(simulator, geometry, waves)[name]
     gold = GoldenArray(job.program, job.initial_bits, job.config)
     assert len(rtl) == len(job.chunks)
@@ -46,6 +42,29 @@ def test_rtl_equals_golden_model(simulator, name, geometry, job, waves):
         assert got.barrier_q4 == want.barrier_q4, f"barrier differs ({where})"
         assert got.gain_q4 == want.gain_q4, f"gain differs ({where})"
         assert got.objective == want.objective, f"objective register differs ({where})"
+
+
+# One class per simulator: a class is one scope of pytest-xdist's --dist loadscope (make test),
+# so the three simulators' processes run on different workers.
+@pytest.mark.cosim
+@pytest.mark.parametrize("name, geometry, job", CASES, ids=[c[0] for c in CASES])
+class TestIcarus:
+    def test_rtl_equals_golden_model(self, name, geometry, job, waves):
+        check_rtl_equals_golden_model("icarus", name, geometry, job, waves)
+
+
+@pytest.mark.cosim
+@pytest.mark.parametrize("name, geometry, job", CASES, ids=[c[0] for c in CASES])
+class TestVerilator:
+    def test_rtl_equals_golden_model(self, name, geometry, job, waves):
+        check_rtl_equals_golden_model("verilator", name, geometry, job, waves)
+
+
+@pytest.mark.cosim
+@pytest.mark.parametrize("name, geometry, job", CASES, ids=[c[0] for c in CASES])
+class TestAmaranth:
+    def test_rtl_equals_golden_model(self, name, geometry, job, waves):
+        check_rtl_equals_golden_model("amaranth", name, geometry, job, waves)
 
 
 @pytest.mark.slow

@@ -7,6 +7,7 @@ from amaranth.hdl import Const, Signal, signed
 from lim.hdl.command import CommandBlock
 from lim.hdl.counters import SaturatingCounter
 from lim.hdl.lane import Lane
+from lim.boards.targets import BOARDS
 from lim.hdl.params import Region
 from lim.host.cli import main
 from lim.sim.formal.properties import (FORMAL_GEOMETRY, PROOFS, CommandLiveness, CommandSafety,
@@ -68,6 +69,15 @@ class NarrowLane(Lane):
         self.x = Signal(self.x_shape)
 
 
+class NarrowTiltLane(Lane):
+    """Forms t = +-f at the field's own width, so negating the most negative field wraps."""
+
+    def __init__(self, geometry, index):
+        super().__init__(geometry, index)
+        self.t = Signal(signed(geometry.field_bits))
+        self.t_latched = Signal(signed(geometry.field_bits))
+
+
 def test_wrapping_counter_fails_the_proof(tmp_path):
     result = prove(CounterProperties(12, 4, counter=WrappingCounter), "wrap", tmp_path)
     assert not result.passed
@@ -91,6 +101,40 @@ def test_a_decoder_that_can_hang_fails_the_liveness_proof(tmp_path):
 def test_narrow_hop_argument_fails_the_proof(tmp_path):
     result = prove(LaneProperties(lane=NarrowLane), "narrow", tmp_path)
     assert not result.passed
+
+
+def lane_tilts(lane_class, geometry):
+    """The lane's t for its own value 0 and 1 at the field's extremes, read from the lane's own
+    signal in Amaranth's simulator: -f overflows only at the most negative f."""
+    from amaranth.sim import Simulator
+    dut = lane_class(geometry, 0)
+    low, high = -(1 << (geometry.field_bits - 1)), (1 << (geometry.field_bits - 1)) - 1
+    cases = [(f, own) for f in (low, low + 1, -1, 0, 1, high) for own in (0, 1)]
+    got = []
+
+    async def bench(ctx):
+        for f, own in cases:
+            ctx.set(dut.field, f)
+            ctx.set(dut.own_value, own)
+            await ctx.delay(1e-9)
+            got.append(ctx.get(dut.t))
+
+    sim = Simulator(dut)
+    sim.add_testbench(bench)
+    sim.run()
+    return got, [f if own else -f for f, own in cases]
+
+
+@pytest.mark.parametrize("geometry", [FORMAL_GEOMETRY, BOARDS["icebreaker"].geometry, BOARDS["ulx3s"].geometry],
+                         ids=["small", "icebreaker", "ulx3s"])
+def test_the_lanes_t_is_plus_or_minus_the_field_at_its_extremes(geometry):
+    got, want = lane_tilts(Lane, geometry)
+    assert got == want
+
+
+def test_a_lane_whose_t_wraps_fails_the_extremes_check():
+    got, want = lane_tilts(NarrowTiltLane, FORMAL_GEOMETRY)
+    assert got != want
 
 
 def test_write_windows_match_the_bus_map():

@@ -105,7 +105,8 @@ def test_a_failed_write_leaves_the_previous_result_intact(tmp_path, monkeypatch)
 @pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGKILL, -signal.SIGKILL)])
 def test_an_interrupted_run_writes_nothing(tmp_path, sig, code):
     out = tmp_path / "out"
-    proc = subprocess.Popen([LIM, "anneal", "--simulator", "golden", "--sweeps", "100000", "--out", str(out)],
+    proc = subprocess.Popen([LIM, "anneal", "--simulator", "golden", "--sweeps", "100000", "--gain-schedule", "linear",
+                             "--out", str(out)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     time.sleep(4)        # inside the run (its progress has started)
     proc.send_signal(sig)
