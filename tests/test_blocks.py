@@ -205,6 +205,7 @@ def test_writing_n_groups_alone_recomputes_the_fields():
     and the next start runs the field pass (its cycles show in CYCLES) before its sweep."""
     from lim.hdl.array import LimArray
     from lim.hdl.params import Counter, Reg, Region
+    from lim.sim.cosim.amaranth_sim import BusBench
     from lim.sim.golden import GoldenArray, field_pass_cycles
     from lim.sim.mapping import map_problem
     from lim.sim.problem import random_maxcut
@@ -223,31 +224,24 @@ def test_writing_n_groups_alone_recomputes_the_fields():
     cycles = []
 
     async def bench(ctx):
-        async def write(address, data):
-            ctx.set(dut.bus_addr, address)
-            ctx.set(dut.bus_wdata, data & 0xFFFFFFFF)
-            ctx.set(dut.bus_we, 1)
-            await ctx.tick()
-            ctx.set(dut.bus_we, 0)
+        bus = BusBench(ctx, dut)
 
         async def run_one_sweep():
-            await write(g.address(Region.REGS, Reg.SWEEPS), 1)
-            await write(g.address(Region.REGS, Reg.CONTROL), 2)
+            await bus.write(g.address(Region.REGS, Reg.SWEEPS), 1)
+            await bus.write(g.address(Region.REGS, Reg.CONTROL), 2)
             await ctx.tick()
             while ctx.get(dut.busy):
                 await ctx.tick()
-            ctx.set(dut.bus_addr, g.address(Region.COUNTERS, 2 * Counter.CYCLES))
-            await ctx.tick()
-            cycles.append(ctx.get(dut.bus_rdata))
+            cycles.append(await bus.read(g.address(Region.COUNTERS, 2 * Counter.CYCLES)))
 
         for address, data in program.bus_writes(bits):
-            await write(address, data)
+            await bus.write(address, data)
         for reg, value in config.registers().items():
-            await write(g.address(Region.REGS, reg), value)
-        await write(g.address(Region.REGS, Reg.CONTROL), 1)
+            await bus.write(g.address(Region.REGS, reg), value)
+        await bus.write(g.address(Region.REGS, Reg.CONTROL), 1)
         await run_one_sweep()                 # field pass + sweep
         await run_one_sweep()                 # sweep alone: the fields are current
-        await write(g.address(Region.REGS, Reg.N_GROUPS), program.n_groups)
+        await bus.write(g.address(Region.REGS, Reg.N_GROUPS), program.n_groups)
         await run_one_sweep()                 # field pass again + sweep
 
     simulate(dut, bench)

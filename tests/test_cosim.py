@@ -44,27 +44,23 @@ def check_rtl_equals_golden_model(simulator, name, geometry, job, waves):
         assert got.objective == want.objective, f"objective register differs ({where})"
 
 
-# One class per simulator: a class is one scope of pytest-xdist's --dist loadscope (make test),
-# so the three simulators' processes run on different workers.
-@pytest.mark.cosim
-@pytest.mark.parametrize("name, geometry, job", CASES, ids=[c[0] for c in CASES])
-class TestIcarus:
-    def test_rtl_equals_golden_model(self, name, geometry, job, waves):
-        check_rtl_equals_golden_model("icarus", name, geometry, job, waves)
+def _simulator_class(simulator):
+    """The cases on one simulator, as a class: a class is one scope of pytest-xdist's
+    --dist loadscope (make test), so the simulators' processes run on different workers."""
+
+    @pytest.mark.cosim
+    @pytest.mark.parametrize("name, geometry, job", CASES, ids=[c[0] for c in CASES])
+    class OnSimulator:
+        def test_rtl_equals_golden_model(self, name, geometry, job, waves):
+            check_rtl_equals_golden_model(simulator, name, geometry, job, waves)
+
+    OnSimulator.__name__ = OnSimulator.__qualname__ = f"Test{simulator.title()}"
+    return OnSimulator
 
 
-@pytest.mark.cosim
-@pytest.mark.parametrize("name, geometry, job", CASES, ids=[c[0] for c in CASES])
-class TestVerilator:
-    def test_rtl_equals_golden_model(self, name, geometry, job, waves):
-        check_rtl_equals_golden_model("verilator", name, geometry, job, waves)
-
-
-@pytest.mark.cosim
-@pytest.mark.parametrize("name, geometry, job", CASES, ids=[c[0] for c in CASES])
-class TestAmaranth:
-    def test_rtl_equals_golden_model(self, name, geometry, job, waves):
-        check_rtl_equals_golden_model("amaranth", name, geometry, job, waves)
+TestIcarus = _simulator_class("icarus")
+TestVerilator = _simulator_class("verilator")
+TestAmaranth = _simulator_class("amaranth")
 
 
 @pytest.mark.slow

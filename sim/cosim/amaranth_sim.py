@@ -7,7 +7,26 @@ from ...hdl.array import LimArray
 from ...hdl.params import Counter, Reg, Region
 from ..golden import Snapshot
 
-__all__ = ["AmaranthSimulator"]
+__all__ = ["AmaranthSimulator", "BusBench"]
+
+
+class BusBench:
+    """The array's bus from an Amaranth testbench: a word written or read per cycle."""
+
+    def __init__(self, ctx, dut):
+        self.ctx, self.dut = ctx, dut
+
+    async def write(self, address, data):
+        self.ctx.set(self.dut.bus_addr, address)
+        self.ctx.set(self.dut.bus_wdata, data & 0xFFFFFFFF)
+        self.ctx.set(self.dut.bus_we, 1)
+        await self.ctx.tick()
+        self.ctx.set(self.dut.bus_we, 0)
+
+    async def read(self, address):
+        self.ctx.set(self.dut.bus_addr, address)
+        await self.ctx.tick()
+        return self.ctx.get(self.dut.bus_rdata)
 
 
 class AmaranthSimulator:
@@ -24,18 +43,8 @@ class AmaranthSimulator:
         results = []
 
         async def bench(ctx):
-            async def write(address, data):
-                ctx.set(dut.bus_addr, address)
-                ctx.set(dut.bus_wdata, data & 0xFFFFFFFF)
-                ctx.set(dut.bus_we, 1)
-                await ctx.tick()
-                ctx.set(dut.bus_we, 0)
-
-            async def read(address):
-                ctx.set(dut.bus_addr, address)
-                await ctx.tick()
-                return ctx.get(dut.bus_rdata)
-
+            bus = BusBench(ctx, dut)
+            write, read = bus.write, bus.read
             for job in jobs:
                 spec = job.spec()
                 for address, data in spec["writes"]:
