@@ -12,7 +12,8 @@ import numpy as np
 __all__ = [
     "ARG_FRAC_BITS", "PROB_BITS", "TABLE_DEPTH", "BARRIER_BITS", "GAIN_BITS", "ACC_FRAC_BITS",
     "LOG_STEP_MULT", "DECIDE_CYCLES", "DRAIN_CYCLES", "PRNG_WARMUP_STEPS", "Schedule", "Counter", "Reg", "Region",
-    "ArrayGeometry", "hop_probability_table", "hop_exponent", "lane_prng_state", "xoshiro_next",
+    "ArrayGeometry", "hop_probability_table", "implemented_hop_probability", "detailed_balance_reach",
+    "hop_exponent", "lane_prng_state", "xoshiro_next",
     "xoshiro_output", "gain_kt",
 ]
 
@@ -291,6 +292,30 @@ def hop_probability_table():
     table = [min(round(math.exp(-k / 2 ** ARG_FRAC_BITS) * 2 ** PROB_BITS), 2 ** PROB_BITS - 1)
              for k in range(TABLE_DEPTH)]
     return table
+
+
+def implemented_hop_probability(exponent_q4):
+    """The probability the datapath hops with at exponent ``a`` (Q.4 kT; works on arrays): 1 for
+    a <= 0, TABLE[a] / 2^16 for 0 < a < TABLE_DEPTH (a 16-bit draw r hops iff r < TABLE[a]), else 0."""
+    table = np.array(hop_probability_table(), dtype=np.float64) / 2 ** PROB_BITS
+    a = np.asarray(exponent_q4)
+    inside = table[np.clip(a, 0, TABLE_DEPTH - 1)]
+    return np.where(a <= 0, 1.0, np.where(a < TABLE_DEPTH, inside, 0.0))
+
+
+def detailed_balance_reach(tolerance, max_barrier_q4=(1 << BARRIER_BITS) - 1):
+    """The largest uphill exponent (kT) below which every pair of opposite moves keeps detailed
+    balance within ``tolerance``: |P(up) / P(down) / exp(-2 y) - 1| <= tolerance, exhaustively
+    over every barrier the register holds and every half tilt y (Q.4 kT) a gain and field can
+    make, with the probabilities the table and the 16-bit comparison implement."""
+    barrier = np.arange(max_barrier_q4 + 1)[:, None]
+    y = np.arange(1, 2 * TABLE_DEPTH)[None, :]   # beyond, P(up) = 0 as it is from 2y >= TABLE_DEPTH
+    up = np.maximum(barrier + y, 2 * y)
+    p_up, p_down = implemented_hop_probability(up), implemented_hop_probability(barrier - y)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        error = np.abs(p_up / p_down / np.exp(-2 * y / 2 ** ARG_FRAC_BITS) - 1)
+    failing = (p_down > 0) & (error > tolerance)
+    return float(up[failing].min()) / 2 ** ARG_FRAC_BITS
 
 
 def hop_exponent(barrier_q4, half_tilt_q4):

@@ -76,3 +76,20 @@ def test_detailed_balance_rtl(golden_snapshots):
         fraction, samples = _up_fraction(snaps, job.program)
         _check_boltzmann(fraction, samples, f"RTL, {job.name} kT")
         assert [s.rows.tolist() for s in snaps] == [s.rows.tolist() for s in golden_snapshots[job.name]]
+
+
+def test_how_far_the_table_keeps_detailed_balance():
+    """Exhaustive over every barrier register value and half tilt, from the table (not by
+    sampling): the reach docs/architecture.md states. A change of the table or the comparison
+    that moves it fails here."""
+    from lim.hdl.params import detailed_balance_reach, implemented_hop_probability
+    assert detailed_balance_reach(0.001) == 5.0
+    assert detailed_balance_reach(0.01) == 7.1875
+    assert detailed_balance_reach(0.06) == 8.9375
+    # one pair by hand: barrier 1/16 kT, y = 57/16 kT: up = 2y = 114, down = 1 - 57 < 0 (P = 1);
+    # TABLE[114] = round(2^16 exp(-7.125)) = 53, against 2^16 exp(-7.125) = 52.76 (0.45% off)
+    p_up, p_down = implemented_hop_probability(114), implemented_hop_probability(1 - 57)
+    assert p_down == 1.0 and p_up * 2 ** 16 == 53
+    assert abs(p_up / math.exp(-114 / 16) - 1) < 0.01
+    # P(up) vanishes from 11.8 kT (table entry 189) while the downhill move still happens
+    assert implemented_hop_probability(188) > 0 and implemented_hop_probability(189) == 0
