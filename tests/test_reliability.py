@@ -143,6 +143,7 @@ def test_simulator_dies_with_its_host(tmp_path, gset, target, sig):
     """The array in Verilator, and the simulated ULX3S board behind its UART bridge."""
     out = tmp_path / "out"
     host = subprocess.Popen([LIM, "anneal", *target, "--problem", str(gset), "--sweeps", "40000", "--checkpoints", "2",
+                             "--gain-schedule", "linear",
                              "--quiet", "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 600          # the first call builds the model
