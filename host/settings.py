@@ -232,8 +232,19 @@ class AnnealSettings:
             unit = gain_kt(1, self.qp_cells)
             gain_step = (None if self.gain_rate is None else
                          self.gain_rate / (unit if gain_kind == Schedule.LINEAR else 1))
-            _check_reaches(gain_kind, g0, g1, gain_step, gain_rate, GAIN_BITS, anneal_sweeps, self.sweeps,
-                           "gain", "kT per unit", unit)
+            try:
+                _check_reaches(gain_kind, g0, g1, gain_step, gain_rate, GAIN_BITS, anneal_sweeps, self.sweeps,
+                               "gain", "kT per unit", unit)
+            except SettingsError as refused:
+                if gain_kind != Schedule.EXPONENTIAL or self.gain_rate is not None:
+                    raise
+                try:   # a linear schedule over the same range may fit where the geometric one does not
+                    linear = _rate_register(Schedule.LINEAR, g0, g1, anneal_sweeps, None, "gain", "kT per unit")
+                    _check_reaches(Schedule.LINEAR, g0, g1, None, linear, GAIN_BITS, anneal_sweeps, self.sweeps,
+                                   "gain", "kT per unit", unit)
+                except SettingsError:
+                    raise refused from None
+                raise SettingsError(f"{refused}, or --gain-schedule linear, which the register follows") from None
         return RunConfig(seed=self.seed, gain_q4=g0, schedule=kind, barrier_start_q4=start,
                          barrier_end_q4=end, rate=rate, gain_schedule=gain_kind, gain_end_q4=g1,
                          gain_rate=gain_rate, barrier_hold=self.barrier_hold)

@@ -35,8 +35,11 @@ def test_accepted_geometric_gain_schedules_reach_their_end(g11, sweeps):
 
 @pytest.mark.parametrize("sweeps", [10_000, 30_000, 1_000_000])
 def test_geometric_gain_schedules_the_register_cannot_follow_are_refused(g11, sweeps):
-    with pytest.raises(SettingsError, match="the gain register .* cannot follow this exponential schedule"):
+    with pytest.raises(SettingsError, match="the gain register .* cannot follow this exponential schedule") as refused:
         AnnealSettings(sweeps=sweeps).resolve(g11)
+    # the linear alternative is offered where the register follows it (its step is 44/9500 of a
+    # register step at 10,000 sweeps, a rate register of 19; at 1,000,000 it rounds to 0)
+    assert ("--gain-schedule linear" in str(refused.value)) == (sweeps < 1_000_000)
 
 
 def test_a_linear_gain_schedule_follows_100000_sweeps(g11):
