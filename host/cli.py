@@ -39,14 +39,15 @@ def _anneal_parser(sub):
                 "  lim anneal --problem G11 --sweeps 2000     # shipped: G1 G2 G6 G11 G14 G22 G43\n"
                 "  lim anneal --problem my_graph.txt --gain-end 3\n"
                 "  lim anneal --schedule logarithmic --hold 0 --barrier-end 8 --simulator icarus --sweeps 5\n"
-                "  lim anneal --simulator golden --sweeps 100000 --gain-schedule linear   # model only, fast"))
+                "  lim anneal --simulator golden --sweeps 100000   # model only, fast"))
     p.add_argument("--problem", type=Path, help="Gset file: 'n m' then m lines 'i j w', 1-based, or the name "
                    "of a shipped instance (G1 G2 G6 G11 G14 G22 G43; default: G1)")
     p.add_argument("--sweeps", type=int, default=d.sweeps, help="sweeps over all spins")
     kinds = ["constant", "linear", "exponential", "logarithmic"]
     t = p.add_argument_group("gain schedule: the inverse temperature, kT per unit of the objective")
     t.add_argument("--gain-schedule", default=d.gain_schedule, choices=GAIN_SCHEDULES,
-                   help="exponential = geometric cooling")
+                   help="exponential = geometric cooling (default; linear where the gain register cannot "
+                        "follow a geometric schedule over the run's sweeps)")
     t.add_argument("--gain-start", type=float, default=None, metavar="KT",
                    help="hot end (default: ln 2 / the largest move the problem allows, at least one step)")
     t.add_argument("--gain-end", type=float, default=None, metavar="KT",

@@ -42,8 +42,11 @@ def _rate_register(kind, start, end, sweeps, rate, what, unit):
     """The RATE register of a schedule from ``start`` to ``end`` (register values), ``rate`` in
     physical units or None: reach ``end`` after ``sweeps`` sweeps."""
     if kind == Schedule.LINEAR:
-        if rate is None:
-            rate = _derived_rate(kind, start, end, sweeps) / _Q
+        if rate is None:   # rounded up where rounding would not reach the end in time (it clamps there)
+            exact = _derived_rate(kind, start, end, sweeps) * 2 ** (ACC_FRAC_BITS - ARG_FRAC_BITS)
+            register = round(exact) if round(exact) * max(1, sweeps) >= exact * max(1, sweeps) - 0.5 else math.ceil(exact)
+            return _to_fixed(f"{what} linear rate ({unit} per sweep)", register / 2 ** ACC_FRAC_BITS,
+                             ACC_FRAC_BITS, 32)
         return _to_fixed(f"{what} linear rate ({unit} per sweep)", rate, ACC_FRAC_BITS, 32)
     if kind == Schedule.EXPONENTIAL:
         if start == 0:
@@ -120,7 +123,7 @@ class AnnealSettings:
     rate: float = None                  # per schedule, see ``rate_help``; None: reach the end in time
     barrier_hold: int = None            # None: sweeps - consolidation_sweeps
     consolidation_sweeps: int = None    # None: sweeps // 20 (at least 1)
-    gain_schedule: str = "exponential"
+    gain_schedule: str = None           # None: geometric, or linear where the register cannot follow that
     gain_start_kt: float = None         # None: the problem's hot gain
     gain_end_kt: float = None           # None: the problem's cold gain
     gain_rate: float = None
@@ -160,17 +163,32 @@ class AnnealSettings:
         step = gain_kt(1, qp)
         hot = self.gain_start_kt if self.gain_start_kt is not None else max(step, r.hot)
         cold = self.gain_end_kt if self.gain_end_kt is not None else min((2 ** GAIN_BITS - 1) * step, max(r.cold, hot))
-        resolved = replace(self, consolidation_sweeps=consolidation, barrier_hold=hold, barrier_end_kt=end,
-                           gain_start_kt=hot, gain_end_kt=cold, qp_cells=qp)
-        resolved.derived = {"gain_hot_kt": r.hot, "gain_cold_kt": r.cold, "du_max": r.du_max, "du_min": r.du_min}
-        return resolved.validate()
+        derived = {"gain_hot_kt": r.hot, "gain_cold_kt": r.cold, "du_max": r.du_max, "du_min": r.du_min}
+
+        def with_gain_schedule(kind):
+            resolved = replace(self, consolidation_sweeps=consolidation, barrier_hold=hold, barrier_end_kt=end,
+                               gain_start_kt=hot, gain_end_kt=cold, qp_cells=qp, gain_schedule=kind)
+            resolved.derived = dict(derived, **({} if self.gain_schedule else {"gain_schedule": kind}))
+            return resolved.validate()
+
+        if self.gain_schedule is not None:
+            return with_gain_schedule(self.gain_schedule)
+        # the default: geometric cooling where the gain register follows it over this run, else
+        # linear (whose steps the register resolves over far longer runs; docs/architecture.md)
+        try:
+            return with_gain_schedule("exponential")
+        except SettingsError as geometric:
+            try:
+                return with_gain_schedule("linear")
+            except SettingsError:
+                raise geometric from None
 
     def validate(self):
         if not isinstance(self.sweeps, int) or not 1 <= self.sweeps <= 2 ** 32 - 1:
             raise SettingsError(f"sweeps must be a whole number from 1 to {2 ** 32 - 1}, not {self.sweeps!r}")
         if self.schedule not in [s.name.lower() for s in Schedule]:
             raise SettingsError(f"schedule must be one of {', '.join(s.name.lower() for s in Schedule)}, not {self.schedule!r}")
-        if self.gain_schedule not in GAIN_SCHEDULES:
+        if self.gain_schedule is not None and self.gain_schedule not in GAIN_SCHEDULES:
             raise SettingsError(f"gain schedule must be one of {', '.join(GAIN_SCHEDULES)}, not {self.gain_schedule!r}")
         if self.simulator not in SIMULATOR_CHOICES:
             raise SettingsError(f"simulator must be one of {', '.join(SIMULATOR_CHOICES)}, not {self.simulator!r}")
@@ -198,7 +216,8 @@ class AnnealSettings:
     @property
     def resolved(self):
         """Every value derived from the problem is filled in (``resolve``)."""
-        return None not in (self.barrier_end_kt, self.barrier_hold, self.gain_start_kt, self.gain_end_kt)
+        return None not in (self.barrier_end_kt, self.barrier_hold, self.gain_start_kt, self.gain_end_kt,
+                            self.gain_schedule)
 
     def to_config(self, check=False):
         """The register values of this (resolved) run; raises SettingsError on any bad value.
@@ -280,6 +299,9 @@ def format_notes(settings):
     derived = settings.get("derived_from_problem") or {}
     notes = []
     hot, used = derived.get("gain_hot_kt"), settings.get("gain_start_kt")
+    if derived.get("gain_schedule") == "linear":
+        notes.append("NOTE       the gain cools linearly: the gain register cannot follow a geometric schedule over "
+                     "this many sweeps (docs/architecture.md, Schedules)")
     if hot and used and used > 1.01 * hot:
         notes.append(f"NOTE       the derived hot gain {hot:.3g} kT per unit is below the gain register's step: the "
                      f"anneal starts at {used:g}, {used / hot:.3g}x colder (docs/architecture.md, Number formats)")

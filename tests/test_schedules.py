@@ -33,18 +33,31 @@ def test_accepted_geometric_gain_schedules_reach_their_end(g11, sweeps):
     assert final_gain(config, sweeps) >= 0.99 * config.gain_end_q4
 
 
-@pytest.mark.parametrize("sweeps", [10_000, 30_000, 1_000_000])
+@pytest.mark.parametrize("sweeps", [10_000, 30_000])
 def test_geometric_gain_schedules_the_register_cannot_follow_are_refused(g11, sweeps):
     with pytest.raises(SettingsError, match="the gain register .* cannot follow this exponential schedule") as refused:
-        AnnealSettings(sweeps=sweeps).resolve(g11)
+        AnnealSettings(sweeps=sweeps, gain_schedule="exponential").resolve(g11)
     # the linear alternative is offered where the register follows it (its step is 44/9500 of a
-    # register step at 10,000 sweeps, a rate register of 19; at 1,000,000 it rounds to 0)
-    assert ("--gain-schedule linear" in str(refused.value)) == (sweeps < 1_000_000)
+    # register step at 10,000 sweeps: a rate register of 19)
+    assert "--gain-schedule linear" in str(refused.value)
 
 
-def test_a_linear_gain_schedule_follows_100000_sweeps(g11):
-    config = AnnealSettings(sweeps=100_000, gain_schedule="linear").resolve(g11).to_config()
-    assert final_gain(config, 100_000) == config.gain_end_q4
+@pytest.mark.parametrize("sweeps", [10_000, 30_000, 100_000, 1_000_000])
+def test_the_default_cools_linearly_where_the_register_cannot_follow_geometric_cooling(g11, sweeps):
+    settings = AnnealSettings(sweeps=sweeps).resolve(g11)
+    assert settings.gain_schedule == "linear" and settings.derived["gain_schedule"] == "linear"
+    config = settings.to_config()
+    assert final_gain(config, sweeps) == config.gain_end_q4
+
+
+def test_quality_does_not_fall_with_length(g11):
+    """The real G11 under the default settings: the mean cut of 4 runs of 10,000 sweeps is at
+    least that of 8 runs of 1,000 (before the schedules were checked, 10,000 sweeps ended at a
+    gain 25% short of its end, and 30,000 never left the hot end: a cut of 54)."""
+    import lim
+    short = [lim.run(g11, target="golden", settings=lim.Settings(sweeps=1000, seed=s)).cut for s in range(1, 9)]
+    long = [lim.run(g11, target="golden", settings=lim.Settings(sweeps=10_000, seed=s)).cut for s in range(1, 5)]
+    assert sum(long) / len(long) >= sum(short) / len(short)
 
 
 @pytest.fixture(scope="module")
@@ -66,6 +79,7 @@ def test_qp_defaults_are_accepted_at_every_precision(qps, bits):
 
 def test_the_command_line_refuses_in_one_line(tmp_path):
     proc = subprocess.run([LIM, "anneal", "--problem", "G11", "--simulator", "golden", "--sweeps", "30000",
-                           "--out", str(tmp_path)], capture_output=True, text=True, timeout=120)
+                           "--gain-schedule", "exponential", "--out", str(tmp_path)],
+                          capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert proc.stderr.count("\n") == 1 and "cannot follow" in proc.stderr and "0.0625" in proc.stderr
