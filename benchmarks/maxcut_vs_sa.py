@@ -8,6 +8,8 @@ Equal sweeps: both do S sweeps per run.
 Equal wall time: dwave-samplers gets the wall time the golden model took, in more sweeps.
 Time to target: the first time at which half the runs reach 99% (99.5%) of the best cut either
 found; for dwave-samplers, over a ladder of sweep counts.
+Cut against length: both sides' mean cut at 100 to 100,000 sweeps, each with its defaults (ours
+cool geometrically where the gain register follows that, linearly beyond); a second plot.
 
 The golden model's runs (instances x seeds) go through lim.sweep, one run per process, resumable
 (--workers, or --address for a Dask cluster); its speed is timed separately, all seeds of an
@@ -115,6 +117,65 @@ def bench_instance(name, problem, sweeps, seeds, ladder, g_cuts):
     return out
 
 
+def length_study(names, lengths, seeds_at, out, workers=None, address=None):
+    """Cut against run length for both sides: at each length, every instance x seed on the golden
+    model with the defaults (the gain schedule the length allows) through lim.sweep, and as many
+    dwave-samplers reads at the same sweeps. Returns {instance: [row per length]}."""
+    rows = {name: [] for name in names}
+    for sweeps in lengths:
+        seeds = list(range(1, seeds_at(sweeps) + 1))
+        spec = {"name": f"maxcut-length-{sweeps}", "out": str(out / f"length-{sweeps}"),
+                "settings": {"sweeps": sweeps, "checkpoints": 1},
+                "grid": {"problem": list(names), "seed": seeds}}
+        summary = lim.sweep(spec, engine="dask" if address else "local", workers=workers, address=address)
+        golden = {name: [] for name in names}
+        schedules = {}
+        for row, result in zip(summary.rows, summary.results()):
+            golden[row["problem"]].append(result["cut"])
+            schedules[row["problem"]] = result["settings"]["gain_schedule"]
+        for name in names:
+            d_cuts, d_seconds = dwave_runs(load_named(name), sweeps, len(seeds), seed=4)
+            rows[name].append({"sweeps": sweeps, "runs": len(seeds), "golden_mean": float(np.mean(golden[name])),
+                               "golden_best": int(max(golden[name])), "golden_gain_schedule": schedules[name],
+                               "dwave_mean": float(d_cuts.mean()), "dwave_best": int(d_cuts.max())})
+            r = rows[name][-1]
+            print(f"  {name} at {sweeps} sweeps ({len(seeds)} runs): golden mean {r['golden_mean']:.1f} "
+                  f"({r['golden_gain_schedule']} gain), dwave mean {r['dwave_mean']:.1f}", flush=True)
+    return rows
+
+
+def plot_lengths(report, path):
+    """Mean cut against sweeps (log), both sides, one panel per instance."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    names = list(report["lengths"])
+    columns = min(4, len(names))
+    rows_of_panels = -(-len(names) // columns)
+    fig, axes = plt.subplots(rows_of_panels, columns, figsize=(4.2 * columns, 3.8 * rows_of_panels), squeeze=False)
+    for ax in axes.flat[len(names):]:
+        ax.set_visible(False)
+    for ax, name in zip(axes.flat, names):
+        rows = report["lengths"][name]
+        x = [r["sweeps"] for r in rows]
+        ax.semilogx(x, [r["golden_mean"] for r in rows], "o-", color="tab:blue", label="golden model (LIM array), mean")
+        for r in rows:
+            if r["golden_gain_schedule"] != "exponential":
+                ax.annotate(r["golden_gain_schedule"][:3], xy=(r["sweeps"], r["golden_mean"]), xytext=(3, -10),
+                            textcoords="offset points", fontsize=7, color="tab:blue")
+        ax.semilogx(x, [r["dwave_mean"] for r in rows], "s--", color="tab:red", label="dwave-samplers SA, mean")
+        best = BEST_KNOWN_CUTS[name]
+        ax.axhline(best, color="gray", linewidth=1)
+        ax.set_title(f"{name} (best known {best})", fontsize=9)
+        ax.set_xlabel("sweeps per run")
+        ax.set_ylabel("cut")
+        ax.grid(alpha=0.3, which="both")
+    axes.flat[0].legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def plot(report, path):
     import matplotlib
     matplotlib.use("Agg")
@@ -148,6 +209,9 @@ def main():
     parser.add_argument("--instances", default="G1,G2,G6,G11,G14,G22,G43", help="shipped Gset instances")
     parser.add_argument("--workers", type=int, default=None, help="local processes for the golden runs")
     parser.add_argument("--address", help="a Dask scheduler: run the golden runs on that cluster")
+    parser.add_argument("--lengths", default=None,
+                        help="sweep counts for cut against length (default 100,1000,10000,100000; 8 runs each, "
+                             "2 at 100,000)")
     args = parser.parse_args()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     names = ["G1"] if args.quick else args.instances.split(",")
@@ -171,9 +235,15 @@ def main():
         for frac in (0.99, 0.995):
             tt = r[f"time_to_{frac:g}"]
             print(f"  time to {frac:.1%}: golden {tt['golden_s']}, dwave {tt['dwave_s']}")
+    lengths = [int(x) for x in (args.lengths or ("100,1000" if args.quick else "100,1000,10000,100000")).split(",")]
+    print("cut against length ...", flush=True)
+    report["lengths"] = length_study(names, lengths, lambda s: 2 if args.quick or s >= 100_000 else 8,
+                                     args.out.with_suffix(""), args.workers, args.address)
     write_result(report, args.out)
     plot(report, args.out.with_suffix(".png"))
-    print(f"wrote {args.out} and {args.out.with_suffix('.png')}")
+    lengths_png = args.out.with_name(args.out.stem + "-lengths.png")
+    plot_lengths(report, lengths_png)
+    print(f"wrote {args.out}, {args.out.with_suffix('.png')} and {lengths_png}")
 
 
 if __name__ == "__main__":

@@ -15,7 +15,11 @@ def test_quick_benchmarks_write_json_and_plots(tmp_path):
     proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "run_all.py"), "--quick", "--out", str(tmp_path)],
                           capture_output=True, text=True, timeout=1200, cwd=tmp_path)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
-    maxcut = json.loads((tmp_path / "bench-maxcut.json").read_text())["instances"]["G1"]
+    report = json.loads((tmp_path / "bench-maxcut.json").read_text())
+    maxcut = report["instances"]["G1"]
+    lengths = report["lengths"]["G1"]   # cut against length, both sides, with the schedule used
+    assert [r["sweeps"] for r in lengths] == [100, 1000] and all(r["golden_gain_schedule"] for r in lengths)
+    assert (tmp_path / "bench-maxcut-lengths.png").stat().st_size > 10_000
     # the real G1 at 200 sweeps with the derived defaults: within 1% of the best known cut
     assert maxcut["golden"]["spin_updates_per_second"] > 0 and maxcut["golden_fraction_of_best"] >= 0.99
     sims = json.loads((tmp_path / "bench-simulators.json").read_text())
