@@ -28,16 +28,22 @@ from lim.sim.golden import GoldenArray  # noqa: E402
 from lim.sim.gset import BEST_KNOWN_CUTS, load_named  # noqa: E402
 
 
-def golden_runs(names, sweeps, seeds, out, workers=None, address=None):
+def golden_results(name, names, sweeps, seeds, out, workers=None, address=None):
     """Every instance x seed on the golden model through lim.sweep, with the defaults `lim anneal`
-    derives; returns {instance: cut trajectories (seeds x sweeps)}."""
-    spec = {"name": "maxcut", "out": str(out), "settings": {"sweeps": sweeps, "checkpoints": 1},
+    derives; returns {instance: [result per seed]}."""
+    spec = {"name": name, "out": str(out), "settings": {"sweeps": sweeps, "checkpoints": 1},
             "grid": {"problem": list(names), "seed": list(seeds)}}
     summary = lim.sweep(spec, engine="dask" if address else "local", workers=workers, address=address)
-    cuts = {name: [] for name in names}
+    results = {problem: [] for problem in names}
     for row, result in zip(summary.rows, summary.results()):
-        cuts[row["problem"]].append(result["trace"]["cut"])
-    return {name: np.array(c) for name, c in cuts.items()}
+        results[row["problem"]].append(result)
+    return results
+
+
+def golden_runs(names, sweeps, seeds, out, workers=None, address=None):
+    """{instance: cut trajectories (seeds x sweeps)} of the golden runs."""
+    results = golden_results("maxcut", names, sweeps, seeds, out, workers, address)
+    return {name: np.array([r["trace"]["cut"] for r in runs]) for name, runs in results.items()}
 
 
 def golden_speed(problem, sweeps, seeds):
@@ -124,15 +130,10 @@ def length_study(names, lengths, seeds_at, out, workers=None, address=None):
     rows = {name: [] for name in names}
     for sweeps in lengths:
         seeds = list(range(1, seeds_at(sweeps) + 1))
-        spec = {"name": f"maxcut-length-{sweeps}", "out": str(out / f"length-{sweeps}"),
-                "settings": {"sweeps": sweeps, "checkpoints": 1},
-                "grid": {"problem": list(names), "seed": seeds}}
-        summary = lim.sweep(spec, engine="dask" if address else "local", workers=workers, address=address)
-        golden = {name: [] for name in names}
-        schedules = {}
-        for row, result in zip(summary.rows, summary.results()):
-            golden[row["problem"]].append(result["cut"])
-            schedules[row["problem"]] = result["settings"]["gain_schedule"]
+        results = golden_results(f"maxcut-length-{sweeps}", names, sweeps, seeds, out / f"length-{sweeps}",
+                                 workers, address)
+        golden = {name: [r["cut"] for r in runs] for name, runs in results.items()}
+        schedules = {name: runs[0]["settings"]["gain_schedule"] for name, runs in results.items()}
         for name in names:
             d_cuts, d_seconds = dwave_runs(load_named(name), sweeps, len(seeds), seed=4)
             rows[name].append({"sweeps": sweeps, "runs": len(seeds), "golden_mean": float(np.mean(golden[name])),

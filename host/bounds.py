@@ -3,7 +3,8 @@ estimate and cost model of sim/energy.py per workload, and the brain-scale row s
 reference paper's headline."""
 import math
 
-from ..sim.energy import FN_MAX_BITS, PRICES, RELIABILITY_PROTOCOL, Device, update_floor_kt, workload_energy
+from ..sim.energy import (FN_MAX_BITS, PRICES, RELIABILITY_PROTOCOL, SECONDS_PER_YEAR, Device, update_floor_kt,
+                          workload_energy)
 from ..sim.workloads import AI_WORKLOADS, BRAIN_SCALE, Workload
 
 __all__ = ["PAPER", "PAPER_HEADLINE_J", "evaluate", "evaluate_table", "paper_comparison", "format_table",
@@ -112,7 +113,7 @@ def format_table(rows, comparison=None):
              + "".join(f"{column:>{width}}" for _, _, column, _ in LINES)
              + f"{'H100/LIM':>10}" + (f"{'min time':>11}{'allows':>8}" if timed else ""))
     lines = [f"kT = {w0['kt_j']:.4g} J at {w0['device']['temperature_k']:g} K; write error {w0['write_error']:.3g} "
-             f"per update; final state held {w0['device']['retention_time_s'] / 3.15576e7:.3g} years to error "
+             f"per update; final state held {w0['device']['retention_time_s'] / SECONDS_PER_YEAR:.3g} years to error "
              f"{w0['device']['retention_error']:.3g} (retention barrier {w0['retention_barrier_kt']:.1f} kT); "
              f"updates counted {rows[0]['counting']}",
              head1, head2, "-" * len(head2)]

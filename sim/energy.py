@@ -272,8 +272,9 @@ def workload_energy(parameters, update_ops, bits, time_s=None, flops=None, reads
         "sram_dram": _priced(ops * (reads + b) * sram.joules + n * b * dram.joules, device,
                              "OPS (r + b) e_SRAM + N b e_DRAM",
                              f"von Neumann: every update reads and writes SRAM, the result is copied to DRAM once; {sram.source}"),
-        "accelerator": _priced(flops * acc.joules, device, "FLOPs x 0.71 pJ", acc.source),
-        "accelerator_measured": _priced(flops * acc_measured.joules, device, "FLOPs x 1.77 pJ",
+        "accelerator": _priced(flops * acc.joules, device, f"FLOPs x {acc.joules * 1e12:.2f} pJ", acc.source),
+        "accelerator_measured": _priced(flops * acc_measured.joules, device,
+                                        f"FLOPs x {acc_measured.joules * 1e12:.2f} pJ",
                                         acc_measured.source),
     }
     workload = {
