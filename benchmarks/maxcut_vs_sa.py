@@ -8,8 +8,8 @@ Equal sweeps: both do S sweeps per run.
 Equal wall time: dwave-samplers gets the wall time the golden model took, in more sweeps.
 Time to target: the first time at which half the runs reach 99% (99.5%) of the best cut either
 found; for dwave-samplers, over a ladder of sweep counts.
-Cut against length: both sides' mean cut at 100 to 100,000 sweeps, each with its defaults (ours
-cool geometrically where the gain register follows that, linearly beyond); a second plot.
+Cut against length: both sides' mean cut at 100 to 100,000 sweeps, each with its defaults (both
+cool geometrically; ours from the problem's derived hot gain to its cold one); a second plot.
 
 The golden model's runs (instances x seeds) go through lim.sweep, one run per process, resumable
 (--workers, or --address for a Dask cluster); its speed is timed separately, all seeds of an

@@ -53,7 +53,8 @@ def ecp5_pll_dividers(f_in, f_out):
 BOARDS = {
     "icebreaker": BoardTarget(
         "icebreaker", 1, "amaranth_boards.icebreaker:ICEBreakerPlatform",
-        ArrayGeometry(lanes=1, groups=128, edge_depth=1024, counter_bits=32), 1_000_000, "ice40",
+        ArrayGeometry(lanes=1, groups=128, edge_depth=1024, counter_bits=32, logarithmic_barrier=False),
+        1_000_000, "ice40",
         "iCEBreaker (iCE40 UP5K, 5,280 LUT4, 30 x 4 kbit EBR, 8 DSP), 12 MHz oscillator, FT2232H serial",
         synth_opts="-dsp"),
     "ulx3s": BoardTarget(

@@ -8,14 +8,16 @@ each hopping cell stream to all lanes, one row per cycle (hdl/lane.py). A start 
 wrote the program or the state first computes every field from it (the field pass).
 Bus: one address/data port for loading, control and read-back (one cycle read latency).
 """
-from amaranth.hdl import Cat, Module, Mux, Signal, signed
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from .counters import SaturatingCounter
+from .gain import GainDecoder, rounded_product
 from .lane import Lane, change_shape, hop_argument_shape, hop_table
-from .params import ArrayGeometry, BARRIER_BITS, Counter, GAIN_BITS, PRNG_WARMUP_STEPS, Reg, Region
+from .params import (ArrayGeometry, BARRIER_BITS, Counter, GAIN_ACC_EXTRA_BITS, GAIN_BITS,
+                     GAIN_RATE_BITS, GAIN_STEP_BITS, GAIN_STEP_SHIFT_BITS, PRNG_WARMUP_STEPS, Reg, Region, Schedule)
 from .schedule import ScheduleGenerator
 
 __all__ = ["LimArray", "counter_increment_widths"]
@@ -34,8 +36,8 @@ def counter_increment_widths(geometry):
         Counter.HOPS: lane_bits, Counter.UPHILL_HOPS: lane_bits, Counter.READS: lane_bits + geometry.reads_bits,
         Counter.DROP_Q4: drop_bits, Counter.CLIMB_Q4: drop_bits,
         Counter.BARRIER_Q4: lane_bits + BARRIER_BITS + geometry.level_bits.bit_length(),
-        Counter.WORK_IN_Q4: GAIN_BITS + geometry.objective_bits,
-        Counter.WORK_OUT_Q4: GAIN_BITS + geometry.objective_bits,
+        Counter.WORK_IN_Q4: GAIN_STEP_BITS + geometry.objective_bits,
+        Counter.WORK_OUT_Q4: GAIN_STEP_BITS + geometry.objective_bits,
     }
 
 
@@ -78,8 +80,11 @@ class LimArray(wiring.Component):
         sweeps_to_run = Signal(32)
         # the objective of the state in gain units, written with the state and kept by the hops
         objective = Signal(signed(g.objective_bits))
-        m.submodules.schedule = schedule = ScheduleGenerator(BARRIER_BITS)
-        m.submodules.gain_schedule = gain_schedule = ScheduleGenerator(GAIN_BITS, logarithmic=False)
+        m.submodules.schedule = schedule = ScheduleGenerator(BARRIER_BITS, logarithmic=g.logarithmic_barrier)
+        # the gain's logarithm: its geometric schedule is a linear ramp of L, the other kinds hold it
+        m.submodules.gain_schedule = gain_schedule = ScheduleGenerator(
+            GAIN_BITS, GAIN_ACC_EXTRA_BITS, logarithmic=False, exponential=False)
+        m.submodules.gain_decoder = gain_decoder = GainDecoder()
         barrier_hold = Signal(32)
         settings = {   # registers the host writes, read back as written
             Reg.N_GROUPS: n_groups, Reg.SEED: seed, Reg.SWEEPS: sweeps_to_run,
@@ -104,11 +109,15 @@ class LimArray(wiring.Component):
 
         # ---- blocks ------------------------------------------------------------------------
         for generator, prefix in ((schedule, "BARRIER"), (gain_schedule, "GAIN")):
-            m.d.comb += [generator.kind.eq(settings[Reg[f"{prefix}_KIND"]]),
-                         generator.start_q4.eq(settings[Reg[f"{prefix}_START"]]),
-                         generator.end_q4.eq(settings[Reg[f"{prefix}_END"]]),
-                         generator.rate.eq(settings[Reg[f"{prefix}_RATE"]]), generator.init.eq(init)]
-        m.d.comb += schedule.hold.eq(barrier_hold)
+            m.d.comb += [generator.start_q4.eq(settings[Reg[f"{prefix}_START"]]),
+                         generator.end_q4.eq(settings[Reg[f"{prefix}_END"]]), generator.init.eq(init)]
+        m.d.comb += [schedule.kind.eq(settings[Reg.BARRIER_KIND]), schedule.rate.eq(settings[Reg.BARRIER_RATE]),
+                     schedule.hold.eq(barrier_hold),
+                     gain_schedule.kind.eq(Mux(settings[Reg.GAIN_KIND] == Schedule.EXPONENTIAL,
+                                               Schedule.LINEAR, Schedule.CONSTANT)),
+                     gain_schedule.rate.eq(settings[Reg.GAIN_RATE][:GAIN_RATE_BITS]),
+                     gain_decoder.now.eq(gain_schedule.value_q4),
+                     gain_decoder.before.eq(gain_schedule.value_q4 - gain_schedule.raise_q4)]
         schedules_busy = schedule.busy | gain_schedule.busy
 
         # After init the PRNGs warm up for PRNG_WARMUP_STEPS cycles; a start written meanwhile waits.
@@ -151,7 +160,8 @@ class LimArray(wiring.Component):
                 lane.links_we.eq(write & (region == Region.LINKS) & (lane_sel == i)),
                 lane.degrees_we.eq(write & (region == Region.DEGREES) & (lane_sel == i)),
                 lane.edge_we.eq(write & (region == Region.EDGES) & (lane_sel == i)),
-                lane.barrier_q4.eq(schedule.value_q4), lane.gain_q4.eq(gain_schedule.value_q4),
+                lane.barrier_q4.eq(schedule.value_q4),
+                lane.gain_mantissa.eq(gain_decoder.mantissa), lane.gain_shift.eq(gain_decoder.shift),
                 lane.seed.eq(seed), lane.prng_init.eq(init), lane.prng_warm.eq(seeding != 0),
             ]
 
@@ -319,24 +329,30 @@ class LimArray(wiring.Component):
                         m.next = "FETCH"
         m.d.comb += running.eq(~fsm.ongoing("IDLE"))
 
-        # The gain driver's work dW = dg * |U| at each gain step, added to its counter two bits of
-        # dg per cycle (shift and add: no multiplier). It takes ceil(GAIN_BITS / 2) = 4 cycles, fewer
-        # than the shortest sweep (6: one group, no hops), so a step never overtakes the last one.
-        work_piece = Signal(GAIN_BITS + g.objective_bits)    # |U| << 2k
-        work_bits = Signal(GAIN_BITS)                       # dg >> 2k
-        work_out = Signal()
-        with m.If(init):
-            m.d.sync += work_bits.eq(0)
-        with m.Elif(gain_stepped):
-            m.d.sync += [work_piece.eq(Mux(objective < 0, -objective, objective)),
-                         work_bits.eq(gain_schedule.raise_q4), work_out.eq(objective < 0)]
-        with m.Elif(work_bits != 0):
-            m.d.sync += [work_piece.eq(work_piece << 2), work_bits.eq(work_bits >> 2)]
-        work_now = Signal(GAIN_BITS + g.objective_bits)
-        m.d.comb += work_now.eq(Mux(work_bits[0], work_piece, 0) + Mux(work_bits[1], work_piece << 1, 0))
+        # The gain driver's work dW = round(dg * U) at each gain step (params.gain_step), in a
+        # pipeline: the decoder's (M, s) of the new and the old gain a cycle after the step, then
+        # D = M' 2^(s - s') - M, then D |U|, then the rounded shift into the counter. It ends three
+        # cycles after the step, before the shortest sweep (6 cycles) brings the next one.
+        work_u = Signal(g.objective_bits)                     # |U| at the step
+        work_out = Signal()                                   # U < 0: the array returns work
+        work_step = Signal(GAIN_STEP_BITS)                    # D
+        work_shift = Signal.like(gain_decoder.shift_before)   # s of the old gain
+        work_product = Signal(GAIN_STEP_BITS + g.objective_bits)
+        work_stage = Signal(3)                                # one bit per stage in flight
+        m.d.sync += work_stage.eq(Mux(init, 0, Cat(gain_stepped, work_stage[:2])))
+        with m.If(gain_stepped):
+            m.d.sync += [work_u.eq(Mux(objective < 0, -objective, objective)), work_out.eq(objective < 0)]
+        with m.If(work_stage[0]):
+            rise = (gain_decoder.shift_before - gain_decoder.shift)[:GAIN_STEP_SHIFT_BITS]   # octaves crossed
+            m.d.sync += [work_step.eq((gain_decoder.mantissa << rise) - gain_decoder.mantissa_before),
+                         work_shift.eq(gain_decoder.shift_before)]
+        with m.If(work_stage[1]):
+            m.d.sync += work_product.eq(work_step * work_u)
+        work_now = Signal(GAIN_STEP_BITS + g.objective_bits)
+        m.d.comb += work_now.eq(Mux(work_stage[2], rounded_product(m, work_product, Const(1, 1), work_shift), 0))
         m.d.comb += [counters[Counter.WORK_IN_Q4].increment.eq(Mux(work_out, 0, work_now)),
                      counters[Counter.WORK_OUT_Q4].increment.eq(Mux(work_out, work_now, 0))]
-        m.d.comb += self.busy.eq(running | (seeding != 0) | start_pending | (work_bits != 0))
+        m.d.comb += self.busy.eq(running | (seeding != 0) | start_pending | (work_stage != 0))
 
         hops = [lane.hop for lane in lanes]
         uphill = [lane.hop & (lane.drop_q4 < 0) for lane in lanes]

@@ -25,11 +25,12 @@ RECEIVING = ("CODE", "SEQ", "LEN0", "LEN1", "PAYLOAD", "CRC0", "CRC1", "DRAIN")
 
 
 def identify_payload(geometry, board_id, clk_hz):
-    """The bytes IDENTIFY returns (a whole number of words)."""
+    """The bytes IDENTIFY returns, padded with zeros to a whole number of words."""
     g = geometry
-    data = (MAGIC + bytes([PROTOCOL_VERSION, board_id, g.lanes, g.weight_bits, g.counter_bits, g.cell_bits])
+    features = int(g.logarithmic_barrier)   # bit 0: the barrier's logarithmic schedule
+    data = (MAGIC + bytes([PROTOCOL_VERSION, board_id, g.lanes, g.weight_bits, g.counter_bits, g.cell_bits, features])
             + g.groups.to_bytes(2, "little") + g.edge_depth.to_bytes(4, "little") + int(clk_hz).to_bytes(4, "little"))
-    return data
+    return data + bytes(-len(data) % 4)
 
 
 class CommandBlock(wiring.Component):

@@ -1,7 +1,9 @@
 """One update lane: the fields of its cells, their hop decisions, and the rows that keep the fields.
 
 A lane holds, for its cells (one per group), the local field f in a field RAM. Deciding a group
-reads f (no neighbour is read: the field is current). When cells hop, the array streams each
+reads f (no neighbour is read: the field is current): the load cycle forms t and M |t| from it
+(``TiltProduct``), the decide cycle y = gain * t, the exponent and the table address, and the
+commit cycle the hop from the table entry and two random draws. When cells hop, the array streams each
 hopping cell's update rows to all lanes at once; lane t applies its entry of a row to the field
 of its own cell that neighbours the hopping one (docs/architecture.md, Field updates):
 
@@ -18,11 +20,12 @@ from amaranth.lib import data, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from .params import (BARRIER_BITS, GAIN_BITS, PROB_BITS, TABLE_DEPTH,
-                     ArrayGeometry, hop_probability_table)
+from .gain import magnitude_product, rounded_shift, shift_shape
+from .params import (BARRIER_BITS, GAIN_MANTISSA_BITS, PROB_BITS, RUN_BITS, TABLE_DEPTH,
+                     ArrayGeometry, hop_probability_table, table_word)
 from .prng import Xoshiro128pp
 
-__all__ = ["Lane", "hop_table", "edge_layout", "cell_layout", "links_layout", "degrees_layout", "change_shape",
+__all__ = ["Lane", "TiltProduct", "leading_zeros", "hop_table", "edge_layout", "cell_layout", "links_layout", "degrees_layout", "change_shape",
            "hop_argument_shape", "tilt_shape"]
 
 
@@ -65,15 +68,62 @@ def tilt_shape(geometry):
 
 
 def hop_table():
-    """The exp(-a) ROM (params.hop_probability_table). Two lanes can share one: a block RAM has
-    two read ports."""
-    return Memory(shape=unsigned(PROB_BITS), depth=TABLE_DEPTH, init=hop_probability_table())
+    """The exp(-a) ROM (params.hop_probability_table): m | e << 16 at a. Two lanes can share one:
+    a block RAM has two read ports."""
+    halvings_bits = RUN_BITS.bit_length()
+    return Memory(shape=unsigned(PROB_BITS + halvings_bits), depth=TABLE_DEPTH,
+                  init=[table_word(entry) for entry in hop_probability_table()])
 
 
 def hop_argument_shape(geometry):
-    """Signed width of the hop exponent a = max(Eb + y, 2 y) and of the drop -2 y, y = gain * t:
-    wide enough never to overflow."""
-    return signed(max(BARRIER_BITS + 1, GAIN_BITS + tilt_shape(geometry).width + 1) + 1)
+    """Signed width of the hop exponent a = max(Eb + y, 2 y) and of the drop -2 y, y = gain * t
+    (|y| <= M |t|): wide enough never to overflow."""
+    return signed(max(BARRIER_BITS + 1, GAIN_MANTISSA_BITS + tilt_shape(geometry).width + 1) + 1)
+
+
+def leading_zeros(m, value):
+    """A signal holding the number of zero bits above ``value``'s highest one (its width when it is
+    0): a tree of halves, each level a zero test and a multiplexer (no carry chain per bit)."""
+    count = Signal(range(len(value) + 1))
+    m.d.comb += count.eq(_leading_zeros(value))
+    return count
+
+
+def _leading_zeros(value):
+    """The expression of ``leading_zeros`` (multiplexers only, so that every simulator settles it
+    in one pass)."""
+    width = len(value)
+    if width == 1:
+        return ~value[0]
+    half = 1 << ((width - 1).bit_length() - 1)    # the low part: a power of two, the high the rest
+    high, low = value[half:], value[:half]
+    return Mux(high.any(), _leading_zeros(high), len(high) + _leading_zeros(low))
+
+
+class TiltProduct(wiring.Component):
+    """A cell's t and the product M |t| (combinational; the lane latches them at load, so that the
+    decision's cycle only shifts, adds and compares): t = s f for a spin flip, 2 d f + Q_ii for a
+    QP move by d = +-1 (twice its climb)."""
+
+    def __init__(self, geometry):
+        self.geometry = g = geometry
+        self.product_shape = unsigned(tilt_shape(g).width + GAIN_MANTISSA_BITS)
+        super().__init__({
+            "field": In(signed(g.field_bits)), "own_value": In(g.level_bits), "up": In(1),
+            "diagonal": In(signed(g.weight_bits)), "mantissa": In(GAIN_MANTISSA_BITS),
+            "t": Out(tilt_shape(g)), "product": Out(self.product_shape), "negative": Out(1),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        f = self.field
+        if self.geometry.qp:
+            m.d.comb += self.t.eq(Mux(self.up, f << 1, -(f << 1)) + self.diagonal)
+        else:
+            m.d.comb += self.t.eq(Mux(self.own_value[0], f, -f))
+        product, negative = magnitude_product(m, self.t, self.mantissa)
+        m.d.comb += [self.product.eq(product), self.negative.eq(negative)]
+        return m
 
 
 class Lane(wiring.Component):
@@ -90,16 +140,17 @@ class Lane(wiring.Component):
         self.x_shape = hop_argument_shape(g)
         # Internal registers created here, not in elaborate(), so that the formal proofs
         # (sim/formal) can state properties over them.
-        self.field = Signal(signed(g.field_bits))
-        self.t = Signal(tilt_shape(g))           # t formed from the field now
-        self.half_tilt = Signal(self.x_shape)    # y = gain * t, latched at decide
+        self.tilt = TiltProduct(g)               # t and M |t| from the field as read (load cycle)
+        self.product = Signal(self.tilt.product_shape)   # M |t|, latched at load
+        self.negative = Signal()                 # t < 0, latched at load
+        self.y = Signal(self.x_shape)            # y = round(M |t| / 2^s), signed: gain * t (decide)
+        self.half_tilt = Signal(self.x_shape)    # y, latched at decide
         self.x_next = Signal(self.x_shape)       # the hop exponent formed from the field and barrier now
         self.x = Signal(self.x_shape)            # the exponent latched at decide, used in the commit cycle
         self.t_latched = Signal(tilt_shape(g))
-        self.table_entry = Signal(PROB_BITS)     # the table entry read for x (commit cycle)
-        self.random16 = Signal(PROB_BITS)
-        self.diagonal = Signal(signed(g.weight_bits))   # Q_ii, from the DEGREES word (QP)
-        self.up = Signal()                               # the direction of a QP move
+        self.table_entry = Signal(PROB_BITS + RUN_BITS.bit_length())   # m | e << 16 read for x (commit)
+        self.random16 = Signal(PROB_BITS)        # compared with m
+        self.run_zeros = Signal(range(RUN_BITS + 1))   # the run's leading zeros: at least e to hop
         self.allowed = Signal(init=1)                    # a QP move stays in the box
         super().__init__({
             # bus writes into this lane's memories
@@ -120,7 +171,8 @@ class Lane(wiring.Component):
             "link_issue": In(1),
             "link_dv": In(change_shape(g)),
             "barrier_q4": In(BARRIER_BITS),
-            "gain_q4": In(GAIN_BITS),
+            "gain_mantissa": In(GAIN_MANTISSA_BITS),   # the gain as M / 2^s (hdl/gain.py)
+            "gain_shift": In(shift_shape()),
             "decide": In(1),
             "commit": In(1),
             "seed": In(32),
@@ -194,54 +246,59 @@ class Lane(wiring.Component):
                      field_w.data.eq(Mux(self.bias_we, cell_r.data.bias, updated)),
                      field_w.en.eq(self.bias_we | applies)]
 
-        # ---- load: the cell, its field and where its rows are --------------------------------
-        field = self.field
-        low = Signal(g.level_bits)
-        high = Signal(g.level_bits)
+        # ---- load: the cell, its t and M |t|, and where its rows are --------------------------
+        # Two xoshiro outputs per decision: o1 at load (its bit 0: a QP move's direction d; its
+        # bits 31..1 the top of the run drawn against e) and o2 at decide (its top 16 bits are
+        # compared with m, its low 16 finish the run).
+        m.submodules.tilt = tilt = self.tilt
+        sweep_load = self.load & ~self.field_pass
+        m.d.comb += [prng.seed.eq(self.seed), prng.init.eq(self.prng_init), prng.warm.eq(self.prng_warm),
+                     prng.step.eq(self.decide | sweep_load)]
+        up = prng.output[0]
+        m.d.comb += [tilt.field.eq(field_r.data), tilt.own_value.eq(self.fresh_value), tilt.up.eq(up),
+                     tilt.diagonal.eq(degrees_r.data.diagonal), tilt.mantissa.eq(self.gain_mantissa)]
+        allowed = self.allowed
+        went_up = Signal()
+        first_zeros = Signal(range(32))   # leading zeros of o1's bits 31 .. 1 (31: all zero)
+        first_zeros_now = leading_zeros(m, prng.output[1:])
+        second_zeros_now = leading_zeros(m, prng.output[:32 - PROB_BITS])
         with m.If(self.load):
-            m.d.sync += [field.eq(field_r.data), self.valid.eq(cell_r.data.valid),
-                         self.reads.eq(degrees_r.data.reads), self.base.eq(links_r.data.base),
-                         self.rows.eq(links_r.data.rows)]
+            m.d.sync += [self.valid.eq(cell_r.data.valid), self.reads.eq(degrees_r.data.reads),
+                         self.base.eq(links_r.data.base), self.rows.eq(links_r.data.rows),
+                         self.t_latched.eq(tilt.t), self.product.eq(tilt.product), self.negative.eq(tilt.negative),
+                         first_zeros.eq(first_zeros_now)]
             if g.qp:
-                m.d.sync += [low.eq(cell_r.data.low), high.eq(cell_r.data.high),
-                             self.diagonal.eq(degrees_r.data.diagonal)]
+                m.d.sync += [went_up.eq(up),
+                             allowed.eq(Mux(up, self.fresh_value < cell_r.data.high,
+                                            self.fresh_value > cell_r.data.low))]
             with m.If(self.field_pass):   # the field pass streams every cell with its value as dv
                 value = self.fresh_value if g.qp else Mux(self.fresh_value[0], 1, -1)
                 m.d.sync += [self.source.eq(cell_r.data.valid), self.source_dv.eq(value)]
 
-        # Decision: t = s * f for a spin flip, 2 * d * g + Q_ii for a QP move by d = +-1 (twice its
-        # climb); y = gain * t (Q.4 kT, half the climb); the exponent is measured from the barrier
-        # top: Eb + y downhill, max(Eb + y, 2 y) uphill; hop iff a <= 0 or r16 < round(2^16 exp(-a)).
-        t = self.t
-        if g.qp:
-            m.d.comb += self.up.eq(prng.output[0])
-            m.d.comb += t.eq(Mux(self.up, field << 1, -(field << 1)) + self.diagonal)
-        else:
-            m.d.comb += t.eq(Mux(self.own_value[0], field, -field))
-        y = Signal(self.x_shape)
+        # Decision: y = round(M |t| / 2^s) with t's sign = gain * t (Q.4 kT, half the climb); the
+        # exponent is measured from the barrier top: Eb + y downhill, max(Eb + y, 2 y) uphill; hop
+        # iff a <= 0, or a in the table, the run starts with e zeros and r16 < m.
+        y = self.y
         over_barrier = Signal(self.x_shape)
-        m.d.comb += [y.eq(self.gain_q4 * t), over_barrier.eq(self.barrier_q4 + y)]
+        m.d.comb += [y.eq(rounded_shift(m, self.product, self.negative, self.gain_shift)),
+                     over_barrier.eq(self.barrier_q4 + y)]
         x_now = self.x_next
         m.d.comb += x_now.eq(Mux((y > 0) & ((y << 1) > over_barrier), y << 1, over_barrier))
         m.d.comb += table_r.addr.eq(x_now[:(TABLE_DEPTH - 1).bit_length()])
-        m.d.comb += [prng.seed.eq(self.seed), prng.init.eq(self.prng_init), prng.warm.eq(self.prng_warm),
-                     prng.step.eq(self.decide)]
         x = self.x
         random16 = self.random16
-        allowed = self.allowed
-        went_up = Signal()
         with m.If(self.decide):
-            m.d.sync += [x.eq(x_now), self.half_tilt.eq(y), self.t_latched.eq(t),
-                         random16.eq(prng.output[32 - PROB_BITS:])]
-            if g.qp:
-                m.d.sync += [went_up.eq(self.up),
-                             allowed.eq(Mux(self.up, self.own_value < high, self.own_value > low))]
+            run_zeros = Mux(first_zeros == 31, 31 + second_zeros_now, first_zeros)
+            m.d.sync += [x.eq(x_now), self.half_tilt.eq(y), random16.eq(prng.output[32 - PROB_BITS:]),
+                         self.run_zeros.eq(run_zeros)]
 
         m.d.comb += self.table_entry.eq(table_r.data)
+        mantissa, halvings = self.table_entry[:PROB_BITS], self.table_entry[PROB_BITS:]
+        run_of_zeros = self.run_zeros >= halvings   # the run's top e bits are zero
         always = x <= 0
         never = x >= TABLE_DEPTH
         m.d.comb += [
-            self.hop.eq(self.valid & allowed & (always | (~never & (random16 < self.table_entry)))),
+            self.hop.eq(self.valid & allowed & (always | (~never & run_of_zeros & (random16 < mantissa)))),
             self.drop_q4.eq(-(self.half_tilt << 1)),
             self.objective_delta.eq(Mux(self.hop, self.t_latched << 1, 0)),
         ]

@@ -10,23 +10,47 @@ import math
 import numpy as np
 
 __all__ = [
-    "ARG_FRAC_BITS", "PROB_BITS", "TABLE_DEPTH", "BARRIER_BITS", "GAIN_BITS", "ACC_FRAC_BITS",
+    "ARG_FRAC_BITS", "PROB_BITS", "RUN_BITS", "TABLE_DEPTH", "BARRIER_BITS", "GAIN_BITS", "GAIN_FRAC_BITS",
+    "GAIN_MANTISSA_BITS", "GAIN_SHIFT_MAX", "GAIN_ACC_EXTRA_BITS", "GAIN_RATE_BITS", "GAIN_RATE_MAX_OCTAVES", "GAIN_STEP_SHIFT_BITS", "gain_step", "GAIN_STEP_BITS",
+    "ACC_FRAC_BITS", "gain_mantissa_table", "gain_operands", "gain_product", "gain_register",
     "LOG_STEP_MULT", "DECIDE_CYCLES", "DRAIN_CYCLES", "PRNG_WARMUP_STEPS", "Schedule", "Counter", "Reg", "Region",
-    "ArrayGeometry", "hop_probability_table", "implemented_hop_probability", "detailed_balance_reach",
+    "ArrayGeometry", "hop_probability_table", "table_word", "decision_draws", "hop_decision", "run_of_zeros",
+    "implemented_hop_probability", "detailed_balance_reach",
     "hop_exponent", "lane_prng_state", "xoshiro_next",
     "xoshiro_output", "gain_kt",
 ]
 
 #: Barrier, gain and the hop argument ``x`` are fixed point with 4 fractional bits (1/16 kT).
 ARG_FRAC_BITS = 4
-#: Hop probabilities and the uniform random numbers they are compared with: 16 bits.
+#: A hop probability is m 2^-(16 + e): its 16-bit mantissa m (2^15 .. 2^16) is compared with 16
+#: random bits, and its e halvings with a run of e zeros among RUN_BITS more (two-stage Bernoulli).
 PROB_BITS = 16
-#: Entries of the ``exp(-x)`` table, indexed by ``x`` in 1/16 kT; beyond it p rounds to 0.
-TABLE_DEPTH = 256
+RUN_BITS = (32 - 1) + (32 - PROB_BITS)   # the first output's bits 31 .. 1, the second's 15 .. 0
+#: Entries of the ``exp(-x)`` table, indexed by ``x`` in 1/16 kT (to 31.9 kT); beyond it p = 0.
+TABLE_DEPTH = 512
 #: Barrier register: unsigned Q8.4 kT (0 .. 255.9375 kT).
 BARRIER_BITS = 12
-#: Gain register: unsigned Q4.4 kT per unit of the objective.
-GAIN_BITS = 8
+#: Gain register: the gain's base-2 logarithm L, unsigned with 8 fractional bits (steps of 1/256
+#: octave, 0.27%), 5 integer bits: gain = M(L mod 256) * 2^(L div 256 - 35) kT per unit of the
+#: objective (x4 for QP cells), 1.5e-8 .. 63.8 (docs/architecture.md, Number formats).
+GAIN_BITS = 13
+GAIN_FRAC_BITS = 8
+#: M(f) = round(2^(9 + f/256)): the gain's 10-bit mantissa (512 .. 1021), within 0.05% of 2^(f/256).
+GAIN_MANTISSA_BITS = 10
+#: The lanes form y = round(M * t / 2^s), s = GAIN_SHIFT_MAX - (L div 256).
+GAIN_SHIFT_MAX = 31
+#: The gain schedule's accumulator holds L with this many more fractional bits (Q5.28); its rate
+#: is octaves per sweep in Q.28, so a geometric schedule of 10^6 sweeps ends within 0.3%.
+GAIN_ACC_EXTRA_BITS = 20
+#: The gain's rate register keeps 30 bits (Q2.28): the gain rises by less than 2^4 per sweep, so a
+#: step's increment in units of the old gain's last place, D = M' 2^(s - s') - M, fits
+#: GAIN_STEP_BITS (the work counter's multiplier operand).
+GAIN_RATE_BITS = 30
+GAIN_RATE_MAX_OCTAVES = 4
+GAIN_STEP_BITS = GAIN_MANTISSA_BITS + GAIN_RATE_MAX_OCTAVES
+#: ... and the octaves it crosses, s - s' (0 .. 4), fit this many bits. A falling step (which the
+#: host never programs: the gain only rises) wraps both, modulo 2^3 and 2^GAIN_STEP_BITS.
+GAIN_STEP_SHIFT_BITS = 3
 #: The schedule accumulator holds the barrier in Q8.16 kT; the barrier is its top 12 bits.
 ACC_FRAC_BITS = 16
 #: One logarithmic-schedule step (1/16 kT) is taken when time grows by a factor exp(1/16).
@@ -120,6 +144,9 @@ class ArrayGeometry:
     counter_bits: int = 48
     #: 0: Ising spins. p = 1..8: quadratic-programming cells, each holding a level 0 .. 2^p - 1.
     cell_bits: int = 0
+    #: The barrier's logarithmic schedule (its 56-bit threshold chain: 694 logic cells of the
+    #: iCE40 UP5K, which leaves it out to fit); without it that kind holds the barrier.
+    logarithmic_barrier: bool = True
 
     def __post_init__(self):
         checks = [
@@ -132,6 +159,8 @@ class ArrayGeometry:
                 raise TypeError(f"{name} must be an int, not {type(value).__name__}")
             if not lo <= value <= hi:
                 raise ValueError(f"{name} must be in {lo} .. {hi}, not {value}")
+        if not isinstance(self.logarithmic_barrier, bool):
+            raise TypeError(f"logarithmic_barrier must be a bool, not {type(self.logarithmic_barrier).__name__}")
         if self.qp and 1 + self.weight_bits + 2 * self.cell_bits > 32:
             raise ValueError(f"a cell entry (valid, {self.weight_bits}-bit bias, two {self.cell_bits}-bit "
                              "box limits) must fit one 32-bit bus word")
@@ -277,27 +306,115 @@ class ArrayGeometry:
         return word
 
 
-def gain_kt(gain_q4, qp=False):
-    """kT per unit of the objective for a GAIN register value.
+def gain_mantissa_table():
+    """M(f) = round(2^(9 + f / 256)) for f = 0 .. 255: the mantissa of the gain 2^(L / 256)."""
+    return [round(2 ** (GAIN_MANTISSA_BITS - 1 + f / 2 ** GAIN_FRAC_BITS)) for f in range(2 ** GAIN_FRAC_BITS)]
 
-    A spin's hop argument is Eb + gain * s * f = Eb + gain * dU / 2; a QP cell's is
-    Eb + gain * (2 d g + Q_ii) = Eb + gain * 2 dU, four times as steep per unit: its gain is
-    4 / 16 kT per unit of U per register step (docs/architecture.md, QP cells).
-    """
-    return gain_q4 / (4 if qp else 16)
+
+_MANTISSA = np.array(gain_mantissa_table(), dtype=np.int64)
+
+
+def gain_operands(gain_log):
+    """(M, s) the lanes multiply and shift by for a GAIN register value L (works on arrays)."""
+    gain_log = np.asarray(gain_log, dtype=np.int64)
+    return (_MANTISSA[gain_log & (2 ** GAIN_FRAC_BITS - 1)], GAIN_SHIFT_MAX - (gain_log >> GAIN_FRAC_BITS))
+
+
+def gain_product(value, mantissa, shift):
+    """round(value * M / 2^s), halves away from zero (works on int64 arrays): y = gain * t in Q.4
+    kT from a tilt t, and the work of a gain step from D and U. Odd in ``value``, so a move and
+    its reverse see opposite y and the counters charge a round trip nothing."""
+    if isinstance(value, int):   # exact for any width (the objective register)
+        magnitude = (((abs(value) * int(mantissa)) << 1) >> int(shift)) + 1 >> 1
+        return -magnitude if value < 0 else magnitude
+    value = np.asarray(value, dtype=np.int64)
+    magnitude = (((np.abs(value) * mantissa) << 1) >> shift) + 1 >> 1
+    return np.where(value < 0, -magnitude, magnitude)
+
+
+def gain_step(before, after):
+    """(D, s): a gain step from L = ``before`` to ``after`` raises 16 gain by D / 2^s exactly (s the
+    old gain's shift). The work the gain driver does on an objective U is gain_product(U, D, s)."""
+    (m0, s0), (m1, s1) = (tuple(int(v) for v in gain_operands(x)) for x in (before, after))
+    rise = (s0 - s1) & (2 ** GAIN_STEP_SHIFT_BITS - 1)
+    return ((m1 << rise) - m0) & (2 ** GAIN_STEP_BITS - 1), s0
+
+
+def gain_kt(gain_log, qp=False):
+    """kT per unit of the objective for a GAIN register value L: 16 gain = M 2^-s (y = gain t in
+    Q.4 kT). A spin's hop argument is Eb + gain * s * f = Eb + gain * dU / 2; a QP cell's is
+    Eb + gain * (2 d g + Q_ii) = Eb + gain * 2 dU, four times as steep per unit
+    (docs/architecture.md, QP cells)."""
+    mantissa, shift = gain_operands(gain_log)
+    value = mantissa / 2.0 ** (shift + ARG_FRAC_BITS) * (4 if qp else 1)
+    return float(value) if np.ndim(value) == 0 else value
+
+
+def gain_register(kt, qp=False):
+    """The GAIN register value whose gain is nearest ``kt`` (kT per unit) in ratio, or None when
+    ``kt`` lies beyond the register's range by more than half a step."""
+    if not kt > 0:
+        return None
+    top = 2 ** GAIN_BITS - 1
+    guess = round(math.log2(kt / gain_kt(0, qp)) * 2 ** GAIN_FRAC_BITS)
+    candidates = [v for v in (guess - 1, guess, guess + 1) if 0 <= v <= top]
+    if not candidates:
+        return None
+    best = min(candidates, key=lambda v: abs(math.log(gain_kt(v, qp) / kt)))
+    return best if abs(math.log(gain_kt(best, qp) / kt)) <= 2 ** -GAIN_FRAC_BITS * math.log(2) else None
 
 
 def hop_probability_table():
-    """``round(2**16 * exp(-k/16))`` for k = 0 .. 255; entry 0 is never used (x <= 0 always hops)."""
-    table = [min(round(math.exp(-k / 2 ** ARG_FRAC_BITS) * 2 ** PROB_BITS), 2 ** PROB_BITS - 1)
-             for k in range(TABLE_DEPTH)]
+    """(m, e) with exp(-k/16) = m 2^-(16 + e) to the mantissa's rounding, 2^15 <= m < 2^16, for
+    k = 0 .. TABLE_DEPTH - 1; entry 0 is never used (x <= 0 always hops)."""
+    table = [(2 ** PROB_BITS - 1, 0)]
+    for k in range(1, TABLE_DEPTH):
+        p = math.exp(-k / 2 ** ARG_FRAC_BITS)
+        halvings = math.floor(-math.log2(p))
+        mantissa = round(p * 2 ** (PROB_BITS + halvings))
+        if mantissa == 2 ** PROB_BITS:   # p just below a power of two
+            mantissa, halvings = 2 ** (PROB_BITS - 1), halvings - 1
+        table.append((mantissa, halvings))
+    assert max(e for _, e in table) <= RUN_BITS
     return table
+
+
+def table_word(entry):
+    """A table entry as the ROM holds it: m | e << 16."""
+    mantissa, halvings = entry
+    return mantissa | (halvings << PROB_BITS)
+
+
+def decision_draws(first, second):
+    """(r16, run, direction) a lane decides with, from the two xoshiro outputs of a group (taken at
+    load and at decide; ints or arrays): r16, the second's top 16 bits, is compared with m; run,
+    the first output's bits 31 .. 1 above the second's bits 15 .. 0, must start with e zeros; the
+    first's bit 0 is a QP move's direction (1: up)."""
+    first, second = np.asarray(first, dtype=np.int64), np.asarray(second, dtype=np.int64)
+    low = 32 - PROB_BITS
+    return second >> low, ((first >> 1) << low) | (second & (2 ** low - 1)), first & 1
+
+
+def hop_decision(exponent_q4, r16, run):
+    """Whether a cell hops at exponent ``a`` with draws ``r16`` and ``run`` (arrays): a <= 0, or a in
+    the table, ``run`` starts with e zeros and r16 < m."""
+    a = np.asarray(exponent_q4)
+    mantissa, halvings = (np.array(column, dtype=np.int64)[np.clip(a, 0, TABLE_DEPTH - 1)]
+                          for column in zip(*hop_probability_table()))
+    return (a <= 0) | ((a < TABLE_DEPTH) & run_of_zeros(run, halvings) & (r16 < mantissa))
+
+
+def run_of_zeros(draw, halvings):
+    """Whether the top ``halvings`` bits of the RUN_BITS-bit ``draw`` are all zero (probability
+    2^-halvings); works on arrays."""
+    return np.asarray(draw) < (np.int64(1) << (RUN_BITS - np.asarray(halvings, dtype=np.int64)))
 
 
 def implemented_hop_probability(exponent_q4):
     """The probability the datapath hops with at exponent ``a`` (Q.4 kT; works on arrays): 1 for
-    a <= 0, TABLE[a] / 2^16 for 0 < a < TABLE_DEPTH (a 16-bit draw r hops iff r < TABLE[a]), else 0."""
-    table = np.array(hop_probability_table(), dtype=np.float64) / 2 ** PROB_BITS
+    a <= 0, m / 2^16 * 2^-e for 0 < a < TABLE_DEPTH (16 random bits below m, and a run of e zero
+    bits), else 0."""
+    table = np.array([m / 2 ** PROB_BITS * 2.0 ** -e for m, e in hop_probability_table()])
     a = np.asarray(exponent_q4)
     inside = table[np.clip(a, 0, TABLE_DEPTH - 1)]
     return np.where(a <= 0, 1.0, np.where(a < TABLE_DEPTH, inside, 0.0))

@@ -1,42 +1,44 @@
 """Schedule generator: one for the barrier (mobility and consolidation), one for the gain
 (the inverse temperature).
 
-The value lives in an accumulator with 12 more fractional bits than the value the array sees
-(Q8.16 kT for the 12-bit barrier, Q4.16 for the 8-bit gain). It is updated once per completed
-sweep (``advance``), in one cycle, except the logarithmic schedule, which takes one extra cycle
-per 1/16 step (``busy`` stays high while it steps).
+The value lives in an accumulator with more fractional bits than the value the array sees
+(Q8.16 kT for the 12-bit barrier; for the gain, held as its logarithm L, Q5.28 octaves). It is
+updated once per completed sweep (``advance``), in one cycle, except the logarithmic schedule,
+which takes one extra cycle per 1/16 step (``busy`` stays high while it steps). The gain's
+geometric schedule is the linear kind of its logarithm (hdl/array.py maps the kinds).
 """
 from amaranth.hdl import Module, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from .params import (ACC_FRAC_BITS, ARG_FRAC_BITS, BARRIER_BITS, LOG_STEP_MULT,
-                     LOG_THRESHOLD_BITS, Schedule)
+from .params import ACC_FRAC_BITS, ARG_FRAC_BITS, BARRIER_BITS, LOG_STEP_MULT, LOG_THRESHOLD_BITS, Schedule
 
 __all__ = ["ScheduleGenerator"]
-
-_SHIFT = ACC_FRAC_BITS - ARG_FRAC_BITS
 
 
 class ScheduleGenerator(wiring.Component):
     """v(k) for sweep k: constant, linear, exponential (geometric) or logarithmic.
 
-    - linear:      acc += rate                     (rate: 16 fractional bits per sweep)
+    - linear:      acc += rate                     (rate: ``extra_bits`` more fractional bits than v)
     - exponential: acc += (acc * rate) >> 16       (rate: Q0.16 growth per sweep)
     - logarithmic: v = start + ln(1 + k / tau), in 1/16 steps (rate: tau in sweeps)
-    All clamp at ``end``. A generator built with ``logarithmic=False`` (the gain's: the small
-    boards have no room for a second threshold chain) holds its value under that kind. For the first ``hold`` sweeps the value stays at ``start`` and k does
-    not count. ``raise_q4`` is the last increase (the start value right after init), which the
+    All clamp at ``end``. A generator built without a kind (the gain's has neither the
+    logarithmic threshold chain nor the exponential multiplier) holds its value under it. For the
+    first ``hold`` sweeps the value stays at ``start`` and k does not count. ``raise_q4`` is the last increase (the start value right after init), which the
     consolidation counter charges to every cell (barrier) and the work counters multiply with
     the objective (gain).
     """
 
-    def __init__(self, value_bits=BARRIER_BITS, logarithmic=True):
+    def __init__(self, value_bits=BARRIER_BITS, extra_bits=ACC_FRAC_BITS - ARG_FRAC_BITS, logarithmic=True,
+                 exponential=True):
         if not isinstance(value_bits, int) or not 1 <= value_bits <= 16:
             raise ValueError(f"value_bits must be an int from 1 to 16, not {value_bits!r}")
         self.value_bits = value_bits
+        self.extra_bits = extra_bits
         #: without the logarithmic kind (its 56-bit threshold chain), that kind holds the value
         self.logarithmic = bool(logarithmic)
+        #: without the exponential kind (its multiplier), that kind holds the value
+        self.exponential = bool(exponential)
         super().__init__({
             "kind": In(2), "start_q4": In(value_bits), "end_q4": In(value_bits), "rate": In(32),
             "hold": In(32), "init": In(1), "advance": In(1),
@@ -45,10 +47,11 @@ class ScheduleGenerator(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        acc_bits = self.value_bits + _SHIFT
+        shift = self.extra_bits
+        acc_bits = self.value_bits + shift
         acc = Signal(acc_bits)
         end_acc = Signal(acc_bits)
-        m.d.comb += [end_acc.eq(self.end_q4 << _SHIFT), self.value_q4.eq(acc >> _SHIFT)]
+        m.d.comb += [end_acc.eq(self.end_q4 << shift), self.value_q4.eq(acc >> shift)]
 
         sweeps = Signal(32)
         tau = Signal(32)
@@ -58,8 +61,9 @@ class ScheduleGenerator(wiring.Component):
         with m.Switch(self.kind):
             with m.Case(Schedule.LINEAR):
                 m.d.comb += nxt.eq(acc + self.rate)
-            with m.Case(Schedule.EXPONENTIAL):
-                m.d.comb += nxt.eq(acc + ((acc * self.rate[:16]) >> 16))
+            if self.exponential:
+                with m.Case(Schedule.EXPONENTIAL):
+                    m.d.comb += nxt.eq(acc + ((acc * self.rate[:16]) >> 16))
             with m.Default():
                 m.d.comb += nxt.eq(acc)
         nxt_clamped = Signal(acc_bits)
@@ -93,7 +97,7 @@ class ScheduleGenerator(wiring.Component):
 
         with m.If(self.init):
             m.d.sync += [
-                acc.eq(self.start_q4 << _SHIFT),
+                acc.eq(self.start_q4 << shift),
                 self.raise_q4.eq(self.start_q4),
                 sweeps.eq(0),
                 held.eq(0),
@@ -102,7 +106,7 @@ class ScheduleGenerator(wiring.Component):
             ]
         with m.Elif(stepping):
             with m.If(step_due):
-                m.d.sync += [acc.eq(acc + (1 << _SHIFT)), threshold.eq(threshold_next)]
+                m.d.sync += [acc.eq(acc + (1 << shift)), threshold.eq(threshold_next)]
             with m.Else():
                 m.d.sync += [stepping.eq(0), self.raise_q4.eq(self.value_q4 - before)]
         with m.Elif(self.advance & (held < self.hold)):
@@ -113,5 +117,5 @@ class ScheduleGenerator(wiring.Component):
                 m.d.sync += stepping.eq(1)
             with m.Else():
                 m.d.sync += [acc.eq(nxt_clamped),
-                             self.raise_q4.eq((nxt_clamped >> _SHIFT) - self.value_q4)]
+                             self.raise_q4.eq((nxt_clamped >> shift) - self.value_q4)]
         return m

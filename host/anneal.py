@@ -16,13 +16,14 @@ from pathlib import Path
 import numpy as np
 
 from ..hdl.params import ARG_FRAC_BITS, ArrayGeometry, Counter, gain_kt
-from ..sim.energy import run_energy
+from ..sim.energy import first_law as energy_first_law, run_energy
 from ..sim.golden import GoldenArray
 from ..sim.mapping import MappingError, map_problem
 from ..sim.gset import best_known_cut, load_named
 from ..sim.temperature import largest_move
 from .files import write_atomically
 from .progress import Progress, watch_file
+from .settings import check_fits_build
 
 __all__ = ["default_problem", "fit_geometry", "run_anneal", "array_throughput", "write_result"]
 
@@ -111,17 +112,12 @@ def last_sweep_barrier_q4(counters, cells):
 
 
 def first_law(problem, config, snapshot, start_values, final_values):
-    """Work by the gain driver against heat released by hops plus the change of the stored energy
-    g U (kT). The stored energy comes from the start and final states (the problem's objective),
-    not from the counters, so ``closes`` is a check that can fail."""
-    c = snapshot.counters
-    u0 = problem.objective_gain_units(start_values)
-    u1 = problem.objective_gain_units(final_values)
-    work = c[Counter.WORK_IN_Q4] - c[Counter.WORK_OUT_Q4]
-    heat = c[Counter.DROP_Q4] - c[Counter.CLIMB_Q4]
-    stored = snapshot.gain_q4 * u1 - config.gain_q4 * u0
-    return {"work_kt": work / _Q, "heat_kt": heat / _Q, "stored_energy_change_kt": stored / _Q,
-            "closes": work == heat + stored and not snapshot.saturated}
+    """sim/energy.py first_law on the run's counters and its start and final states; a run whose
+    counters saturated does not close."""
+    law = energy_first_law(snapshot.counters, config.gain_log, snapshot.gain_log,
+                           problem.objective_gain_units(start_values), problem.objective_gain_units(final_values))
+    law["closes"] = bool(law["closes"] and not snapshot.saturated)
+    return law
 
 
 def energy_report(problem, settings, counters, final_barrier_q4, trace):
@@ -186,8 +182,9 @@ def run_anneal(problem, settings, progress=None, waves=False, target="rtl", port
     from contextlib import ExitStack
     progress = progress or Progress(enabled=False)
     settings = settings.resolve(problem)
-    if target == "sim-board":   # refuse a problem the board cannot hold before building its model
+    if target == "sim-board":   # refuse what the board cannot run before building its model
         from ..boards.targets import BOARDS
+        check_fits_build(settings, BOARDS[board].geometry, f"the {board} build")
         map_problem(problem, BOARDS[board].geometry)
     with ExitStack() as stack:
         where = _Target(target, settings, port, board, waves, progress, stack)
@@ -203,6 +200,7 @@ def _run(problem, settings, progress, waves, where):
     if where.geometry is None:
         geometry, program = fit_geometry(problem, settings.lanes)
     else:
+        check_fits_build(settings, where.geometry, f"the array on {where.label}")
         geometry, program = where.geometry, map_problem(problem, where.geometry)
     initial = initial_state(problem, settings)
     chunks = _chunks(settings.sweeps, settings.checkpoints)
@@ -221,7 +219,7 @@ def _run(problem, settings, progress, waves, where):
             done += 1
             trace["sweep"].append(done)
             trace["barrier_kt"].append(snap.trace["barrier_q4"][0] / _Q)
-            trace["gain_kt"].append(gain_kt(snap.trace["gain_q4"][0]))
+            trace["gain_kt"].append(gain_kt(snap.trace["gain_log"][0]))
             trace["objective"].append(snap.trace["objective"][0])
             trace["reads"].append(golden.totals[Counter.READS])
             trace["drop_kt"].append(golden.totals[Counter.DROP_Q4] / _Q)
@@ -292,7 +290,7 @@ def _run(problem, settings, progress, waves, where):
         "schedule": settings.describe(),
         "read_from": source,
         "objective": {"start": start_objective, "final": final_objective, "register": final.objective},
-        "final_gain_kt": gain_kt(final.gain_q4),
+        "final_gain_kt": gain_kt(final.gain_log),
         "counters": counters,
         "saturated": [c.name for c in Counter if final.saturated >> c & 1],
         "energy": energy,

@@ -46,13 +46,15 @@ def _anneal_parser(sub):
     kinds = ["constant", "linear", "exponential", "logarithmic"]
     t = p.add_argument_group("gain schedule: the inverse temperature, kT per unit of the objective")
     t.add_argument("--gain-schedule", default=d.gain_schedule, choices=GAIN_SCHEDULES,
-                   help="exponential = geometric cooling (default; linear where the gain register cannot "
-                        "follow a geometric schedule over the run's sweeps)")
+                   help="exponential = geometric cooling (default), constant = one temperature; the gain "
+                        "register holds the gain's base-2 logarithm (1/256 octave steps, 1.5e-8 .. 63.8 kT per unit)")
     t.add_argument("--gain-start", type=float, default=None, metavar="KT",
-                   help="hot end (default: ln 2 / the largest move the problem allows, at least one step)")
+                   help="hot end (default: ln 2 / the largest move the problem allows)")
     t.add_argument("--gain-end", type=float, default=None, metavar="KT",
                    help="cold end (default: ln(100 N) / the smallest non-zero move)")
-    t.add_argument("--gain-rate", type=float, default=None, help=AnnealSettings.rate_help)
+    t.add_argument("--gain-rate", type=float, default=None,
+                   help="growth per sweep, e.g. 0.01 = 1%% (below x16). Default: reach the end when the anneal's "
+                        "time is up")
     t.add_argument("--gain", type=float, default=None, metavar="KT",
                    help="a constant gain (shorthand for --gain-schedule constant --gain-start KT --gain-end KT)")
     b = p.add_argument_group("barrier schedule: mobility and consolidation, kT")
@@ -203,7 +205,8 @@ def _report(r, json_path, png_path):
                      "than twice its barrier: its upper well is barrier-free and the hop rule's second branch applies")
     law = e["first_law"]
     lines.append(f"first law  gain driver's work {law['work_kt']:.6g} kT = heat {law['heat_kt']:.6g} kT + stored energy "
-                 f"change {law['stored_energy_change_kt']:.6g} kT: {'closes' if law['closes'] else 'DOES NOT CLOSE'}")
+                 f"change {law['stored_energy_change_kt']:.6g} kT, to {law['residual_kt']:+.3g} kT (the counters' "
+                 f"rounding allows {law['rounding_bound_kt']:.3g}): {'closes' if law['closes'] else 'DOES NOT CLOSE'}")
     lines.append("           (bookkeeping: work and heat are both counted from the objective register, so this checks "
                  "the counters' wiring, not the physics; the second law is tested over ensembles, "
                  "tests/test_thermodynamics.py)")

@@ -25,21 +25,23 @@ class BoardIdentity:
     def __init__(self, payload):
         if payload[:4] != MAGIC:
             raise ProtocolError(f"not a LIM board (magic {payload[:4]!r})")
-        version, board_id, lanes, weight_bits, counter_bits, cell_bits = payload[4:10]
-        groups, edge_depth, clk_hz = struct.unpack_from("<HII", payload, 10)
+        version = payload[4]
         if version != PROTOCOL_VERSION:
             raise ProtocolError(f"board speaks protocol {version}, this host {PROTOCOL_VERSION}")
+        board_id, lanes, weight_bits, counter_bits, cell_bits, features = payload[5:11]
+        groups, edge_depth, clk_hz = struct.unpack_from("<HII", payload, 11)
         self.version = version
         self.board = BOARD_NAMES.get(board_id, f"board {board_id}")
         self.clk_hz = clk_hz
         self.geometry = ArrayGeometry(lanes=lanes, groups=groups, edge_depth=edge_depth,
-                                      weight_bits=weight_bits, counter_bits=counter_bits, cell_bits=cell_bits)
+                                      weight_bits=weight_bits, counter_bits=counter_bits, cell_bits=cell_bits,
+                                      logarithmic_barrier=bool(features & 1))
 
     def to_dict(self):
         g = self.geometry
         return {"board": self.board, "protocol": self.version, "clk_hz": self.clk_hz, "lanes": g.lanes,
                 "groups": g.groups, "edge_depth": g.edge_depth, "weight_bits": g.weight_bits,
-                "counter_bits": g.counter_bits}
+                "counter_bits": g.counter_bits, "logarithmic_barrier": g.logarithmic_barrier}
 
 
 class LimBoard:

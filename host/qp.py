@@ -48,7 +48,7 @@ def run_qp(boxqp, bits, settings=None, optimum=None, simulator=None, build_root=
         rtl_agrees = bool(np.array_equal(rtl.rows, snap.rows) and rtl.counters == snap.counters)
     w = q.to_real(levels)
     w_opt, f_opt, convex = optimum if optimum is not None else boxqp.solve()
-    trace = {"gain_kt": [gain_kt(g, qp=True) for g in snap.trace["gain_q4"]],
+    trace = {"gain_kt": [gain_kt(g, qp=True) for g in snap.trace["gain_log"]],
              "barrier_kt": [b / 16 for b in snap.trace["barrier_q4"]]}
     # the barrier the last sweep ran under: the raise after it is charged to no attempt
     energy = energy_report(q.problem, resolved, snap.counters, snap.trace["barrier_q4"][-1], trace)

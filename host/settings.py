@@ -2,17 +2,20 @@
 import math
 from dataclasses import asdict, dataclass
 
-from ..hdl.params import ACC_FRAC_BITS, ARG_FRAC_BITS, BARRIER_BITS, GAIN_BITS, Schedule, gain_kt
+from ..hdl.params import (ACC_FRAC_BITS, ARG_FRAC_BITS, BARRIER_BITS, GAIN_ACC_EXTRA_BITS, GAIN_BITS, GAIN_FRAC_BITS,
+                          GAIN_RATE_BITS, GAIN_RATE_MAX_OCTAVES, Schedule, gain_kt, gain_register)
 from ..sim.energy import SECONDS_PER_YEAR, Device
 from ..sim.golden import RunConfig, ScheduleModel
 from ..sim.temperature import gain_range
 
-__all__ = ["SettingsError", "AnnealSettings", "SIMULATOR_CHOICES", "GAIN_SCHEDULES", "format_notes"]
+__all__ = ["SettingsError", "AnnealSettings", "SIMULATOR_CHOICES", "GAIN_SCHEDULES", "format_notes",
+           "check_fits_build"]
 
 SIMULATOR_CHOICES = ("verilator", "icarus", "amaranth", "golden")
 _Q = 2 ** ARG_FRAC_BITS
-#: The gain generator has no logarithmic kind (hdl/array.py builds it without one).
-GAIN_SCHEDULES = ("constant", "linear", "exponential")
+#: The gain register holds the gain's logarithm: it cools geometrically or holds (hdl/array.py).
+GAIN_SCHEDULES = ("constant", "exponential")
+_GAIN_RATE_ONE = 2 ** (GAIN_FRAC_BITS + GAIN_ACC_EXTRA_BITS)   # an octave per sweep, in the RATE register
 
 
 class SettingsError(ValueError):
@@ -62,6 +65,38 @@ def _rate_register(kind, start, end, sweeps, rate, what, unit):
             raise SettingsError(f"{what} logarithmic rate is tau in whole sweeps (1 .. {2 ** 32 - 1}), not {rate:g}")
         return int(rate)
     return 0
+
+
+def _gain_register(name, kt, qp):
+    """The GAIN register value (the gain's logarithm) nearest ``kt`` kT per unit."""
+    if not isinstance(kt, (int, float)) or math.isnan(kt) or math.isinf(kt):
+        raise SettingsError(f"{name} must be a number, not {kt!r}")
+    register = gain_register(kt, qp)
+    if register is None:
+        raise SettingsError(f"{name} must be in {gain_kt(0, qp):.3g} .. {gain_kt(2 ** GAIN_BITS - 1, qp):.4g} kT per "
+                            f"unit{' (QP cells)' if qp else ''}, not {kt:g}")
+    return register
+
+
+def _gain_rate_register(start, end, sweeps, rate):
+    """The gain's RATE register (octaves per sweep, Q2.28) of a geometric schedule from L = ``start``
+    to ``end``: growth ``rate`` per sweep, or None to reach ``end`` after ``sweeps`` sweeps (rounded
+    up: it arrives no later, and 10^6 sweeps early by at most 10^6 2^-28 octaves, 0.26%)."""
+    if rate is None:
+        register = math.ceil((end - start) * 2 ** GAIN_ACC_EXTRA_BITS / max(1, sweeps))
+        what = f"from {gain_kt(start):.3g} to {gain_kt(end):.3g} in {max(1, sweeps)} sweeps"
+    else:
+        if not isinstance(rate, (int, float)) or not rate > 0 or math.isinf(rate):
+            raise SettingsError(f"the gain's exponential rate is its growth per sweep (above 0), not {rate!r}")
+        register = round(math.log2(1 + rate) * _GAIN_RATE_ONE)
+        what = f"a growth of {rate:g} per sweep"
+        if register == 0 and end > start:
+            raise SettingsError(f"a gain growth of {rate:g} per sweep is below the rate register's step "
+                                f"(2^-28 octaves, {2 ** (1 / _GAIN_RATE_ONE) - 1:.2g} per sweep)")
+    if register >= 2 ** GAIN_RATE_BITS:
+        raise SettingsError(f"the gain rises by at most {GAIN_RATE_MAX_OCTAVES} octaves (x{2 ** GAIN_RATE_MAX_OCTAVES}) "
+                            f"per sweep; {what} needs more: use more sweeps")
+    return register
 
 
 def _final_value(kind, start, end, rate, value_bits, advances):
@@ -160,9 +195,9 @@ class AnnealSettings:
             end = min(self.device().retention_barrier_kt, (2 ** BARRIER_BITS - 1) / _Q)
         r = gain_range(problem)
         qp = hasattr(problem, "high")
-        step = gain_kt(1, qp)
-        hot = self.gain_start_kt if self.gain_start_kt is not None else max(step, r.hot)
-        cold = self.gain_end_kt if self.gain_end_kt is not None else min((2 ** GAIN_BITS - 1) * step, max(r.cold, hot))
+        lowest, highest = gain_kt(0, qp), gain_kt(2 ** GAIN_BITS - 1, qp)
+        hot = self.gain_start_kt if self.gain_start_kt is not None else min(highest, max(lowest, r.hot))
+        cold = self.gain_end_kt if self.gain_end_kt is not None else min(highest, max(r.cold, hot))
         derived = {"gain_hot_kt": r.hot, "gain_cold_kt": r.cold, "du_max": r.du_max, "du_min": r.du_min}
 
         def with_gain_schedule(kind):
@@ -171,23 +206,16 @@ class AnnealSettings:
             resolved.derived = dict(derived, **({} if self.gain_schedule else {"gain_schedule": kind}))
             return resolved.validate()
 
-        if self.gain_schedule is not None:
-            return with_gain_schedule(self.gain_schedule)
-        # the default: geometric cooling where the gain register follows it over this run, else
-        # linear (whose steps the register resolves over far longer runs; docs/architecture.md)
-        try:
-            return with_gain_schedule("exponential")
-        except SettingsError as geometric:
-            try:
-                return with_gain_schedule("linear")
-            except SettingsError:
-                raise geometric from None
+        return with_gain_schedule(self.gain_schedule or "exponential")
 
     def validate(self):
         if not isinstance(self.sweeps, int) or not 1 <= self.sweeps <= 2 ** 32 - 1:
             raise SettingsError(f"sweeps must be a whole number from 1 to {2 ** 32 - 1}, not {self.sweeps!r}")
         if self.schedule not in [s.name.lower() for s in Schedule]:
             raise SettingsError(f"schedule must be one of {', '.join(s.name.lower() for s in Schedule)}, not {self.schedule!r}")
+        if self.gain_schedule == "linear":
+            raise SettingsError("the gain register holds the gain's logarithm, so the gain cools geometrically "
+                                "(exponential) or holds (constant); there is no linear gain schedule")
         if self.gain_schedule is not None and self.gain_schedule not in GAIN_SCHEDULES:
             raise SettingsError(f"gain schedule must be one of {', '.join(GAIN_SCHEDULES)}, not {self.gain_schedule!r}")
         if self.simulator not in SIMULATOR_CHOICES:
@@ -234,38 +262,22 @@ class AnnealSettings:
                                 f"({self.barrier_start_kt:g} kT); barriers only rise")
         if not isinstance(self.barrier_hold, int) or not 0 <= self.barrier_hold < 2 ** 32:
             raise SettingsError(f"the barrier hold must be a whole number of sweeps, not {self.barrier_hold!r}")
-        # the GAIN register: 1/16 kT per unit of U for spins, 1/4 for QP cells (params.gain_kt)
-        frac = round(-math.log2(gain_kt(1, self.qp_cells)))
-        g0 = _to_fixed("gain start (kT per unit)", self.gain_start_kt, frac, GAIN_BITS)
-        g1 = _to_fixed("gain end (kT per unit)", self.gain_end_kt, frac, GAIN_BITS)
+        # the GAIN register: the gain's logarithm (params.gain_kt), 1/256 octave per step
+        g0 = _gain_register("gain start", self.gain_start_kt, self.qp_cells)
+        g1 = _gain_register("gain end", self.gain_end_kt, self.qp_cells)
         if g1 < g0:
             raise SettingsError(f"gain end ({self.gain_end_kt:g}) is below gain start ({self.gain_start_kt:g}); "
                                 "the gain is an inverse temperature and only rises (cooling)")
         anneal_sweeps = self.sweeps - (self.consolidation_sweeps or 0)
         rate = _rate_register(kind, start, end, self.sweeps - self.barrier_hold, self.rate, "barrier", "kT")
-        gain_rate = _rate_register(gain_kind, g0, g1, anneal_sweeps, self.gain_rate, "gain", "kT per unit")
+        gain_rate = (_gain_rate_register(g0, g1, anneal_sweeps, self.gain_rate)
+                     if gain_kind == Schedule.EXPONENTIAL else 0)
         if check:
             barrier_step = None if self.rate is None else self.rate * (_Q if kind == Schedule.LINEAR else 1)
             _check_reaches(kind, start, end, barrier_step, rate, BARRIER_BITS, self.sweeps - self.barrier_hold,
                            self.sweeps - self.barrier_hold, "barrier", "kT", 1 / _Q)
-            unit = gain_kt(1, self.qp_cells)
-            gain_step = (None if self.gain_rate is None else
-                         self.gain_rate / (unit if gain_kind == Schedule.LINEAR else 1))
-            try:
-                _check_reaches(gain_kind, g0, g1, gain_step, gain_rate, GAIN_BITS, anneal_sweeps, self.sweeps,
-                               "gain", "kT per unit", unit)
-            except SettingsError as refused:
-                if gain_kind != Schedule.EXPONENTIAL or self.gain_rate is not None:
-                    raise
-                try:   # a linear schedule over the same range may fit where the geometric one does not
-                    linear = _rate_register(Schedule.LINEAR, g0, g1, anneal_sweeps, None, "gain", "kT per unit")
-                    _check_reaches(Schedule.LINEAR, g0, g1, None, linear, GAIN_BITS, anneal_sweeps, self.sweeps,
-                                   "gain", "kT per unit", unit)
-                except SettingsError:
-                    raise refused from None
-                raise SettingsError(f"{refused}, or --gain-schedule linear, which the register follows") from None
-        return RunConfig(seed=self.seed, gain_q4=g0, schedule=kind, barrier_start_q4=start,
-                         barrier_end_q4=end, rate=rate, gain_schedule=gain_kind, gain_end_q4=g1,
+        return RunConfig(seed=self.seed, gain_log=g0, schedule=kind, barrier_start_q4=start,
+                         barrier_end_q4=end, rate=rate, gain_schedule=gain_kind, gain_end_log=g1,
                          gain_rate=gain_rate, barrier_hold=self.barrier_hold)
 
     def describe(self):
@@ -278,11 +290,10 @@ class AnnealSettings:
             Schedule.EXPONENTIAL: f"exponential {b0:g} -> {b1:g} kT, x{1 + c.rate / 2 ** 16:.5f} per sweep{hold}",
             Schedule.LOGARITHMIC: f"logarithmic {b0:g} kT + ln(1 + t/{c.rate}), up to {b1:g} kT{hold}",
         }[c.schedule]
-        g0, g1 = gain_kt(c.gain_q4, self.qp_cells), gain_kt(c.gain_end_q4, self.qp_cells)
+        g0, g1 = gain_kt(c.gain_log, self.qp_cells), gain_kt(c.gain_end_log, self.qp_cells)
         gain = {
-            Schedule.CONSTANT: f"constant {g0:g}",
-            Schedule.LINEAR: f"linear {g0:g} -> {g1:g} at {c.gain_rate / 2 ** ACC_FRAC_BITS:.4g} per sweep",
-            Schedule.EXPONENTIAL: f"geometric {g0:g} -> {g1:g}, x{1 + c.gain_rate / 2 ** 16:.5f} per sweep",
+            Schedule.CONSTANT: f"constant {g0:.4g}",
+            Schedule.EXPONENTIAL: f"geometric {g0:.4g} -> {g1:.4g}, x{2 ** (c.gain_rate / _GAIN_RATE_ONE):.6f} per sweep",
         }[c.gain_schedule]
         return f"gain {gain} kT per unit (1/T); barrier {barrier}; {self.sweeps} sweeps; seed {self.seed}"
 
@@ -293,17 +304,22 @@ class AnnealSettings:
         return d
 
 
+def check_fits_build(settings, geometry, where="this build"):
+    """Refuse a run that needs a schedule kind ``geometry``'s build leaves out."""
+    if settings.schedule == "logarithmic" and not geometry.logarithmic_barrier:
+        raise SettingsError(f"{where} leaves out the barrier's logarithmic schedule (to fit its FPGA); "
+                            "use --schedule linear, exponential or constant")
+
+
 def format_notes(settings):
     """Where the registers run a resolved run (``AnnealSettings.to_dict()``) away from what was
     derived from its problem: one NOTE line each, for the report."""
     derived = settings.get("derived_from_problem") or {}
     notes = []
     hot, used = derived.get("gain_hot_kt"), settings.get("gain_start_kt")
-    if derived.get("gain_schedule") == "linear":
-        notes.append("NOTE       the gain cools linearly: the gain register cannot follow a geometric schedule over "
-                     "this many sweeps (docs/architecture.md, Schedules)")
-    if hot and used and used > 1.01 * hot:
-        notes.append(f"NOTE       the derived hot gain {hot:.3g} kT per unit is below the gain register's step: the "
-                     f"anneal starts at {used:g}, {used / hot:.3g}x colder (docs/architecture.md, Number formats)")
+    lowest = gain_kt(0, settings.get("qp_cells", False))
+    if hot and used and hot < 0.99 * lowest:
+        notes.append(f"NOTE       the derived hot gain {hot:.3g} kT per unit is below the gain register's range: the "
+                     f"anneal starts at {used:.3g}, {used / hot:.3g}x colder (docs/architecture.md, Number formats)")
     return notes
 

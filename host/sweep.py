@@ -14,8 +14,7 @@ At the end: ``summary.csv`` (one row per run) and ``summary.png`` (each swept ax
     [grid]                     # one run per combination
     problem = ["G11", "G14"]
     seed = [1, 2, 3, 4, 5]
-    sweeps = [50, 100]
-    gain_schedule = ["exponential", "linear"]
+    sweeps = [50, 100, 200, 400]
     target = ["golden"]
 """
 from __future__ import annotations

@@ -19,12 +19,14 @@ same figures for the run's own workload.
 import math
 from dataclasses import asdict, dataclass
 
-from ..hdl.params import ARG_FRAC_BITS, Counter
+from fractions import Fraction
+
+from ..hdl.params import ARG_FRAC_BITS, Counter, gain_operands
 
 __all__ = [
     "BOLTZMANN_J_PER_K", "LN2", "SECONDS_PER_YEAR", "Device", "binary_entropy", "reliability_tilt_kt",
     "update_floor_kt", "shortest_step_attempts", "workload_energy", "run_energy", "PRICES",
-    "RELIABILITY_PROTOCOL",
+    "RELIABILITY_PROTOCOL", "first_law",
 ]
 
 BOLTZMANN_J_PER_K = 1.380649e-23
@@ -327,3 +329,29 @@ def run_energy(counters, cells, bits, sweeps, final_barrier_q4, device=Device())
         "measured_over_lim_bound": measured["total_kt"] / lim if lim else None,
         "heat_over_reliability_floor": heat / floor if floor else None,
     }
+
+
+def _stored_q4(gain_log, objective):
+    """The array's energy g U in Q.4 kT, exactly: 16 g = M / 2^s (params.gain_operands)."""
+    mantissa, shift = (int(v) for v in gain_operands(gain_log))
+    return Fraction(mantissa * int(objective), 2 ** shift)
+
+
+def first_law(counters, gain_start_log, gain_end_log, u_start, u_end):
+    """The gain driver's work against the heat the hops released plus the change of the stored
+    energy g U (kT), with U (in gain units) from the start and final states, not the counters.
+
+    The counters hold each hop's heat and each gain step's work rounded to 1/16 kT (the tilt y
+    and the step's work, params.gain_product), so the balance closes to within half a unit per
+    hop's y (twice: the heat is 2 y) and half a unit per step: ``closes`` when the residual is
+    within that bound. It is bookkeeping (work and heat both follow the objective register); the
+    second law is tested over ensembles (tests/test_thermodynamics.py).
+    """
+    work = counters[Counter.WORK_IN_Q4] - counters[Counter.WORK_OUT_Q4]
+    heat = counters[Counter.DROP_Q4] - counters[Counter.CLIMB_Q4]
+    stored = _stored_q4(gain_end_log, u_end) - _stored_q4(gain_start_log, u_start)
+    residual = work - heat - stored
+    bound = counters[Counter.HOPS] + Fraction(counters[Counter.SWEEPS], 2)
+    return {"work_kt": work / _Q, "heat_kt": heat / _Q, "stored_energy_change_kt": float(stored) / _Q,
+            "residual_kt": float(residual) / _Q, "rounding_bound_kt": float(bound) / _Q,
+            "closes": abs(residual) <= bound}

@@ -10,15 +10,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..hdl.params import (ACC_FRAC_BITS, ARG_FRAC_BITS, BARRIER_BITS, DECIDE_CYCLES, DRAIN_CYCLES, GAIN_BITS,
-                          LOG_STEP_MULT, LOG_THRESHOLD_BITS, PROB_BITS, TABLE_DEPTH, Counter, Reg, Schedule,
-                          hop_exponent, hop_probability_table, lane_prng_state, xoshiro_next, xoshiro_output)
+from ..hdl.params import (ACC_FRAC_BITS, ARG_FRAC_BITS, BARRIER_BITS, DECIDE_CYCLES, DRAIN_CYCLES,
+                          GAIN_ACC_EXTRA_BITS, GAIN_BITS, GAIN_RATE_BITS, LOG_STEP_MULT, LOG_THRESHOLD_BITS,
+                          Counter, Reg, Schedule, gain_operands, gain_product, gain_step, decision_draws, hop_decision, hop_exponent, hop_probability_table,
+                          lane_prng_state, xoshiro_next, xoshiro_output)
 
 __all__ = ["RunConfig", "Snapshot", "ScheduleModel", "GoldenArray", "end_of_sweep_cycles", "field_pass_cycles",
            "source_cycles", "streaming_cycles", "work_increment"]
 
-_SHIFT = ACC_FRAC_BITS - ARG_FRAC_BITS
-_TABLE = np.array(hop_probability_table(), dtype=np.int64)
+_TABLE = np.array(hop_probability_table(), dtype=np.int64)   # (m, e) per exponent
 
 
 @dataclass(frozen=True)
@@ -29,14 +29,14 @@ class RunConfig:
     mobility and the consolidation; the gain (``gain_*``) is the inverse temperature.
     """
     seed: int = 1
-    gain_q4: int = 16                 # the gain at init (GAIN_START)
+    gain_log: int = 26 << 8           # the gain at init (GAIN_START, its logarithm L: 1 kT per unit)
     schedule: Schedule = Schedule.LOGARITHMIC
     barrier_start_q4: int = 0
     barrier_end_q4: int = 160         # 10 kT
     rate: int = 4                     # meaning depends on the schedule, see ScheduleModel
     gain_schedule: Schedule = Schedule.CONSTANT
-    gain_end_q4: int = 255
-    gain_rate: int = 0
+    gain_end_log: int = (1 << GAIN_BITS) - 1
+    gain_rate: int = 0                # exponential: octaves per sweep, Q.28
     barrier_hold: int = 0             # sweeps at barrier_start before the barrier schedule runs
 
     def registers(self):
@@ -46,8 +46,8 @@ class RunConfig:
             Reg.BARRIER_KIND: int(Schedule(self.schedule)), Reg.BARRIER_START: self.barrier_start_q4,
             Reg.BARRIER_END: self.barrier_end_q4, Reg.BARRIER_RATE: self.rate & 0xFFFFFFFF,
             Reg.BARRIER_HOLD: self.barrier_hold & 0xFFFFFFFF,
-            Reg.GAIN_KIND: int(Schedule(self.gain_schedule)), Reg.GAIN_START: self.gain_q4,
-            Reg.GAIN_END: self.gain_end_q4, Reg.GAIN_RATE: self.gain_rate & 0xFFFFFFFF,
+            Reg.GAIN_KIND: int(Schedule(self.gain_schedule)), Reg.GAIN_START: self.gain_log,
+            Reg.GAIN_END: self.gain_end_log, Reg.GAIN_RATE: self.gain_rate & 0xFFFFFFFF,
         }
 
 
@@ -59,7 +59,7 @@ class Snapshot:
     counters: dict
     saturated: int
     barrier_q4: int
-    gain_q4: int = None
+    gain_log: int = None
     objective: int = None
     trace: dict = field(default_factory=dict)
 
@@ -86,16 +86,20 @@ class Snapshot:
 class ScheduleModel:
     """Mirror of hdl/schedule.py: a schedule's value per sweep and the cycles each update takes.
 
-    The same generator drives the barrier (12-bit Q8.4 kT, with a hold) and the gain (8-bit Q4.4).
+    The same generator drives the barrier (12-bit Q8.4 kT, with a hold) and the gain (its 13-bit
+    logarithm L, whose geometric schedule is the linear kind of L).
     """
 
-    def __init__(self, kind, start, end, rate, value_bits, hold=0, logarithmic=True):
+    def __init__(self, kind, start, end, rate, value_bits, hold=0, logarithmic=True, exponential=True,
+                 extra_bits=ACC_FRAC_BITS - ARG_FRAC_BITS):
         self.kind = Schedule(kind)
         self.logarithmic = logarithmic   # without it, the logarithmic kind holds the value
+        self.exponential = exponential   # without it, the exponential kind holds the value
         self.value_bits = value_bits
-        self.end_acc = end << _SHIFT
+        self.shift = extra_bits
+        self.end_acc = end << self.shift
         self.rate = rate & 0xFFFFFFFF
-        self.acc = start << _SHIFT
+        self.acc = start << self.shift
         self.raise_q4 = start
         self.hold = hold & 0xFFFFFFFF
         self.held = 0
@@ -103,18 +107,27 @@ class ScheduleModel:
         self.threshold = self.rate * LOG_STEP_MULT
 
     @classmethod
-    def barrier(cls, config):
+    def barrier(cls, config, logarithmic=True):
+        """The barrier's generator (``logarithmic``: the geometry has that kind)."""
         return cls(config.schedule, config.barrier_start_q4, config.barrier_end_q4, config.rate,
-                   BARRIER_BITS, config.barrier_hold)
+                   BARRIER_BITS, config.barrier_hold, logarithmic=logarithmic)
 
     @classmethod
     def gain(cls, config):
-        return cls(config.gain_schedule, config.gain_q4, config.gain_end_q4, config.gain_rate, GAIN_BITS,
-                   logarithmic=False)
+        """The gain's generator: geometric (EXPONENTIAL) is L's linear ramp; other kinds hold L."""
+        kind = Schedule.LINEAR if config.gain_schedule == Schedule.EXPONENTIAL else Schedule.CONSTANT
+        return cls(kind, config.gain_log, config.gain_end_log, config.gain_rate & ((1 << GAIN_RATE_BITS) - 1),
+                   GAIN_BITS, logarithmic=False, exponential=False, extra_bits=GAIN_ACC_EXTRA_BITS)
 
     @property
     def value_q4(self):
-        return self.acc >> _SHIFT
+        """The value the array sees (the barrier in Q.4 kT; the gain's logarithm L)."""
+        return self.acc >> self.shift
+
+    @property
+    def value_before(self):
+        """The value before the last step."""
+        return self.value_q4 - self.raise_q4
 
     def advance(self):
         """Advance past one completed sweep; return the cycles the RTL's end of sweep takes with
@@ -129,14 +142,14 @@ class ScheduleModel:
             steps = 0
             limit = (1 << LOG_THRESHOLD_BITS) - 1
             while ((self.sweeps + self.rate) << 16) >= self.threshold and self.acc < self.end_acc:
-                self.acc += 1 << _SHIFT
+                self.acc += 1 << self.shift
                 self.threshold = min((self.threshold * LOG_STEP_MULT) >> 16, limit)
                 steps += 1
             cycles = steps + 3
         else:
             if self.kind == Schedule.LINEAR:
                 nxt = self.acc + self.rate
-            elif self.kind == Schedule.EXPONENTIAL:
+            elif self.kind == Schedule.EXPONENTIAL and self.exponential:
                 nxt = self.acc + ((self.acc * (self.rate & 0xFFFF)) >> 16)
             else:
                 nxt = self.acc
@@ -182,9 +195,11 @@ def streaming_cycles(program, hops, g0, g1):
     return (source_cycles(hops, program.rows[g0:g1][None]) + hops.any(axis=2) * after[None, :]).sum(axis=1)
 
 
-def work_increment(gain_raise_q4, objective):
-    """(WORK_IN, WORK_OUT) increments of one gain step: dg * U, by the sign of U (Q.4 kT)."""
-    work = gain_raise_q4 * objective
+def work_increment(gain_before, gain_after, objective):
+    """(WORK_IN, WORK_OUT) increments of one gain step from L = ``gain_before`` to ``gain_after``:
+    dg * U rounded to Q.4 kT, by the sign of U (params.gain_step)."""
+    step, shift = gain_step(gain_before, gain_after)
+    work = int(gain_product(objective, step, shift))
     return (work, 0) if work > 0 else (0, -work)
 
 
@@ -270,7 +285,7 @@ class GoldenArray:
             raise ValueError(f"{len(configs)} configs for {self.runs} runs")
         self.configs = configs
         self.config = configs[0]
-        self.schedules = [ScheduleModel.barrier(c) for c in configs]
+        self.schedules = [ScheduleModel.barrier(c, self.geometry.logarithmic_barrier) for c in configs]
         self.schedule = self.schedules[0]
         self.gain_schedules = [ScheduleModel.gain(c) for c in configs]
         # (4, R, P): the xoshiro128++ words s0..s3 of every lane of every run
@@ -292,27 +307,28 @@ class GoldenArray:
         return {c: int(v[0]) for c, v in self._totals.items()}
 
     def _draws(self):
-        """What every lane of every run draws in each group of the next sweep, each (R, G, P):
-        one xoshiro128++ output per lane and group, taken at decide: its top 16 bits are the
-        number compared with the table, its bit 0 the direction of a QP move."""
+        """What every lane of every run draws in each group of the next sweep, each (R, G, P): two
+        xoshiro128++ outputs per lane and group, at load and at decide, as (r16, run, direction)
+        (params.decision_draws)."""
         state = tuple(self.prng)
-        outputs = np.empty((self.program.n_groups,) + self.prng.shape[1:], dtype=np.uint32)
+        outputs = np.empty((2, self.program.n_groups) + self.prng.shape[1:], dtype=np.uint32)
         for grp in range(self.program.n_groups):
-            outputs[grp] = xoshiro_output(state)
-            state = xoshiro_next(state)
+            for k in range(2):
+                outputs[k, grp] = xoshiro_output(state)
+                state = xoshiro_next(state)
         self.prng = np.array(state)
-        outputs = outputs.transpose(1, 0, 2)
-        return (outputs >> np.uint32(32 - PROB_BITS)).astype(np.int64), (outputs & 1).astype(np.int64)
+        return decision_draws(*outputs.transpose(0, 2, 1, 3))
 
     def _sweep(self):
         barrier = np.array([s.value_q4 for s in self.schedules], dtype=np.int64)[:, None]
         raises = np.array([s.raise_q4 for s in self.schedules], dtype=np.int64)
         gain = np.array([s.value_q4 for s in self.gain_schedules], dtype=np.int64)[:, None]
+        operands = gain_operands(gain)   # (M, s) per run: y = round(M t / 2^s)
         t = {c: np.zeros(self.runs, dtype=np.int64) for c in Counter}  # this sweep's events (fit int64)
         if self.geometry.qp:
-            self._sweep_qp(barrier, raises, gain, t)
+            self._sweep_qp(barrier, raises, operands, t)
         else:
-            self._sweep_spins(barrier, raises, gain, t)
+            self._sweep_spins(barrier, raises, operands, t)
         t[Counter.SWEEPS] += 1
         if self.fields_stale:   # a start after the host wrote the state: the field pass first
             t[Counter.CYCLES] += field_pass_cycles(self.program)
@@ -322,18 +338,18 @@ class GoldenArray:
         for c in Counter:  # exact, unbounded totals; the RTL's saturation is applied on read-out
             self._totals[c] += t[c].astype(object)
         for k, g in enumerate(self.gain_schedules):   # the gain driver's work at the new gain
-            work_in, work_out = work_increment(g.raise_q4, int(self.objective[k]))
+            work_in, work_out = work_increment(g.value_before, g.value_q4, int(self.objective[k]))
             self._totals[Counter.WORK_IN_Q4][k] += work_in
             self._totals[Counter.WORK_OUT_Q4][k] += work_out
         return barrier[:, 0], gain[:, 0]
 
-    def _sweep_spins(self, barrier, raises, gain, t):
+    def _sweep_spins(self, barrier, raises, operands, t):
         """A spin flip: t = s f, decided by the compiled kernel (sim/kernel.py)."""
         flat = self.rows.reshape(self.runs, -1)
         bits = flat.astype(np.int8)
         prng = self.prng.astype(np.uint64)
         events = np.zeros((self.runs, 6), dtype=np.int64)
-        self._kernel.spin_sweep(bits, self._fields, prng, barrier[:, 0], gain[:, 0], self._groups, self.geometry.lanes,
+        self._kernel.spin_sweep(bits, self._fields, prng, barrier[:, 0], operands[0][:, 0], operands[1][:, 0], self._groups, self.geometry.lanes,
                                 *self._neighbours, self._valid, self._rows, _TABLE, events)
         flat[:] = bits
         self.prng = prng.astype(np.uint32)
@@ -348,9 +364,9 @@ class GoldenArray:
         t[Counter.CYCLES] += events[:, 5]
         self.objective += events[:, 4].astype(object)
 
-    def _sweep_qp(self, barrier, raises, gain, t):
+    def _sweep_qp(self, barrier, raises, operands, t):
         """A move of one level: t = 2 d g + Q_ii is twice the climb; blocked at the box."""
-        random16, up_bits = (a.reshape(self.runs, -1) for a in self._draws())
+        random16, runs, up_bits = (a.reshape(self.runs, -1) for a in self._draws())
         flat = self.rows.reshape(self.runs, -1)
         for cls in self.classes:
             own = flat[:, cls.slots].astype(np.int64)
@@ -358,11 +374,9 @@ class GoldenArray:
             d = up_bits[:, cls.slots] * 2 - 1
             tilt = 2 * d * gradient + cls.diagonal[None, :]
             allowed = np.where(d > 0, own < cls.high[None, :], own > cls.low[None, :])
-            half_tilt = gain * tilt
+            half_tilt = gain_product(tilt, *operands)
             a = hop_exponent(barrier, half_tilt)
-            r = random16[:, cls.slots]
-            p = _TABLE[np.clip(a, 0, TABLE_DEPTH - 1)]
-            hop = cls.valid[None, :] & allowed & ((a <= 0) | ((a < TABLE_DEPTH) & (r < p)))
+            hop = cls.valid[None, :] & allowed & hop_decision(a, random16[:, cls.slots], runs[:, cls.slots])
             drop = -2 * half_tilt
             valid = int(cls.valid.sum())
             down, up = hop & (drop > 0), hop & (drop < 0)
@@ -385,14 +399,14 @@ class GoldenArray:
         With ``trace``, the snapshot also holds the barrier and the objective after every sweep.
         """
         problem = self.program.problem
-        records = [{"barrier_q4": [], "gain_q4": [], "objective": []} for _ in range(self.runs)]
+        records = [{"barrier_q4": [], "gain_log": [], "objective": []} for _ in range(self.runs)]
         for _ in range(sweeps):
             barriers, gains = self._sweep()
             if trace:
                 objectives = problem.objective(self._values_all())
                 for k in range(self.runs):
                     records[k]["barrier_q4"].append(int(barriers[k]))
-                    records[k]["gain_q4"].append(int(gains[k]))
+                    records[k]["gain_log"].append(int(gains[k]))
                     value = objectives[k]   # QP objectives can end in .5
                     records[k]["objective"].append(float(value) if self.geometry.qp else int(value))
         snaps = [self._snapshot(k, records[k] if trace else {}) for k in range(self.runs)]

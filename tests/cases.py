@@ -2,9 +2,11 @@
 
 Each case is (id, geometry, Job); the same list drives Icarus, Verilator and the golden model.
 """
+from dataclasses import replace
+
 import numpy as np
 
-from lim.hdl.params import ArrayGeometry, Schedule
+from lim.hdl.params import GAIN_BITS, ArrayGeometry, Schedule, gain_register
 from lim.sim.cosim.runner import Job
 from lim.sim.golden import RunConfig
 from lim.sim.mapping import map_problem
@@ -20,19 +22,26 @@ RATES = {  # a rate per schedule kind that moves the barrier within a few sweeps
     Schedule.EXPONENTIAL: 20000,       # x1.3 per sweep
     Schedule.LOGARITHMIC: 2,           # tau = 2 sweeps
 }
-GAIN_RATES = {  # a rate per gain schedule kind that moves the gain within a few sweeps
+GAIN_RATES = {  # a rate per gain schedule kind: geometric moves the gain within a few sweeps
     Schedule.CONSTANT: 0,
-    Schedule.LINEAR: 5 << 16,          # 5/16 per sweep
-    Schedule.EXPONENTIAL: 30000,       # x1.46 per sweep
+    Schedule.LINEAR: 5 << 16,          # the gain generator has no linear kind: it holds
+    Schedule.EXPONENTIAL: 3 << 26,     # 0.75 octave (x1.68) per sweep
 }
 GAIN_KINDS = list(GAIN_RATES)
+GAIN_TOP = 2 ** GAIN_BITS - 1
+
+
+def gain(kt):
+    """The GAIN register value (the gain's logarithm) of ``kt`` kT per unit; 0 for 0 (1.5e-8)."""
+    return gain_register(kt) if kt else 0
 WEIGHT_SETS = [(1,), (-1, 1), (-3, -1, 2, 5), (-7, 7)]
 
 
 def random_gain(rng, kind):
-    """Gain register values (start, end, rate) for a schedule kind, with a start that moves."""
-    start = int(rng.integers(1 if kind == Schedule.EXPONENTIAL else 0, 40))
-    return {"gain_schedule": kind, "gain_q4": start, "gain_end_q4": min(255, start + int(rng.integers(0, 120))),
+    """Gain register values (start, end, rate) for a schedule kind: from 0.03 to 2.5 kT per unit,
+    rising by up to 3 octaves."""
+    start = int(rng.integers(gain(0.03), gain(2.5)))
+    return {"gain_schedule": kind, "gain_log": start, "gain_end_log": min(GAIN_TOP, start + int(rng.integers(0, 768))),
             "gain_rate": GAIN_RATES[kind]}
 
 
@@ -83,46 +92,53 @@ def edge_cases():
     g = SMALL
     empty = np.zeros(0, dtype=np.int64)
     add("no-couplings-biases-only", g, IsingProblem(13, empty, empty, empty, rng.integers(-9, 10, size=13)),
-        RunConfig(seed=3, gain_q4=8, schedule=Schedule.LINEAR, barrier_end_q4=64, rate=1 << 15), [4])
+        RunConfig(seed=3, gain_log=gain(0.5), schedule=Schedule.LINEAR, barrier_end_q4=64, rate=1 << 15), [4])
     add("all-zero-couplings", g, random_maxcut(20, 40, seed=5, weights=(0,)),
-        RunConfig(seed=4, gain_q4=16, schedule=Schedule.CONSTANT, barrier_start_q4=8), [3])
+        RunConfig(seed=4, gain_log=gain(1), schedule=Schedule.CONSTANT, barrier_start_q4=8), [3])
     dense = random_maxcut(16, 120, seed=6, weights=(-g.weight_max, -g.weight_min))  # J = -w
     add("max-weights-max-gain", g, with_biases(dense, [g.weight_max] * 8 + [g.weight_min] * 8),
-        RunConfig(seed=5, gain_q4=255, schedule=Schedule.LOGARITHMIC, barrier_end_q4=4095, rate=1), [2, 1])
+        RunConfig(seed=5, gain_log=GAIN_TOP, schedule=Schedule.LOGARITHMIC, barrier_end_q4=4095, rate=1), [2, 1])
     add("complete-graph-k9", g, random_maxcut(9, 36, seed=8, weights=(-2, 3)),
-        RunConfig(seed=6, gain_q4=12, schedule=Schedule.EXPONENTIAL, barrier_start_q4=3,
+        RunConfig(seed=6, gain_log=gain(0.75), schedule=Schedule.EXPONENTIAL, barrier_start_q4=3,
                   barrier_end_q4=200, rate=65535), [5])
     add("single-spin", g, IsingProblem(1, empty, empty, empty, np.array([3])),
-        RunConfig(seed=0, gain_q4=4, schedule=Schedule.CONSTANT), [6])
+        RunConfig(seed=0, gain_log=gain(0.25), schedule=Schedule.CONSTANT), [6])
     add("n-not-multiple-of-lanes", g, random_maxcut(37, 80, seed=9, weights=(-1, 1)),
-        RunConfig(seed=9, gain_q4=24, schedule=Schedule.LINEAR, barrier_end_q4=300, rate=1 << 16), [3, 4])
+        RunConfig(seed=9, gain_log=gain(1.5), schedule=Schedule.LINEAR, barrier_end_q4=300, rate=1 << 16), [3, 4])
     add("barrier-at-maximum", g, random_maxcut(24, 50, seed=10),
-        RunConfig(seed=10, gain_q4=16, schedule=Schedule.CONSTANT, barrier_start_q4=4095,
+        RunConfig(seed=10, gain_log=gain(1), schedule=Schedule.CONSTANT, barrier_start_q4=4095,
                   barrier_end_q4=4095), [2])
     add("checkpoints-3-2-5", g, random_maxcut(48, 150, seed=11, weights=(-1, 1)),
-        RunConfig(seed=11, gain_q4=20, schedule=Schedule.LOGARITHMIC, barrier_end_q4=120, rate=3), [3, 2, 5])
+        RunConfig(seed=11, gain_log=gain(1.25), schedule=Schedule.LOGARITHMIC, barrier_end_q4=120, rate=3), [3, 2, 5])
     add("full-array", g, random_maxcut(200, 300, seed=12, weights=(-1, 1)),
-        RunConfig(seed=12, gain_q4=16, schedule=Schedule.LINEAR, barrier_end_q4=160, rate=1 << 15), [2])
+        RunConfig(seed=12, gain_log=gain(1), schedule=Schedule.LINEAR, barrier_end_q4=160, rate=1 << 15), [2])
     add("anneal-then-consolidate", g, random_maxcut(40, 120, seed=15, weights=(-2, 1, 3)),
-        RunConfig(seed=15, gain_q4=2, gain_schedule=Schedule.EXPONENTIAL, gain_end_q4=200, gain_rate=40000,
+        RunConfig(seed=15, gain_log=gain(0.125), gain_schedule=Schedule.EXPONENTIAL, gain_end_log=gain(12.5), gain_rate=round(0.69 * 2 ** 28),
                   schedule=Schedule.LINEAR, barrier_start_q4=0, barrier_end_q4=900, rate=300 << 16,
                   barrier_hold=5), [4, 3])
-    add("gain-linear-barrier-log", g, random_maxcut(30, 70, seed=16, weights=(-1, 1)),
-        RunConfig(seed=16, gain_q4=3, gain_schedule=Schedule.LINEAR, gain_end_q4=90, gain_rate=7 << 16,
+    add("gain-geometric-barrier-log", g, random_maxcut(30, 70, seed=16, weights=(-1, 1)),
+        RunConfig(seed=16, gain_log=gain(0.1875), gain_schedule=Schedule.EXPONENTIAL, gain_end_log=gain(5.625),
+                  gain_rate=5 << 26,
                   schedule=Schedule.LOGARITHMIC, barrier_end_q4=40, rate=1, barrier_hold=2), [3, 3])
     # the shortest sweep (one group, nothing hops at the top barrier: 6 cycles) with the gain raised
-    # by 100 = 0b1100100 per sweep: the work counter's shift and add must finish within the sweep
+    # by the most a step can (the rate register's top bits set: it keeps 30, just under 4 octaves
+    # per sweep) from 0.01 kT per unit to its largest: the work pipeline must finish within the
+    # sweep, and a step's D crosses 4 octaves
     add("one-group-steep-gain", g, IsingProblem(4, empty, empty, empty, np.array([3, -2, 5, 1])),
-        RunConfig(seed=17, gain_q4=0, gain_schedule=Schedule.LINEAR, gain_end_q4=255, gain_rate=100 << 12,
+        RunConfig(seed=17, gain_log=gain(0.01), gain_schedule=Schedule.EXPONENTIAL, gain_end_log=GAIN_TOP, gain_rate=0xFFFFFFFF,
                   schedule=Schedule.CONSTANT, barrier_start_q4=4095, barrier_end_q4=4095), [3, 2])
     add("star-forwarding", g, star(13),
-        RunConfig(seed=18, gain_q4=0, gain_schedule=Schedule.LINEAR, gain_end_q4=40, gain_rate=3 << 16,
+        RunConfig(seed=18, gain_log=0, gain_schedule=Schedule.LINEAR, gain_end_log=gain(2.5), gain_rate=3 << 16,
                   schedule=Schedule.CONSTANT), [3, 5])
+    # a build without the barrier's logarithmic kind (the iCEBreaker's) holds the barrier under it
+    add("no-logarithmic-barrier", replace(g, logarithmic_barrier=False), random_maxcut(20, 40, seed=19, weights=(-1, 1)),
+        RunConfig(seed=19, gain_log=gain(0.5), schedule=Schedule.LOGARITHMIC, barrier_start_q4=5, barrier_end_q4=90,
+                  rate=1), [2, 3])
     t = TINY
     add("saturating-counters", t, random_maxcut(20, 60, seed=13, weights=(-7, 7)),
-        RunConfig(seed=13, gain_q4=40, schedule=Schedule.LINEAR, barrier_end_q4=400, rate=1 << 17), [6, 200])
+        RunConfig(seed=13, gain_log=gain(2.5), schedule=Schedule.LINEAR, barrier_end_q4=400, rate=1 << 17), [6, 200])
     add("three-lanes", t, random_maxcut(10, 15, seed=14, weights=(-1, 2)),
-        RunConfig(seed=14, gain_q4=16, schedule=Schedule.LOGARITHMIC, barrier_end_q4=60, rate=1), [4])
+        RunConfig(seed=14, gain_log=gain(1), schedule=Schedule.LOGARITHMIC, barrier_end_q4=60, rate=1), [4])
     return cases
 
 
@@ -154,7 +170,7 @@ def qp_cases(seed=99):
     Q = np.diag([g.weight_max, g.weight_min, 5]) + np.array([[0, g.weight_min, 0], [g.weight_min, 0, 3], [0, 3, 0]])
     extreme = QpProblem.from_dense(Q, [g.weight_max, g.weight_min, 0], 8, name="qp-extremes")
     cases.append(("qp-extremes-p8", g, Job("qp-extremes", map_problem(extreme, g), np.array([255, 0, 128]),
-                                           RunConfig(seed=3, gain_q4=255, schedule=Schedule.CONSTANT), [3])))
+                                           RunConfig(seed=3, gain_log=GAIN_TOP, schedule=Schedule.CONSTANT), [3])))
     return cases
 
 

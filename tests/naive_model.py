@@ -7,11 +7,27 @@ cell does, reading the couplings from the memory images the host writes (the upd
 entries in lane l naming group g are the couplings of cell (g, l)). It shares only the contract's
 constants and primitives (table, PRNG step, schedule generator) with the golden model.
 """
-from lim.hdl.params import (BARRIER_BITS, DECIDE_CYCLES, DRAIN_CYCLES, GAIN_BITS, TABLE_DEPTH, Counter,
-                            hop_probability_table, lane_prng_state, xoshiro_next, xoshiro_output)
+from fractions import Fraction
+from math import floor
+
+from lim.hdl.params import (BARRIER_BITS, DECIDE_CYCLES, DRAIN_CYCLES, GAIN_SHIFT_MAX, TABLE_DEPTH, Counter,
+                            gain_mantissa_table, hop_probability_table, lane_prng_state, xoshiro_next,
+                            xoshiro_output)
 from lim.sim.golden import ScheduleModel
 
 TABLE = hop_probability_table()
+MANTISSA = gain_mantissa_table()
+
+
+def sixteen_gain(gain_log):
+    """16 x the gain of register value L, exactly: M(L mod 256) / 2^(31 - L div 256)."""
+    return Fraction(MANTISSA[gain_log % 256], 2 ** (GAIN_SHIFT_MAX - gain_log // 256))
+
+
+def rounded(x):
+    """x to the nearest integer, halves away from zero."""
+    magnitude = floor(abs(x) + Fraction(1, 2))
+    return -magnitude if x < 0 else magnitude
 
 
 def run_naive(program, initial_bits, config, sweeps):
@@ -20,9 +36,9 @@ def run_naive(program, initial_bits, config, sweeps):
     rows = program.spins_to_rows(initial_bits).tolist()
     prng = [lane_prng_state(config.seed, lane) for lane in range(P)]
     barrier_schedule = ScheduleModel(config.schedule, config.barrier_start_q4, config.barrier_end_q4,
-                                     config.rate, BARRIER_BITS, config.barrier_hold)
-    gain_schedule = ScheduleModel(config.gain_schedule, config.gain_q4, config.gain_end_q4,
-                                  config.gain_rate, GAIN_BITS, logarithmic=False)
+                                     config.rate, BARRIER_BITS, config.barrier_hold,
+                                     logarithmic=program.geometry.logarithmic_barrier)
+    gain_schedule = ScheduleModel.gain(config)
     objective = program.objective_register(initial_bits)
     totals = {c: 0 for c in Counter}
     G = program.n_groups
@@ -47,11 +63,13 @@ def run_naive(program, initial_bits, config, sweeps):
     totals[Counter.CYCLES] += (G + 1) + sum(3 + p for p in picks) + 1 if sweeps else 0
     for _ in range(sweeps):
         barrier = barrier_schedule.value_q4
-        gain = gain_schedule.value_q4
+        gain = sixteen_gain(gain_schedule.value_q4)
         totals[Counter.CYCLES] += 1                     # the sweep's first fetch
         for g in range(G):
             moves = [0] * P
             for lane in range(P):
+                first = xoshiro_output(prng[lane])      # taken at load, before the step
+                prng[lane] = xoshiro_next(prng[lane])
                 draw = xoshiro_output(prng[lane])       # taken at decide, before the step
                 prng[lane] = xoshiro_next(prng[lane])
                 if not program.valid[g, lane]:
@@ -70,20 +88,28 @@ def run_naive(program, initial_bits, config, sweeps):
                         field += w if value else -w
                 level = rows[g][lane]
                 if qp:
-                    d = 1 if draw & 1 else -1
+                    d = 1 if first & 1 else -1
                     t = 2 * d * field + int(program.diagonal[g, lane])
                     allowed = level < program.high[g, lane] if d > 0 else level > program.low[g, lane]
                 else:
                     d = 1 - 2 * level            # a flip
                     t = (1 if level else -1) * field
                     allowed = True
-                y = gain * t                     # half the climb, Q.4 kT
+                y = rounded(gain * t)            # half the climb, Q.4 kT
                 if y > 0:                        # uphill: from the barrier top, or the whole climb
                     a = max(barrier + y, 2 * y)
                 else:                            # downhill
                     a = barrier + y
                 r = draw >> 16
-                hop = allowed and (a <= 0 or (a < TABLE_DEPTH and r < TABLE[a]))
+                bits = format(first, "032b")[:31] + format(draw, "032b")[16:]   # the run: 47 bits, top first
+                if a <= 0:
+                    passes = True
+                elif a < TABLE_DEPTH:
+                    mantissa, halvings = TABLE[a]
+                    passes = "1" not in bits[:halvings] and r < mantissa
+                else:
+                    passes = False
+                hop = allowed and passes
                 drop = -2 * y
                 totals[Counter.ATTEMPTS] += 1
                 totals[Counter.BARRIER_Q4] += barrier_schedule.raise_q4 * program.geometry.level_bits
@@ -103,6 +129,6 @@ def run_naive(program, initial_bits, config, sweeps):
                 totals[Counter.CYCLES] += streaming(g, hopped) + DRAIN_CYCLES + (1 if g < G - 1 else 0)
         totals[Counter.SWEEPS] += 1
         totals[Counter.CYCLES] += max(barrier_schedule.advance(), gain_schedule.advance())
-        work = gain_schedule.raise_q4 * objective
+        work = rounded((sixteen_gain(gain_schedule.value_q4) - sixteen_gain(gain_schedule.value_before)) * objective)
         totals[Counter.WORK_IN_Q4 if work > 0 else Counter.WORK_OUT_Q4] += abs(work)
     return rows, totals, objective

@@ -7,7 +7,7 @@ import pytest
 from amaranth.sim import Simulator
 
 from lim.hdl.counters import SaturatingCounter
-from lim.hdl.params import (ACC_FRAC_BITS, ARG_FRAC_BITS, BARRIER_BITS, GAIN_BITS, PRNG_WARMUP_STEPS, PROB_BITS, TABLE_DEPTH,
+from lim.hdl.params import (ARG_FRAC_BITS, BARRIER_BITS, GAIN_BITS, PRNG_WARMUP_STEPS, PROB_BITS, RUN_BITS, TABLE_DEPTH,
                             Schedule, hop_probability_table, lane_prng_state, xoshiro_next, xoshiro_output)
 from lim.hdl.prng import Xoshiro128pp
 from lim.hdl.schedule import ScheduleGenerator
@@ -121,11 +121,13 @@ SCHEDULES = [
     RunConfig(schedule=Schedule.LINEAR, barrier_start_q4=0, barrier_end_q4=900, rate=100 << 16, barrier_hold=7),
     RunConfig(schedule=Schedule.LOGARITHMIC, barrier_start_q4=3, barrier_end_q4=90, rate=2, barrier_hold=4),
 ]
-GAIN_SCHEDULES = [   # the gain generator: 8 bits, no hold
-    RunConfig(gain_schedule=Schedule.EXPONENTIAL, gain_q4=1, gain_end_q4=255, gain_rate=6000),
-    RunConfig(gain_schedule=Schedule.LINEAR, gain_q4=0, gain_end_q4=200, gain_rate=(3 << 16) + 5),
-    RunConfig(gain_schedule=Schedule.LOGARITHMIC, gain_q4=4, gain_end_q4=255, gain_rate=1),  # holds
-    RunConfig(gain_schedule=Schedule.CONSTANT, gain_q4=77),
+GAIN_SCHEDULES = [   # the gain generator: its logarithm L, 13 bits, geometric = L's ramp, no hold
+    RunConfig(gain_schedule=Schedule.EXPONENTIAL, gain_log=1, gain_end_log=8191, gain_rate=(37 << 20) + 12345),
+    RunConfig(gain_schedule=Schedule.EXPONENTIAL, gain_log=100, gain_end_log=8000, gain_rate=0xFFFFFFFF),
+    RunConfig(gain_schedule=Schedule.EXPONENTIAL, gain_log=5000, gain_end_log=5003, gain_rate=3),
+    RunConfig(gain_schedule=Schedule.LINEAR, gain_log=0, gain_end_log=200, gain_rate=(3 << 16) + 5),  # holds
+    RunConfig(gain_schedule=Schedule.LOGARITHMIC, gain_log=4, gain_end_log=255, gain_rate=1),  # holds
+    RunConfig(gain_schedule=Schedule.CONSTANT, gain_log=77),
 ]
 GENERATORS = ([(c, BARRIER_BITS, ScheduleModel.barrier(c)) for c in SCHEDULES]
               + [(c, GAIN_BITS, ScheduleModel.gain(c)) for c in GAIN_SCHEDULES])
@@ -135,8 +137,8 @@ GENERATORS = ([(c, BARRIER_BITS, ScheduleModel.barrier(c)) for c in SCHEDULES]
                          ids=lambda v: f"{v.kind.name.lower()}-{v.rate}-hold{v.hold}-{v.value_bits}b"
                          if isinstance(v, ScheduleModel) else "")
 def test_schedule_block_matches_model(config, bits, model):
-    dut = ScheduleGenerator(bits, logarithmic=model.logarithmic)
-    start, end = model.value_q4, model.end_acc >> (ACC_FRAC_BITS - ARG_FRAC_BITS)
+    dut = ScheduleGenerator(bits, model.shift, logarithmic=model.logarithmic, exponential=model.exponential)
+    start, end = model.value_q4, model.end_acc >> model.shift
 
     async def bench(ctx):
         ctx.set(dut.kind, model.kind)
@@ -190,14 +192,16 @@ def test_logarithmic_schedule_follows_ln():
 
 
 def test_probability_table_error_against_float():
-    """Only rounding to 16 bits: |p - exp(-x)| <= 2^-17 for every x the table serves."""
+    """Only the mantissa's rounding to 16 bits: |p / exp(-x) - 1| <= 2^-16 for every x the table
+    serves, with m in [2^15, 2^16) and e at most the run's bits."""
     table = hop_probability_table()
     assert len(table) == TABLE_DEPTH
-    worst = max(abs(table[k] / 2 ** PROB_BITS - math.exp(-k / 2 ** ARG_FRAC_BITS)) for k in range(1, TABLE_DEPTH))
-    assert worst <= 2 ** -(PROB_BITS + 1)
-    assert all(a >= b for a, b in zip(table[1:], table[2:]))  # monotone
-    first_zero = table.index(0)
-    assert math.exp(-first_zero / 16) < 2 ** -(PROB_BITS + 1) <= math.exp(-(first_zero - 1) / 16)
+    worst = max(abs(m / 2 ** PROB_BITS * 2.0 ** -e / math.exp(-k / 2 ** ARG_FRAC_BITS) - 1)
+                for k, (m, e) in enumerate(table) if k)
+    assert worst <= 2 ** -PROB_BITS
+    assert all(2 ** (PROB_BITS - 1) <= m < 2 ** PROB_BITS and 0 <= e <= RUN_BITS for m, e in table)
+    values = [m * 2.0 ** -e for m, e in table]
+    assert all(a > b for a, b in zip(values[1:], values[2:]))  # strictly falling
 
 
 def test_writing_n_groups_alone_recomputes_the_fields():
@@ -214,7 +218,7 @@ def test_writing_n_groups_alone_recomputes_the_fields():
     g = TINY
     program = map_problem(random_maxcut(12, 20, seed=3, weights=(-1, 2)), g)
     bits = [k % 2 for k in range(12)]
-    config = RunConfig(seed=4, gain_q4=16)
+    config = RunConfig(seed=4)
     gold = GoldenArray(program, bits, config)
     expected = []
     for stale in (False, False, True):    # the golden model is told of the write; the RTL is not

@@ -6,7 +6,7 @@ import time
 import numpy as np
 import pytest
 
-from cases import SMALL
+from cases import SMALL, gain
 from lim.hdl.params import Reg, Region, Schedule
 from lim.hdl.protocol import SYNC, Command, Status
 from lim.host.driver import LimBoard
@@ -50,7 +50,7 @@ def test_anneal_through_the_board_equals_golden_model(board):
     problem = random_maxcut(50, 180, seed=21, weights=(-2, 1, 3))
     program = map_problem(problem, SMALL)
     bits = np.random.default_rng(4).integers(0, 2, problem.n)
-    config = RunConfig(seed=99, gain_q4=20, schedule=Schedule.LOGARITHMIC, barrier_end_q4=120, rate=3)
+    config = RunConfig(seed=99, gain_log=gain(1.25), schedule=Schedule.LOGARITHMIC, barrier_end_q4=120, rate=3)
     snaps = driver.run([Job("board", program, bits, config, [4, 3])])[0]
     gold = GoldenArray(program, bits, config)
     for sweeps, got in zip([4, 3], snaps):
@@ -100,7 +100,7 @@ def test_faults_on_the_link_are_recovered_with_nothing_lost(board):
     problem = random_maxcut(40, 120, seed=8, weights=(-1, 1))
     program = map_problem(problem, SMALL)
     bits = np.random.default_rng(2).integers(0, 2, problem.n)
-    config = RunConfig(seed=5, gain_q4=16, schedule=Schedule.LINEAR, barrier_end_q4=90, rate=1 << 15)
+    config = RunConfig(seed=5, gain_log=gain(1), schedule=Schedule.LINEAR, barrier_end_q4=90, rate=1 << 15)
     snaps = driver.run([Job("faulty", program, bits, config, [3, 3])])[0]
     gold = GoldenArray(program, bits, config)
     for sweeps, got in zip([3, 3], snaps):

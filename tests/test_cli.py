@@ -81,7 +81,7 @@ def test_icarus_through_the_command_line(tmp_path, small_gset):
     ("3 1\n1 2 400\n", [], "outside the array's 8-bit range"),
     ("3 1\n1 2 1\n", ["--barrier-start", "4", "--barrier-end", "2"], "barriers only rise"),
     ("3 1\n1 2 1\n", ["--schedule", "exponential"], "--barrier-start above 0"),
-    ("3 1\n1 2 1\n", ["--gain", "16"], "gain"),
+    ("3 1\n1 2 1\n", ["--gain", "100"], "gain start must be in"),
     ("3 1\n1 2 1\n", ["--sweeps", "0"], "sweeps"),
 ])
 def test_bad_input_gets_one_line_and_exit_2(tmp_path, content, args, message):

@@ -6,7 +6,7 @@ All cases of one geometry run in one simulator process (one build); each case is
 import numpy as np
 import pytest
 
-from cases import all_cases, qp_cases
+from cases import all_cases, gain, qp_cases
 from lim.hdl.params import Counter
 from lim.sim.cosim.amaranth_sim import AmaranthSimulator
 from lim.sim.cosim.runner import Cosimulator
@@ -40,7 +40,7 @@ def check_rtl_equals_golden_model(simulator, name, geometry, job, waves):
             assert got.counters[counter] == want.counters[counter], f"{counter.name} differs ({where})"
         assert got.saturated == want.saturated, f"saturation flags differ ({where})"
         assert got.barrier_q4 == want.barrier_q4, f"barrier differs ({where})"
-        assert got.gain_q4 == want.gain_q4, f"gain differs ({where})"
+        assert got.gain_log == want.gain_log, f"gain differs ({where})"
         assert got.objective == want.objective, f"objective register differs ({where})"
 
 
@@ -94,8 +94,8 @@ def _board_job(board):
     presets = {Counter.READS: (1 << 32) - 50, Counter.ATTEMPTS: (1 << 32) - 3, Counter.CYCLES: top - 40,
                Counter.DROP_Q4: top - 5, Counter.WORK_IN_Q4: (1 << 32) - 7, Counter.WORK_OUT_Q4: (1 << 32) - 7,
                Counter.BARRIER_Q4: top - 10_000}
-    config = RunConfig(seed=5, gain_q4=8, schedule=Schedule.LINEAR, barrier_start_q4=0, barrier_end_q4=400,
-                       rate=3 << 12, gain_schedule=Schedule.LINEAR, gain_end_q4=40, gain_rate=5 << 12)
+    config = RunConfig(seed=5, gain_log=gain(0.5), schedule=Schedule.LINEAR, barrier_start_q4=0, barrier_end_q4=400,
+                       rate=3 << 12, gain_schedule=Schedule.EXPONENTIAL, gain_end_log=gain(2.5), gain_rate=1 << 27)
     initial = (np.arange(n) * 7 % 3 == 0).astype(int)
     return geometry, Job(f"{board}-presets", program, initial, config, [2, 3], presets)
 

@@ -2,13 +2,14 @@
 import json
 
 import pytest
-from amaranth.hdl import Const, Signal, signed
+from amaranth.hdl import Const, Elaboratable, Module, Signal, signed
 
 from lim.hdl.command import CommandBlock
 from lim.hdl.counters import SaturatingCounter
-from lim.hdl.lane import Lane
+from lim.hdl.gain import rounded_shift
+from lim.hdl.lane import Lane, TiltProduct, hop_argument_shape
 from lim.boards.targets import BOARDS
-from lim.hdl.params import Region
+from lim.hdl.params import Region, gain_product
 from lim.host.cli import main
 from lim.sim.formal.properties import (FORMAL_GEOMETRY, PROOFS, CommandLiveness, CommandSafety,
                                        CounterProperties, LaneProperties)
@@ -69,15 +70,6 @@ class NarrowLane(Lane):
         self.x = Signal(self.x_shape)
 
 
-class NarrowTiltLane(Lane):
-    """Forms t = +-f at the field's own width, so negating the most negative field wraps."""
-
-    def __init__(self, geometry, index):
-        super().__init__(geometry, index)
-        self.t = Signal(signed(geometry.field_bits))
-        self.t_latched = Signal(signed(geometry.field_bits))
-
-
 def test_wrapping_counter_fails_the_proof(tmp_path):
     result = prove(CounterProperties(12, 4, counter=WrappingCounter), "wrap", tmp_path)
     assert not result.passed
@@ -103,37 +95,76 @@ def test_narrow_hop_argument_fails_the_proof(tmp_path):
     assert not result.passed
 
 
-def lane_tilts(lane_class, geometry):
-    """The lane's t for its own value 0 and 1 at the field's extremes, read from the lane's own
-    signal in Amaranth's simulator: -f overflows only at the most negative f."""
+GAIN_EXTREMES = [(512, 0), (1021, 0), (1021, 1), (733, 13), (512, 31), (1021, 31)]   # (M, s)
+
+
+class _TiltAndY(Elaboratable):
+    """The lane's TiltProduct and its rounded shift, composed as the lane composes them."""
+
+    def __init__(self, tilt, x_shape):
+        self.tilt, self.shift, self.y = tilt, Signal(5), Signal(x_shape)
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.tilt = self.tilt
+        m.d.comb += self.y.eq(rounded_shift(m, self.tilt.product, self.tilt.negative, self.shift))
+        return m
+
+
+def lane_tilts(tilt_class, geometry):
+    """The lane's t and y for its own value 0 and 1 at the field's extremes and the gain's
+    extremes (M, s), read from the lane's own units in Amaranth's simulator, against t = +-f and
+    y = params.gain_product(t, M, s): -f overflows only at the most negative f, M t only where
+    both are largest."""
     from amaranth.sim import Simulator
-    dut = lane_class(geometry, 0)
+    dut = _TiltAndY(tilt_class(geometry), hop_argument_shape(geometry))
     low, high = -(1 << (geometry.field_bits - 1)), (1 << (geometry.field_bits - 1)) - 1
-    cases = [(f, own) for f in (low, low + 1, -1, 0, 1, high) for own in (0, 1)]
+    cases = [(f, own, m, shift) for f in (low, low + 1, -1, 0, 1, high) for own in (0, 1)
+             for m, shift in GAIN_EXTREMES]
     got = []
 
     async def bench(ctx):
-        for f, own in cases:
-            ctx.set(dut.field, f)
-            ctx.set(dut.own_value, own)
+        for f, own, m, shift in cases:
+            ctx.set(dut.tilt.field, f)
+            ctx.set(dut.tilt.own_value, own)
+            ctx.set(dut.tilt.mantissa, m)
+            ctx.set(dut.shift, shift)
             await ctx.delay(1e-9)
-            got.append(ctx.get(dut.t))
+            got.append((ctx.get(dut.tilt.t), ctx.get(dut.y)))
 
     sim = Simulator(dut)
     sim.add_testbench(bench)
     sim.run()
-    return got, [f if own else -f for f, own in cases]
+    want = [(t, int(gain_product(t, m, shift))) for f, own, m, shift in cases for t in [f if own else -f]]
+    return got, want
+
+
+class NarrowTiltProduct(TiltProduct):
+    """Forms t = +-f at the field's own width, so negating the most negative field wraps."""
+
+    def __init__(self, geometry):
+        super().__init__(geometry)
+        self.t = Signal(signed(geometry.field_bits))
+
+
+class NarrowProduct(TiltProduct):
+    """Holds M |t| one bit narrower than it needs: the largest products wrap."""
+
+    def __init__(self, geometry):
+        super().__init__(geometry)
+        self.product = Signal(self.product_shape.width - 3)   # M |t| < 2^(width - 2) for spins
 
 
 @pytest.mark.parametrize("geometry", [FORMAL_GEOMETRY, BOARDS["icebreaker"].geometry, BOARDS["ulx3s"].geometry],
                          ids=["small", "icebreaker", "ulx3s"])
-def test_the_lanes_t_is_plus_or_minus_the_field_at_its_extremes(geometry):
-    got, want = lane_tilts(Lane, geometry)
+def test_the_lanes_t_and_y_at_their_extremes(geometry):
+    got, want = lane_tilts(TiltProduct, geometry)
     assert got == want
 
 
-def test_a_lane_whose_t_wraps_fails_the_extremes_check():
-    got, want = lane_tilts(NarrowTiltLane, FORMAL_GEOMETRY)
+@pytest.mark.parametrize("tilt", [NarrowTiltProduct, NarrowProduct])
+def test_a_lane_whose_t_or_product_wraps_fails_the_extremes_check(tilt):
+    got, want = lane_tilts(tilt, FORMAL_GEOMETRY)
     assert got != want
 
 
@@ -152,3 +183,35 @@ def test_lim_prove_reports_and_writes_json(tmp_path, capsys):
     assert "schedule" in capsys.readouterr().out
     (entry,) = json.loads((tmp_path / "formal.json").read_text())["proofs"]
     assert entry["passed"] and entry["mode"] == "prove"
+
+
+def test_leading_zeros_counts_every_position():
+    """The lane's leading-zero tree (its run of zeros against e) on 31, 16 and 47 bits: one set
+    bit at every position, a random bit below it, and zero."""
+    from amaranth.sim import Simulator
+    from lim.hdl.lane import leading_zeros
+
+    class Count(Elaboratable):
+        def __init__(self, width):
+            self.value, self.width = Signal(width), width
+
+        def elaborate(self, platform):
+            m = Module()
+            self.count = leading_zeros(m, self.value)
+            return m
+
+    for width in (31, 16, 47):
+        dut = Count(width)
+        values = [0] + [(1 << k) | ((1 << k) - 1 & 0x5A5A5A5A5A5A) for k in range(width)]
+        got = []
+
+        async def bench(ctx):
+            for v in values:
+                ctx.set(dut.value, v)
+                await ctx.delay(1e-9)
+                got.append(ctx.get(dut.count))
+
+        sim = Simulator(dut)
+        sim.add_testbench(bench)
+        sim.run()
+        assert got == [width - v.bit_length() for v in values], width

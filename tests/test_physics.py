@@ -10,7 +10,7 @@ import math
 import numpy as np
 import pytest
 
-from lim.hdl.params import ArrayGeometry, Schedule
+from lim.hdl.params import ArrayGeometry, Schedule, gain_kt, gain_register
 from lim.sim.cosim.runner import Cosimulator, Job
 from lim.sim.golden import GoldenArray, RunConfig
 from lim.sim.mapping import map_problem
@@ -19,8 +19,8 @@ from lim.sim.problem import IsingProblem
 GEOMETRY = ArrayGeometry(lanes=8, groups=32, edge_depth=16)
 CELLS = GEOMETRY.cells
 BIAS = 2
-GAIN_Q4 = 16                       # 1 kT per unit: D = 2 g h = 4 kT
-TILT_KT = 2 * BIAS * GAIN_Q4 / 16
+GAIN = gain_register(1.0)          # 1 kT per unit (exactly: M = 512, s = 5): D = 2 g h = 4 kT
+TILT_KT = 2 * BIAS * gain_kt(GAIN)
 BURN_IN = 3000                     # > 7 relaxation times at 8 kT (rate about exp(-6) per sweep)
 CHECKPOINTS = [BURN_IN] + [500] * 8
 BARRIERS_KT = (0, 1, 4, 8)
@@ -32,7 +32,7 @@ def _jobs():
     program = map_problem(problem, GEOMETRY)
     start = np.zeros(CELLS, dtype=np.int64)          # every cell in the upper (disfavoured) well
     return [Job(f"barrier-{eb}", program, start,
-                RunConfig(seed=100 + eb, gain_q4=GAIN_Q4, schedule=Schedule.CONSTANT,
+                RunConfig(seed=100 + eb, gain_log=GAIN, schedule=Schedule.CONSTANT,
                           barrier_start_q4=16 * eb, barrier_end_q4=16 * eb), CHECKPOINTS)
             for eb in BARRIERS_KT]
 
@@ -82,14 +82,15 @@ def test_how_far_the_table_keeps_detailed_balance():
     """Exhaustive over every barrier register value and half tilt, from the table (not by
     sampling): the reach docs/architecture.md states. A change of the table or the comparison
     that moves it fails here."""
-    from lim.hdl.params import detailed_balance_reach, implemented_hop_probability
-    assert detailed_balance_reach(0.001) == 5.0
-    assert detailed_balance_reach(0.01) == 7.1875
-    assert detailed_balance_reach(0.06) == 8.9375
-    # one pair by hand: barrier 1/16 kT, y = 57/16 kT: up = 2y = 114, down = 1 - 57 < 0 (P = 1);
-    # TABLE[114] = round(2^16 exp(-7.125)) = 53, against 2^16 exp(-7.125) = 52.76 (0.45% off)
-    p_up, p_down = implemented_hop_probability(114), implemented_hop_probability(1 - 57)
-    assert p_down == 1.0 and p_up * 2 ** 16 == 53
-    assert abs(p_up / math.exp(-114 / 16) - 1) < 0.01
-    # P(up) vanishes from 11.8 kT (table entry 189) while the downhill move still happens
-    assert implemented_hop_probability(188) > 0 and implemented_hop_probability(189) == 0
+    from lim.hdl.params import detailed_balance_reach, hop_probability_table, implemented_hop_probability
+    # within 0.003% up to the table's end (32 kT): only the 16-bit mantissas' rounding is left
+    assert detailed_balance_reach(3e-5) == 32.0
+    assert detailed_balance_reach(1e-5) < 32.0        # the check can fail: 2^-16 is not 1e-5
+    # one pair by hand: barrier 1/16 kT, y = 240/16 kT: up = 2y = 480 (30 kT), down = 1 - 240 < 0
+    # (P = 1). exp(-30) = 9.3576e-14 = 53943 / 2^16 * 2^-43: a run of 43 zero bits and r16 < 53943
+    assert hop_probability_table()[480] == (53943, 43)
+    p_up, p_down = implemented_hop_probability(480), implemented_hop_probability(1 - 240)
+    assert p_down == 1.0 and p_up == 53943 / 2 ** 16 * 2.0 ** -43
+    assert abs(p_up / math.exp(-30) - 1) < 1e-5
+    # beyond the table (32 kT) P(up) = 0
+    assert implemented_hop_probability(511) > 0 and implemented_hop_probability(512) == 0

@@ -105,7 +105,7 @@ def test_a_failed_write_leaves_the_previous_result_intact(tmp_path, monkeypatch)
 @pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGKILL, -signal.SIGKILL)])
 def test_an_interrupted_run_writes_nothing(tmp_path, sig, code):
     out = tmp_path / "out"
-    proc = subprocess.Popen([LIM, "anneal", "--simulator", "golden", "--sweeps", "100000", "--gain-schedule", "linear",
+    proc = subprocess.Popen([LIM, "anneal", "--simulator", "golden", "--sweeps", "100000",
                              "--out", str(out)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     time.sleep(4)        # inside the run (its progress has started)
@@ -143,7 +143,6 @@ def test_simulator_dies_with_its_host(tmp_path, gset, target, sig):
     """The array in Verilator, and the simulated ULX3S board behind its UART bridge."""
     out = tmp_path / "out"
     host = subprocess.Popen([LIM, "anneal", *target, "--problem", str(gset), "--sweeps", "40000", "--checkpoints", "2",
-                             "--gain-schedule", "linear",
                              "--quiet", "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 600          # the first call builds the model
@@ -211,7 +210,7 @@ def test_bad_input_is_named_in_one_line(tmp_path, content, args, message):
 ])
 def test_a_missing_simulator_is_named_with_its_install(tmp_path, gset, simulator, message):
     env = dict(os.environ, PATH=str(BIN))      # the virtual environment only: no system tools
-    proc = subprocess.run([LIM, "anneal", "--problem", str(gset), "--simulator", simulator, "--sweeps", "2",
+    proc = subprocess.run([LIM, "anneal", "--problem", str(gset), "--simulator", simulator, "--sweeps", "10",
                            "--quiet", "--out", str(tmp_path / "out")], capture_output=True, text=True,
                           timeout=300, env=env)
     assert message in one_line_error(proc, 3)

@@ -25,14 +25,14 @@ import numpy as np
 import pytest
 
 from cases import SMALL
-from lim.hdl.params import Counter, Schedule
+from lim.hdl.params import GAIN_ACC_EXTRA_BITS, Counter, Schedule, gain_kt, gain_register
 from lim.sim.golden import GoldenArray, RunConfig
 from lim.sim.mapping import map_problem
 from lim.sim.problem import random_maxcut
 
 RUNS = 4000
 SWEEPS = 30
-GAIN_START_Q4, GAIN_END_Q4 = 2, 24    # 1/8 to 3/2 kT per unit: hot to well below the glass's gaps
+GAIN_START, GAIN_END = gain_register(1 / 8), gain_register(3 / 2)   # hot to well below the glass's gaps
 
 
 @pytest.fixture(scope="module")
@@ -43,21 +43,21 @@ def glass():
     return problem, states, energies
 
 
-def ln_z(energies, gain_q4):
-    e = -gain_q4 / 16 * energies
+def ln_z(energies, gain_log):
+    e = -gain_kt(gain_log) * energies
     top = e.max()
     return top + math.log(np.exp(e - top).sum())
 
 
-def boltzmann(energies, gain_q4):
-    return np.exp(-gain_q4 / 16 * energies - ln_z(energies, gain_q4))
+def boltzmann(energies, gain_log):
+    return np.exp(-gain_kt(gain_log) * energies - ln_z(energies, gain_log))
 
 
 def configs(count, seed):
-    rate = round((GAIN_END_Q4 - GAIN_START_Q4) / SWEEPS * 2 ** 12)
+    rate = -(-(GAIN_END - GAIN_START) * 2 ** GAIN_ACC_EXTRA_BITS // SWEEPS)   # geometric, reaching the end
     seeds = np.random.default_rng(seed).integers(1 << 32, size=count)
-    return [RunConfig(seed=int(s), gain_q4=GAIN_START_Q4, schedule=Schedule.CONSTANT, barrier_start_q4=16,
-                      barrier_end_q4=16, rate=0, gain_schedule=Schedule.LINEAR, gain_end_q4=GAIN_END_Q4,
+    return [RunConfig(seed=int(s), gain_log=GAIN_START, schedule=Schedule.CONSTANT, barrier_start_q4=16,
+                      barrier_end_q4=16, rate=0, gain_schedule=Schedule.EXPONENTIAL, gain_end_log=GAIN_END,
                       gain_rate=rate) for s in seeds]
 
 
@@ -83,7 +83,7 @@ def jarzynski(work, seed=0):
 def equilibrium_ensemble(glass):
     problem, states, energies = glass
     rng = np.random.default_rng(1)
-    starts = states[rng.choice(len(states), size=RUNS, p=boltzmann(energies, GAIN_START_Q4))]
+    starts = states[rng.choice(len(states), size=RUNS, p=boltzmann(energies, GAIN_START))]
     cfgs = configs(RUNS, 2)
     gold, work, heat = ensemble(problem, starts, cfgs)
     return starts, cfgs, gold, work, heat
@@ -92,8 +92,8 @@ def equilibrium_ensemble(glass):
 def test_work_obeys_jarzynski_and_the_second_law(glass, equilibrium_ensemble):
     _, _, energies = glass
     _, cfgs, gold, work, _ = equilibrium_ensemble
-    assert {s.value_q4 for s in gold.gain_schedules} == {GAIN_END_Q4}
-    delta_f = -(ln_z(energies, GAIN_END_Q4) - ln_z(energies, GAIN_START_Q4))
+    assert {s.value_q4 for s in gold.gain_schedules} == {GAIN_END}
+    delta_f = -(ln_z(energies, GAIN_END) - ln_z(energies, GAIN_START))
     estimate, error = jarzynski(work)
     assert abs(estimate - delta_f) < 4 * error + 0.01, (estimate, delta_f, error)
     mean_error = work.std() / math.sqrt(len(work))
@@ -108,8 +108,8 @@ def test_heat_is_at_least_the_entropy_the_state_loses(glass):
     gold, _, heat = ensemble(problem, starts, configs(RUNS, 4))
     final = problem.objective(gold.spins_pm())
     s0 = problem.n * math.log(2)
-    s1_upper = GAIN_END_Q4 / 16 * final.mean() + ln_z(energies, GAIN_END_Q4)
-    error = heat.std() / math.sqrt(RUNS) + GAIN_END_Q4 / 16 * final.std() / math.sqrt(RUNS)
+    s1_upper = gain_kt(GAIN_END) * final.mean() + ln_z(energies, GAIN_END)
+    error = heat.std() / math.sqrt(RUNS) + gain_kt(GAIN_END) * final.std() / math.sqrt(RUNS)
     assert heat.mean() >= s0 - s1_upper - 3 * error, (heat.mean(), s0 - s1_upper)
     # and the bound is not loose: the slow protocol releases little more than it must
     assert heat.mean() < 1.5 * (s0 - s1_upper)
@@ -125,7 +125,7 @@ def test_a_clamped_hop_rule_fails_jarzynski(glass, equilibrium_ensemble, monkeyp
     monkeypatch.setattr(kernel, "hop_argument", lambda barrier, half_tilt: barrier + half_tilt)
     monkeypatch.setattr(kernel, "spin_sweep", kernel.spin_sweep.py_func)
     _, work, _ = ensemble(problem, starts[:1000], cfgs[:1000])
-    delta_f = -(ln_z(energies, GAIN_END_Q4) - ln_z(energies, GAIN_START_Q4))
+    delta_f = -(ln_z(energies, GAIN_END) - ln_z(energies, GAIN_START))
     estimate, error = jarzynski(work)
     assert abs(estimate - delta_f) > 10 * error + 0.1
 
