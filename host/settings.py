@@ -78,13 +78,13 @@ def _gain_register(name, kt, qp):
     return register
 
 
-def _gain_rate_register(start, end, sweeps, rate):
+def _gain_rate_register(start, end, sweeps, rate, qp=False):
     """The gain's RATE register (octaves per sweep, Q2.28) of a geometric schedule from L = ``start``
     to ``end``: growth ``rate`` per sweep, or None to reach ``end`` after ``sweeps`` sweeps (rounded
     up: it arrives no later, and 10^6 sweeps early by at most 10^6 2^-28 octaves, 0.26%)."""
     if rate is None:
         register = math.ceil((end - start) * 2 ** GAIN_ACC_EXTRA_BITS / max(1, sweeps))
-        what = f"from {gain_kt(start):.3g} to {gain_kt(end):.3g} in {max(1, sweeps)} sweeps"
+        what = f"from {gain_kt(start, qp):.3g} to {gain_kt(end, qp):.3g} in {max(1, sweeps)} sweeps"
     else:
         if not isinstance(rate, (int, float)) or not rate > 0 or math.isinf(rate):
             raise SettingsError(f"the gain's exponential rate is its growth per sweep (above 0), not {rate!r}")
@@ -270,7 +270,7 @@ class AnnealSettings:
                                 "the gain is an inverse temperature and only rises (cooling)")
         anneal_sweeps = self.sweeps - (self.consolidation_sweeps or 0)
         rate = _rate_register(kind, start, end, self.sweeps - self.barrier_hold, self.rate, "barrier", "kT")
-        gain_rate = (_gain_rate_register(g0, g1, anneal_sweeps, self.gain_rate)
+        gain_rate = (_gain_rate_register(g0, g1, anneal_sweeps, self.gain_rate, self.qp_cells)
                      if gain_kind == Schedule.EXPONENTIAL else 0)
         if check:
             barrier_step = None if self.rate is None else self.rate * (_Q if kind == Schedule.LINEAR else 1)
