@@ -2,7 +2,8 @@
 # toolchain from PyPI, and the system packages when run as root):
 #   make demo   anneal the built-in MaxCut problem on the Verilator-simulated array
 #   make test   the whole test suite, RTL co-simulation on Icarus and Verilator included,
-#               in parallel over the cores (pytest-xdist, a module or class per worker; the bitstream builds start first)
+#               in parallel over the cores (pytest-xdist, a module or class per worker, handed out in
+#               collection order, so the bitstream builds, collected first, start at once)
 #   make check  the quick subset for the edit loop: no bitstreams, no long ensembles
 # Pass options through: make demo ARGS="--sweeps 200"   make test PYTEST_ARGS="-k verilator"
 #                       make test WORKERS=1 (serial)
@@ -20,11 +21,11 @@ demo: $(VENV)/.installed
 
 test: $(VENV)/.installed
 	@scripts/system-deps.sh test
-	$(BIN)/python -m pytest -n $(WORKERS) --dist loadscope $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(WORKERS) --dist loadscope --no-loadscope-reorder $(PYTEST_ARGS)
 
 check: $(VENV)/.installed
 	@scripts/system-deps.sh test
-	$(BIN)/python -m pytest -n $(WORKERS) --dist loadscope -m "not slow" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(WORKERS) --dist loadscope --no-loadscope-reorder -m "not slow" $(PYTEST_ARGS)
 
 venv: $(VENV)/.installed
 

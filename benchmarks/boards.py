@@ -47,7 +47,7 @@ def memory_bits_per_cycle(geometry, run):
     sweeps = run["sweeps"]
     decided = run["groups"] * sweeps
     streamed = run["cycles"] - sweeps * (1 + 3 * run["groups"])
-    cell = (1 + g.weight_bits) + (g.edge_addr_bits + g.rows_bits) + (g.reads_bits + g.weight_bits) + g.field_bits
+    cell = (1 + g.bias_bits) + (g.edge_addr_bits + g.rows_bits) + (g.reads_bits + g.weight_bits) + g.field_bits
     bits = (decided * g.lanes * (cell + 16 + 2)
             + streamed * g.lanes * (g.row_bits + g.weight_bits + 2 * g.field_bits))
     return bits / run["cycles"]

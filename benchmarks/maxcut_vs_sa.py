@@ -16,6 +16,7 @@ The golden model's runs (instances x seeds) go through lim.sweep, one run per pr
 instance as one batch on one core, as dwave-samplers runs its reads.
 """
 import argparse
+import math
 import time
 from pathlib import Path
 
@@ -123,6 +124,21 @@ def bench_instance(name, problem, sweeps, seeds, ladder, g_cuts):
     return out
 
 
+def difference_of_means(golden, dwave):
+    """Each side's standard error of the mean, and golden mean minus dwave mean with its standard
+    error (independent samples): whether a difference of a cut or two at 8 runs is more than the
+    runs' spread."""
+    def standard_error(x):
+        return float(np.std(x, ddof=1) / math.sqrt(len(x)))
+    if min(len(golden), len(dwave)) < 2:   # no spread from one run
+        g = d = both = None
+    else:
+        g, d = standard_error(golden), standard_error(dwave)
+        both = math.hypot(g, d)
+    return {"golden_standard_error": g, "dwave_standard_error": d,
+            "difference": float(np.mean(golden) - np.mean(dwave)), "difference_standard_error": both}
+
+
 def length_study(names, lengths, seeds_at, out, workers=None, address=None):
     """Cut against run length for both sides: at each length, every instance x seed on the golden
     model with the defaults (the gain schedule the length allows) through lim.sweep, and as many
@@ -136,12 +152,15 @@ def length_study(names, lengths, seeds_at, out, workers=None, address=None):
         schedules = {name: runs[0]["settings"]["gain_schedule"] for name, runs in results.items()}
         for name in names:
             d_cuts, d_seconds = dwave_runs(load_named(name), sweeps, len(seeds), seed=4)
-            rows[name].append({"sweeps": sweeps, "runs": len(seeds), "golden_mean": float(np.mean(golden[name])),
-                               "golden_best": int(max(golden[name])), "golden_gain_schedule": schedules[name],
-                               "dwave_mean": float(d_cuts.mean()), "dwave_best": int(d_cuts.max())})
+            g_cuts = np.asarray(golden[name], dtype=float)
+            rows[name].append({"sweeps": sweeps, "runs": len(seeds), "golden_mean": float(g_cuts.mean()),
+                               "golden_best": int(g_cuts.max()), "golden_gain_schedule": schedules[name],
+                               "dwave_mean": float(d_cuts.mean()), "dwave_best": int(d_cuts.max()),
+                               **difference_of_means(g_cuts, d_cuts)})
             r = rows[name][-1]
             print(f"  {name} at {sweeps} sweeps ({len(seeds)} runs): golden mean {r['golden_mean']:.1f} "
-                  f"({r['golden_gain_schedule']} gain), dwave mean {r['dwave_mean']:.1f}", flush=True)
+                  f"({r['golden_gain_schedule']} gain), dwave mean {r['dwave_mean']:.1f}; difference "
+                  f"{r['difference']:+.1f} +- {r['difference_standard_error'] or 0:.1f}", flush=True)
     return rows
 
 
@@ -159,12 +178,15 @@ def plot_lengths(report, path):
     for ax, name in zip(axes.flat, names):
         rows = report["lengths"][name]
         x = [r["sweeps"] for r in rows]
-        ax.semilogx(x, [r["golden_mean"] for r in rows], "o-", color="tab:blue", label="golden model (LIM array), mean")
+        ax.set_xscale("log")
+        ax.errorbar(x, [r["golden_mean"] for r in rows], yerr=[r.get("golden_standard_error") or 0 for r in rows],
+                    fmt="o-", color="tab:blue", capsize=3, label="golden model (LIM array), mean +- s.e.")
         for r in rows:
             if r["golden_gain_schedule"] != "exponential":
                 ax.annotate(r["golden_gain_schedule"][:3], xy=(r["sweeps"], r["golden_mean"]), xytext=(3, -10),
                             textcoords="offset points", fontsize=7, color="tab:blue")
-        ax.semilogx(x, [r["dwave_mean"] for r in rows], "s--", color="tab:red", label="dwave-samplers SA, mean")
+        ax.errorbar(x, [r["dwave_mean"] for r in rows], yerr=[r.get("dwave_standard_error") or 0 for r in rows],
+                    fmt="s--", color="tab:red", capsize=3, label="dwave-samplers SA, mean +- s.e.")
         best = BEST_KNOWN_CUTS[name]
         ax.axhline(best, color="gray", linewidth=1)
         ax.set_title(f"{name} (best known {best})", fontsize=9)

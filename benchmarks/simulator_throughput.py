@@ -15,12 +15,14 @@ from lim.host.anneal import default_problem, fit_geometry, write_result
 from lim.host.settings import AnnealSettings
 from lim.sim.cosim.runner import Cosimulator, Job
 from lim.sim.golden import GoldenArray
+from lim.sim.problem import random_maxcut
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=Path("results/bench-simulators.json"))
-    parser.add_argument("--quick", action="store_true", help="few sweeps of each (CI)")
+    parser.add_argument("--quick", action="store_true",
+                        help="few sweeps of each on a 64-node problem (CI: checks the path, measures little)")
     parser.add_argument("--verilator-sweeps", type=int, default=200)
     parser.add_argument("--icarus-sweeps", type=int, default=4)
     parser.add_argument("--golden-sweeps", type=int, default=1000)
@@ -29,7 +31,8 @@ def main():
     if args.quick:
         args.verilator_sweeps, args.icarus_sweeps, args.golden_sweeps = 10, 1, 50
 
-    problem = default_problem()
+    # loading the 800-node program alone takes Icarus and Amaranth's simulator a minute each
+    problem = random_maxcut(64, 256, seed=7) if args.quick else default_problem()
     settings = AnnealSettings().resolve(problem)
     config = settings.to_config()
     geometry, program = fit_geometry(problem, settings.lanes)

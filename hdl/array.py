@@ -84,7 +84,7 @@ class LimArray(wiring.Component):
         # the gain's logarithm: its geometric schedule is a linear ramp of L, the other kinds hold it
         m.submodules.gain_schedule = gain_schedule = ScheduleGenerator(
             GAIN_BITS, GAIN_ACC_EXTRA_BITS, logarithmic=False, exponential=False)
-        m.submodules.gain_decoder = gain_decoder = GainDecoder()
+        m.submodules.gain_decoder = gain_decoder = GainDecoder(g.qp)
         barrier_hold = Signal(32)
         settings = {   # registers the host writes, read back as written
             Reg.N_GROUPS: n_groups, Reg.SEED: seed, Reg.SWEEPS: sweeps_to_run,
@@ -160,6 +160,7 @@ class LimArray(wiring.Component):
                 lane.links_we.eq(write & (region == Region.LINKS) & (lane_sel == i)),
                 lane.degrees_we.eq(write & (region == Region.DEGREES) & (lane_sel == i)),
                 lane.edge_we.eq(write & (region == Region.EDGES) & (lane_sel == i)),
+                lane.box_we.eq(write & (region == Region.BOXES) & (lane_sel == i)),
                 lane.barrier_q4.eq(schedule.value_q4),
                 lane.gain_mantissa.eq(gain_decoder.mantissa), lane.gain_shift.eq(gain_decoder.shift),
                 lane.seed.eq(seed), lane.prng_init.eq(init), lane.prng_warm.eq(seeding != 0),

@@ -10,14 +10,18 @@ from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from .params import GAIN_BITS, GAIN_FRAC_BITS, GAIN_MANTISSA_BITS, GAIN_SHIFT_MAX, gain_mantissa_table
+from .params import GAIN_BITS, GAIN_FRAC_BITS, GAIN_MANTISSA_BITS, GAIN_SHIFT_MAX, QP_GAIN_SHIFT, gain_mantissa_table
 
 __all__ = ["GainDecoder", "shift_shape", "magnitude_product", "rounded_shift", "rounded_product"]
 
 
-def shift_shape():
-    """The width of s (0 .. GAIN_SHIFT_MAX)."""
-    return unsigned(GAIN_SHIFT_MAX.bit_length())
+def _shift_top(qp):
+    return GAIN_SHIFT_MAX + (QP_GAIN_SHIFT if qp else 0)
+
+
+def shift_shape(qp=False):
+    """The width of s (0 .. GAIN_SHIFT_MAX, QP_GAIN_SHIFT more for QP cells)."""
+    return unsigned(_shift_top(qp).bit_length())
 
 
 def magnitude_product(m, value, mantissa):
@@ -52,13 +56,15 @@ def rounded_product(m, value, mantissa, shift):
 class GainDecoder(wiring.Component):
     """(M, s) of two gain values, a cycle after their L arrives: ``now`` drives the lanes,
     ``before`` (the value before the last step) the work counter. The mantissa table is a ROM
-    with two read ports (a block RAM where the fabric has one)."""
+    with two read ports (a block RAM where the fabric has one). ``qp``: the shifts of QP cells
+    (params.gain_operands)."""
 
-    def __init__(self):
+    def __init__(self, qp=False):
+        self.qp = qp
         super().__init__({
             "now": In(GAIN_BITS), "before": In(GAIN_BITS),
-            "mantissa": Out(GAIN_MANTISSA_BITS), "shift": Out(shift_shape()),
-            "mantissa_before": Out(GAIN_MANTISSA_BITS), "shift_before": Out(shift_shape()),
+            "mantissa": Out(GAIN_MANTISSA_BITS), "shift": Out(shift_shape(qp)),
+            "mantissa_before": Out(GAIN_MANTISSA_BITS), "shift_before": Out(shift_shape(qp)),
         })
 
     def elaborate(self, platform):
@@ -69,5 +75,5 @@ class GainDecoder(wiring.Component):
                                        (self.before, self.mantissa_before, self.shift_before)):
             port = table.read_port()
             m.d.comb += [port.addr.eq(value[:GAIN_FRAC_BITS]), mantissa.eq(port.data)]
-            m.d.sync += shift.eq(GAIN_SHIFT_MAX - value[GAIN_FRAC_BITS:])
+            m.d.sync += shift.eq(_shift_top(self.qp) - value[GAIN_FRAC_BITS:])
         return m

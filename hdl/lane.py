@@ -38,12 +38,13 @@ def edge_layout(geometry):
 
 
 def cell_layout(geometry):
-    """A cell entry: whether the slot holds a real cell (not padding), its bias, and for a QP
-    cell the box its level must stay in."""
-    fields = {"valid": unsigned(1), "bias": signed(geometry.weight_bits)}
-    if geometry.qp:
-        fields.update(low=unsigned(geometry.cell_bits), high=unsigned(geometry.cell_bits))
-    return data.StructLayout(fields)
+    """A cell entry: whether the slot holds a real cell (not padding), and its bias."""
+    return data.StructLayout({"valid": unsigned(1), "bias": signed(geometry.bias_bits)})
+
+
+def box_layout(geometry):
+    """A QP cell's box: the levels its value must stay between."""
+    return data.StructLayout({"low": unsigned(geometry.cell_bits), "high": unsigned(geometry.cell_bits)})
 
 
 def links_layout(geometry):
@@ -160,6 +161,7 @@ class Lane(wiring.Component):
             "links_we": In(1),
             "degrees_we": In(1),
             "edge_we": In(1),
+            "box_we": In(1),                 # QP cells only
             # sequencing from the array
             "group": In(g.row_bits),         # the group whose cell is read (fetch)
             "load": In(1),                   # latch the cell read at ``group`` in the cycle before
@@ -172,7 +174,7 @@ class Lane(wiring.Component):
             "link_dv": In(change_shape(g)),
             "barrier_q4": In(BARRIER_BITS),
             "gain_mantissa": In(GAIN_MANTISSA_BITS),   # the gain as M / 2^s (hdl/gain.py)
-            "gain_shift": In(shift_shape()),
+            "gain_shift": In(shift_shape(g.qp)),
             "decide": In(1),
             "commit": In(1),
             "seed": In(32),
@@ -211,8 +213,13 @@ class Lane(wiring.Component):
             table_r = self.table_port
         m.submodules.prng = prng = Xoshiro128pp(self.index)
 
-        for memory, we in ((cells, self.cell_we), (links, self.links_we), (degrees, self.degrees_we),
-                           (edges, self.edge_we)):
+        written = [(cells, self.cell_we), (links, self.links_we), (degrees, self.degrees_we), (edges, self.edge_we)]
+        if g.qp:
+            m.submodules.boxes = boxes = Memory(shape=box_layout(g), depth=g.groups, init=[])
+            written.append((boxes, self.box_we))
+            box_r = boxes.read_port()
+            m.d.comb += box_r.addr.eq(self.group)
+        for memory, we in written:
             port = memory.write_port()
             m.d.comb += [port.addr.eq(self.bus_index), port.data.eq(self.bus_wdata), port.en.eq(we)]
         cell_r, links_r, degrees_r = cells.read_port(), links.read_port(), degrees.read_port()
@@ -269,8 +276,8 @@ class Lane(wiring.Component):
                          first_zeros.eq(first_zeros_now)]
             if g.qp:
                 m.d.sync += [went_up.eq(up),
-                             allowed.eq(Mux(up, self.fresh_value < cell_r.data.high,
-                                            self.fresh_value > cell_r.data.low))]
+                             allowed.eq(Mux(up, self.fresh_value < box_r.data.high,
+                                            self.fresh_value > box_r.data.low))]
             with m.If(self.field_pass):   # the field pass streams every cell with its value as dv
                 value = self.fresh_value if g.qp else Mux(self.fresh_value[0], 1, -1)
                 m.d.sync += [self.source.eq(cell_r.data.valid), self.source_dv.eq(value)]

@@ -11,7 +11,7 @@ import numpy as np
 
 __all__ = [
     "ARG_FRAC_BITS", "PROB_BITS", "RUN_BITS", "TABLE_DEPTH", "BARRIER_BITS", "GAIN_BITS", "GAIN_FRAC_BITS",
-    "GAIN_MANTISSA_BITS", "GAIN_SHIFT_MAX", "GAIN_ACC_EXTRA_BITS", "GAIN_RATE_BITS", "GAIN_RATE_MAX_OCTAVES", "GAIN_STEP_SHIFT_BITS", "gain_step", "GAIN_STEP_BITS",
+    "GAIN_MANTISSA_BITS", "GAIN_SHIFT_MAX", "QP_GAIN_SHIFT", "GAIN_ACC_EXTRA_BITS", "GAIN_RATE_BITS", "GAIN_RATE_MAX_OCTAVES", "GAIN_STEP_SHIFT_BITS", "gain_step", "GAIN_STEP_BITS",
     "ACC_FRAC_BITS", "gain_mantissa_table", "gain_operands", "gain_product", "gain_register",
     "LOG_STEP_MULT", "DECIDE_CYCLES", "DRAIN_CYCLES", "PRNG_WARMUP_STEPS", "Schedule", "Counter", "Reg", "Region",
     "ArrayGeometry", "hop_probability_table", "table_word", "decision_draws", "hop_decision", "run_of_zeros",
@@ -37,8 +37,15 @@ GAIN_BITS = 13
 GAIN_FRAC_BITS = 8
 #: M(f) = round(2^(9 + f/256)): the gain's 10-bit mantissa (512 .. 1021), within 0.05% of 2^(f/256).
 GAIN_MANTISSA_BITS = 10
-#: The lanes form y = round(M * t / 2^s), s = GAIN_SHIFT_MAX - (L div 256).
+#: The lanes form y = round(M * t / 2^s), s = GAIN_SHIFT_MAX - (L div 256) (+ QP_GAIN_SHIFT).
 GAIN_SHIFT_MAX = 31
+#: QP cells shift three places more. Two because their tilt t = 2 dU is 4x a spin's (t = dU / 2)
+#: per unit of the objective; one because a QP hot end lies lower than a spin's (its largest move
+#: carries a row of couplings times up to 2^p - 1 levels) while its cold end, ln(100 N) / dU_min
+#: with dU_min >= 1/2, stays below the range's top of 31.9 kT per unit up to 85,000 cells. The
+#: range for QP cells is 7.5e-9 to 31.9 kT per unit; the digits classifier at 8 bits, at full
+#: weight width, starts at 6e-9.
+QP_GAIN_SHIFT = 3
 #: The gain schedule's accumulator holds L with this many more fractional bits (Q5.28); its rate
 #: is octaves per sweep in Q.28, so a geometric schedule of 10^6 sweeps ends within 0.3%.
 GAIN_ACC_EXTRA_BITS = 20
@@ -124,9 +131,10 @@ class Region(IntEnum):
     COUNTERS = 1   # index 2k: low 32 bits of Counter k, 2k+1: high bits
     STATE = 2      # index g: the spins of group g, bit l = lane l (read and write)
     LINKS = 3      # lane, index g: {base, rows} of the cell's update rows in every lane's EDGES (write)
-    CELLS = 4      # lane, index g: {valid, bias, box} (write)
+    CELLS = 4      # lane, index g: {valid, bias} (write)
     EDGES = 5      # lane, index r: update row r's entry for this lane, {group, weight} (write)
     DEGREES = 6    # lane, index g: {reads per attempt, Q_ii} (write)
+    BOXES = 7      # lane, index g: a QP cell's box {low, high} (write; QP cells only)
 
 
 def _bits_for(n):
@@ -161,9 +169,6 @@ class ArrayGeometry:
                 raise ValueError(f"{name} must be in {lo} .. {hi}, not {value}")
         if not isinstance(self.logarithmic_barrier, bool):
             raise TypeError(f"logarithmic_barrier must be a bool, not {type(self.logarithmic_barrier).__name__}")
-        if self.qp and 1 + self.weight_bits + 2 * self.cell_bits > 32:
-            raise ValueError(f"a cell entry (valid, {self.weight_bits}-bit bias, two {self.cell_bits}-bit "
-                             "box limits) must fit one 32-bit bus word")
 
     @property
     def qp(self):
@@ -221,6 +226,24 @@ class ArrayGeometry:
         return self.field_bits + self.cell_bits + _bits_for(self.cells) + 3
 
     @property
+    def bias_bits(self):
+        """Signed width of a cell's bias. For spins, the weights' width. A QP cell's linear term
+        b_i = s (A low + c)_i holds the box's low corner: a row of couplings times up to 2^p - 1
+        levels. Held in the weights' width, the couplings would keep p + 1 bits fewer than the
+        bias (the digits QP at 8 bits rounded 5,640 of them to zero); so a QP bias has the
+        cells' bits and one more (boxqp.quantize shrinks the common scale where that is short).
+        The field (``field_bits``) holds it plus any edge list's sum."""
+        return self.weight_bits + (self.cell_bits + 1 if self.qp else 0)
+
+    @property
+    def bias_max(self):
+        return (1 << (self.bias_bits - 1)) - 1
+
+    @property
+    def bias_min(self):
+        return -(1 << (self.bias_bits - 1))
+
+    @property
     def weight_max(self):
         return (1 << (self.weight_bits - 1)) - 1
 
@@ -259,9 +282,9 @@ class ArrayGeometry:
         write aliases onto another location through a truncated address.
         """
         region = Region(region)
-        if region == Region.COUNTERS:
+        if region == Region.COUNTERS or (region == Region.BOXES and not self.qp):
             return None
-        per_lane = (region in (Region.CELLS, Region.LINKS, Region.DEGREES, Region.EDGES)
+        per_lane = (region in (Region.CELLS, Region.LINKS, Region.DEGREES, Region.EDGES, Region.BOXES)
                     or (region == Region.STATE and self.qp))
         depth = {Region.REGS: len(Reg), Region.EDGES: self.edge_depth}.get(region, self.groups)
         return per_lane, depth
@@ -295,15 +318,13 @@ class ArrayGeometry:
         """Pack a cell's reads per attempt and its own coupling Q_ii (QP cells) as the bus writes them."""
         return reads | ((diagonal & ((1 << self.weight_bits) - 1)) << 16)
 
-    def cell_word(self, valid, bias, low=0, high=0):
-        """Pack a cell entry as the bus writes it: valid | bias (two's complement) | box low | box high.
+    def cell_word(self, valid, bias):
+        """Pack a cell entry as the bus writes it: valid | bias (two's complement, ``bias_bits``)."""
+        return int(bool(valid)) | ((bias & ((1 << self.bias_bits) - 1)) << 1)
 
-        The box limits exist for QP cells only (``cell_bits`` > 0).
-        """
-        word = int(bool(valid)) | ((bias & ((1 << self.weight_bits) - 1)) << 1)
-        if self.qp:
-            word |= (low << (1 + self.weight_bits)) | (high << (1 + self.weight_bits + self.cell_bits))
-        return word
+    def box_word(self, low, high):
+        """Pack a QP cell's box as the bus writes it: low | high, ``cell_bits`` each."""
+        return low | (high << self.cell_bits)
 
 
 def gain_mantissa_table():
@@ -314,10 +335,12 @@ def gain_mantissa_table():
 _MANTISSA = np.array(gain_mantissa_table(), dtype=np.int64)
 
 
-def gain_operands(gain_log):
-    """(M, s) the lanes multiply and shift by for a GAIN register value L (works on arrays)."""
+def gain_operands(gain_log, qp=False):
+    """(M, s) the lanes multiply and shift by for a GAIN register value L (works on arrays); QP
+    cells shift QP_GAIN_SHIFT places more."""
     gain_log = np.asarray(gain_log, dtype=np.int64)
-    return (_MANTISSA[gain_log & (2 ** GAIN_FRAC_BITS - 1)], GAIN_SHIFT_MAX - (gain_log >> GAIN_FRAC_BITS))
+    top = GAIN_SHIFT_MAX + (QP_GAIN_SHIFT if qp else 0)
+    return (_MANTISSA[gain_log & (2 ** GAIN_FRAC_BITS - 1)], top - (gain_log >> GAIN_FRAC_BITS))
 
 
 def gain_product(value, mantissa, shift):
@@ -332,10 +355,10 @@ def gain_product(value, mantissa, shift):
     return np.where(value < 0, -magnitude, magnitude)
 
 
-def gain_step(before, after):
+def gain_step(before, after, qp=False):
     """(D, s): a gain step from L = ``before`` to ``after`` raises 16 gain by D / 2^s exactly (s the
     old gain's shift). The work the gain driver does on an objective U is gain_product(U, D, s)."""
-    (m0, s0), (m1, s1) = (tuple(int(v) for v in gain_operands(x)) for x in (before, after))
+    (m0, s0), (m1, s1) = (tuple(int(v) for v in gain_operands(x, qp)) for x in (before, after))
     rise = (s0 - s1) & (2 ** GAIN_STEP_SHIFT_BITS - 1)
     return ((m1 << rise) - m0) & (2 ** GAIN_STEP_BITS - 1), s0
 
@@ -343,9 +366,10 @@ def gain_step(before, after):
 def gain_kt(gain_log, qp=False):
     """kT per unit of the objective for a GAIN register value L: 16 gain = M 2^-s (y = gain t in
     Q.4 kT). A spin's hop argument is Eb + gain * s * f = Eb + gain * dU / 2; a QP cell's is
-    Eb + gain * (2 d g + Q_ii) = Eb + gain * 2 dU, four times as steep per unit
-    (docs/architecture.md, QP cells)."""
-    mantissa, shift = gain_operands(gain_log)
+    Eb + gain * (2 d g + Q_ii) = Eb + gain * 2 dU, four times as steep per unit, and its lanes
+    shift QP_GAIN_SHIFT = 3 places more: one L is half the kT per unit for QP cells that it is
+    for spins (docs/architecture.md, QP cells)."""
+    mantissa, shift = gain_operands(gain_log, qp)
     value = mantissa / 2.0 ** (shift + ARG_FRAC_BITS) * (4 if qp else 1)
     return float(value) if np.ndim(value) == 0 else value
 

@@ -115,7 +115,8 @@ def first_law(problem, config, snapshot, start_values, final_values):
     """sim/energy.py first_law on the run's counters and its start and final states; a run whose
     counters saturated does not close."""
     law = energy_first_law(snapshot.counters, config.gain_log, snapshot.gain_log,
-                           problem.objective_gain_units(start_values), problem.objective_gain_units(final_values))
+                           problem.objective_gain_units(start_values), problem.objective_gain_units(final_values),
+                           qp=hasattr(problem, "high"))
     law["closes"] = bool(law["closes"] and not snapshot.saturated)
     return law
 

@@ -1,21 +1,32 @@
 """A QP job on p-bit cells: quantize, map, anneal (golden model or RTL), decode, and report the
 objective gap to SciPy's optimum and the held-out score next to the energy and its bounds."""
+import math
+
 import numpy as np
 
 from ..hdl.params import ArrayGeometry, Counter, gain_kt
 from ..sim.golden import GoldenArray
+from ..sim.temperature import HOT_ACCEPTANCE
 from .anneal import energy_report, fit_geometry, rtl_runner
 from .settings import AnnealSettings
 
-__all__ = ["QP_WEIGHT_BITS", "default_sweeps", "run_qp"]
+__all__ = ["QP_WEIGHT_BITS", "default_sweeps", "quantize", "run_qp"]
 
-#: The widest weights a cell entry holds next to two 8-bit box limits in one bus word.
-QP_WEIGHT_BITS = 15
+#: The couplings' width (biases have ``cell_bits`` more, ArrayGeometry.bias_bits): 16 bits, the
+#: widest a DEGREES word holds for Q_ii.
+QP_WEIGHT_BITS = 16
 
 
 def default_sweeps(bits):
     """Moves are one level per attempt, so the time to cross the box grows as 2^p."""
     return 4 * (1 << bits) + 64
+
+
+def quantize(boxqp, bits):
+    """``boxqp`` on ``bits``-bit cells at the array's widths, scaled no further than its hot gain
+    (temperature.gain_range) stays within the gain register's range."""
+    lowest = gain_kt(0, qp=True)
+    return boxqp.quantize(bits, QP_WEIGHT_BITS, largest_move=math.log(1 / HOT_ACCEPTANCE) / lowest)
 
 
 def run_qp(boxqp, bits, settings=None, optimum=None, simulator=None, build_root=None, sweeps=None):
@@ -30,8 +41,7 @@ def run_qp(boxqp, bits, settings=None, optimum=None, simulator=None, build_root=
         settings = AnnealSettings(sweeps=sweeps if sweeps is not None else default_sweeps(bits))
     elif sweeps is not None:
         raise ValueError("give the sweeps in the settings or alone, not both")
-    weight_max = (1 << (QP_WEIGHT_BITS - 1)) - 1
-    q = boxqp.quantize(bits, weight_max)
+    q = quantize(boxqp, bits)
     resolved = settings.resolve(q.problem)
     config = resolved.to_config()
     base = ArrayGeometry(lanes=8, groups=16, edge_depth=256, weight_bits=QP_WEIGHT_BITS, cell_bits=bits)

@@ -321,5 +321,10 @@ def format_notes(settings):
     if hot and used and hot < 0.99 * lowest:
         notes.append(f"NOTE       the derived hot gain {hot:.3g} kT per unit is below the gain register's range: the "
                      f"anneal starts at {used:.3g}, {used / hot:.3g}x colder (docs/architecture.md, Number formats)")
+    cold, ended = derived.get("gain_cold_kt"), settings.get("gain_end_kt")
+    highest = gain_kt(2 ** GAIN_BITS - 1, settings.get("qp_cells", False))
+    if cold and ended and cold > 1.01 * highest:
+        notes.append(f"NOTE       the derived cold gain {cold:.3g} kT per unit is above the gain register's range: the "
+                     f"anneal ends at {ended:.3g}, {cold / ended:.3g}x hotter (docs/architecture.md, Number formats)")
     return notes
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import minimize
 
+from . import temperature
 from .problem import ProblemError, QpProblem, random_qp, read_text_file
 
 __all__ = ["BoxQp", "Quantized", "known_optimum_qp", "random_box_qp", "least_squares_qp", "digits_qp", "load_qp", "WORKLOADS"]
@@ -22,7 +23,7 @@ class Quantized:
     step: np.ndarray      # w = low + step * level
     low: np.ndarray
     factor: float         # integer objective = factor * (f - f(low)) in levels
-    lost: int = 0         # non-zero entries of Q and b that round to 0 at this weight width
+    lost: int = 0         # entries of Q and b above float round-off that round to 0 at these widths
 
     def to_real(self, levels):
         return self.low + self.step * np.asarray(levels, dtype=np.float64)
@@ -87,17 +88,36 @@ class BoxQp:
                 best = r
         return best.x, float(best.fun), convex
 
-    def quantize(self, bits, weight_max):
-        """The QP on ``bits``-bit levels with integer weights within +-``weight_max``."""
+    def quantize(self, bits, weight_bits, largest_move=None):
+        """The QP on ``bits``-bit levels with ``weight_bits``-bit couplings and biases of
+        ``weight_bits + bits + 1`` bits (the array's widths, ArrayGeometry.bias_bits): one factor
+        scales both as far as the tighter of the two allows, and, with ``largest_move``, no
+        further than keeps the largest change of U one move can make (temperature.largest_move)
+        below 99% of it: the hot end of an anneal (ln 2 over that change) must stay within the
+        gain register's range."""
         step = (self.high - self.low) / ((1 << bits) - 1)
         Q = self.A * np.outer(step, step)
         b = step * (self.A @ self.low + self.c)
-        scale = max(np.abs(Q).max(), np.abs(b).max())
-        factor = weight_max / scale if scale > 0 else 1.0
+        limits = ((Q, (1 << (weight_bits - 1)) - 1), (b, (1 << (weight_bits + bits)) - 1))
+        factor = min((limit / np.abs(a).max() for a, limit in limits if np.abs(a).max() > 0), default=1.0)
+        quantized = self._scaled(Q, b, bits, step, factor)
+        if largest_move is not None:
+            move = temperature.largest_move(quantized.problem)
+            if move > 0.99 * largest_move:   # linear in the factor, up to rounding (the 1%)
+                quantized = self._scaled(Q, b, bits, step, factor * 0.99 * largest_move / move)
+        return quantized
+
+    def _scaled(self, Q, b, bits, step, factor):
         Qi, bi = np.rint(Q * factor), np.rint(b * factor)
-        lost = int(((Q != 0) & (Qi == 0)).sum() + ((b != 0) & (bi == 0)).sum())
+        lost = int(sum((_significant(a) & (ai == 0)).sum() for a, ai in ((Q, Qi), (b, bi))))
         problem = QpProblem.from_dense(Qi, bi, bits, name=f"{self.name}-p{bits}")
         return Quantized(problem, step, self.low, factor, lost)
+
+
+def _significant(a):
+    """Entries above float64 round-off of a sum over a row (n eps of the largest): smaller ones
+    are zeros computed inexactly (the digits features' means, for one), not problem data."""
+    return np.abs(a) > a.shape[0] * np.finfo(np.float64).eps * np.abs(a).max(initial=0)
 
 
 def known_optimum_qp(n=12, seed=5):

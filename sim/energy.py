@@ -331,13 +331,13 @@ def run_energy(counters, cells, bits, sweeps, final_barrier_q4, device=Device())
     }
 
 
-def _stored_q4(gain_log, objective):
+def _stored_q4(gain_log, objective, qp):
     """The array's energy g U in Q.4 kT, exactly: 16 g = M / 2^s (params.gain_operands)."""
-    mantissa, shift = (int(v) for v in gain_operands(gain_log))
+    mantissa, shift = (int(v) for v in gain_operands(gain_log, qp))
     return Fraction(mantissa * int(objective), 2 ** shift)
 
 
-def first_law(counters, gain_start_log, gain_end_log, u_start, u_end):
+def first_law(counters, gain_start_log, gain_end_log, u_start, u_end, qp=False):
     """The gain driver's work against the heat the hops released plus the change of the stored
     energy g U (kT), with U (in gain units) from the start and final states, not the counters.
 
@@ -349,7 +349,7 @@ def first_law(counters, gain_start_log, gain_end_log, u_start, u_end):
     """
     work = counters[Counter.WORK_IN_Q4] - counters[Counter.WORK_OUT_Q4]
     heat = counters[Counter.DROP_Q4] - counters[Counter.CLIMB_Q4]
-    stored = _stored_q4(gain_end_log, u_end) - _stored_q4(gain_start_log, u_start)
+    stored = _stored_q4(gain_end_log, u_end, qp) - _stored_q4(gain_start_log, u_start, qp)
     residual = work - heat - stored
     bound = counters[Counter.HOPS] + Fraction(counters[Counter.SWEEPS], 2)
     return {"work_kt": work / _Q, "heat_kt": heat / _Q, "stored_energy_change_kt": float(stored) / _Q,

@@ -195,10 +195,10 @@ def streaming_cycles(program, hops, g0, g1):
     return (source_cycles(hops, program.rows[g0:g1][None]) + hops.any(axis=2) * after[None, :]).sum(axis=1)
 
 
-def work_increment(gain_before, gain_after, objective):
+def work_increment(gain_before, gain_after, objective, qp=False):
     """(WORK_IN, WORK_OUT) increments of one gain step from L = ``gain_before`` to ``gain_after``:
     dg * U rounded to Q.4 kT, by the sign of U (params.gain_step)."""
-    step, shift = gain_step(gain_before, gain_after)
+    step, shift = gain_step(gain_before, gain_after, qp)
     work = int(gain_product(objective, step, shift))
     return (work, 0) if work > 0 else (0, -work)
 
@@ -323,7 +323,7 @@ class GoldenArray:
         barrier = np.array([s.value_q4 for s in self.schedules], dtype=np.int64)[:, None]
         raises = np.array([s.raise_q4 for s in self.schedules], dtype=np.int64)
         gain = np.array([s.value_q4 for s in self.gain_schedules], dtype=np.int64)[:, None]
-        operands = gain_operands(gain)   # (M, s) per run: y = round(M t / 2^s)
+        operands = gain_operands(gain, self.geometry.qp)   # (M, s) per run: y = round(M t / 2^s)
         t = {c: np.zeros(self.runs, dtype=np.int64) for c in Counter}  # this sweep's events (fit int64)
         if self.geometry.qp:
             self._sweep_qp(barrier, raises, operands, t)
@@ -338,7 +338,7 @@ class GoldenArray:
         for c in Counter:  # exact, unbounded totals; the RTL's saturation is applied on read-out
             self._totals[c] += t[c].astype(object)
         for k, g in enumerate(self.gain_schedules):   # the gain driver's work at the new gain
-            work_in, work_out = work_increment(g.value_before, g.value_q4, int(self.objective[k]))
+            work_in, work_out = work_increment(g.value_before, g.value_q4, int(self.objective[k]), self.geometry.qp)
             self._totals[Counter.WORK_IN_Q4][k] += work_in
             self._totals[Counter.WORK_OUT_Q4][k] += work_out
         return barrier[:, 0], gain[:, 0]

@@ -102,9 +102,11 @@ class Program:
                 writes.append((g.address(Region.STATE, grp), row))
         for lane in range(P):
             for grp in range(self.n_groups):
-                box = (int(self.low[grp, lane]), int(self.high[grp, lane])) if g.qp else ()
                 writes.append((g.address(Region.CELLS, grp, lane),
-                               g.cell_word(self.valid[grp, lane], int(self.bias[grp, lane]), *box)))
+                               g.cell_word(self.valid[grp, lane], int(self.bias[grp, lane]))))
+                if g.qp:
+                    writes.append((g.address(Region.BOXES, grp, lane),
+                                   g.box_word(int(self.low[grp, lane]), int(self.high[grp, lane]))))
                 writes.append((g.address(Region.LINKS, grp, lane),
                                g.links_word(int(self.base[grp, lane]), int(self.rows[grp, lane]))))
                 diagonal = int(self.diagonal[grp, lane]) if g.qp else 0
@@ -182,12 +184,15 @@ def map_problem(problem, geometry):
         raise MappingError(f"{problem.name}: {problem.bits}-bit variables on {g.cell_bits}-bit cells", "cell_bits")
     nonzero = problem.couplings != 0
     rows, cols, J = problem.rows[nonzero], problem.cols[nonzero], problem.couplings[nonzero]
-    checked = [("coupling", J), ("bias", problem.biases)] + ([("diagonal", problem.diagonal)] if qp else [])
-    for what, values in checked:
-        if len(values) and (values.min() < g.weight_min or values.max() > g.weight_max):
-            bad = values[(values < g.weight_min) | (values > g.weight_max)][0]
-            raise MappingError(f"{problem.name}: {what} {bad} is outside the array's {g.weight_bits}-bit "
-                               f"range {g.weight_min} .. {g.weight_max}", "weight_bits")
+    checked = [("coupling", J, g.weight_bits), ("bias", problem.biases, g.bias_bits)]
+    if qp:
+        checked.append(("diagonal", problem.diagonal, g.weight_bits))
+    for what, values, bits in checked:
+        lo, hi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+        if len(values) and (values.min() < lo or values.max() > hi):
+            bad = values[(values < lo) | (values > hi)][0]
+            raise MappingError(f"{problem.name}: {what} {bad} is outside the array's {bits}-bit "
+                               f"range {lo} .. {hi}", "weight_bits")
     colour, degree = _greedy_colouring(problem.n, rows, cols)
     own = (problem.diagonal != 0).astype(np.int64) if qp else np.zeros(problem.n, dtype=np.int64)
 

@@ -148,7 +148,7 @@ def qp_geometry(bits, lanes=4):
 
 def qp_cases(seed=99):
     """QP cells at 1, 3 (on 3 lanes), 5 and 8 bits: random definite and indefinite problems,
-    boxes, and the extremes (levels at the box edges, largest weights and gain)."""
+    boxes, and the extremes (levels at the box edges, largest weights, biases and gain)."""
     rng = np.random.default_rng(seed)
     cases = []
     for k, bits in enumerate((1, 1, 3, 3, 5, 5, 8, 8)):
@@ -168,7 +168,7 @@ def qp_cases(seed=99):
                           [int(c) for c in rng.integers(1, 5, size=2)])))
     g = qp_geometry(8)
     Q = np.diag([g.weight_max, g.weight_min, 5]) + np.array([[0, g.weight_min, 0], [g.weight_min, 0, 3], [0, 3, 0]])
-    extreme = QpProblem.from_dense(Q, [g.weight_max, g.weight_min, 0], 8, name="qp-extremes")
+    extreme = QpProblem.from_dense(Q, [g.bias_max, g.bias_min, 0], 8, name="qp-extremes")
     cases.append(("qp-extremes-p8", g, Job("qp-extremes", map_problem(extreme, g), np.array([255, 0, 128]),
                                            RunConfig(seed=3, gain_log=GAIN_TOP, schedule=Schedule.CONSTANT), [3])))
     return cases

@@ -14,9 +14,10 @@ def waves(request):
 
 
 #: Tests that start long external work (place and route of both boards, several minutes on one
-#: core each): collected first, so that under pytest-xdist (make test: --dist loadscope, which
-#: hands out modules and classes in collection order) their worker starts them at once and the
-#: rest of the suite overlaps them.
+#: core each): collected first, so that under pytest-xdist (make test: --dist loadscope
+#: --no-loadscope-reorder, which hands out modules and classes in collection order; without it
+#: the largest scopes go first and the builds started ten minutes in) their worker starts them at
+#: once and the rest of the suite overlaps them.
 FIRST = ("tests/test_boards.py::test_bitstream_builds_and_meets_timing",)
 
 

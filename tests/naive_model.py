@@ -10,7 +10,7 @@ constants and primitives (table, PRNG step, schedule generator) with the golden 
 from fractions import Fraction
 from math import floor
 
-from lim.hdl.params import (BARRIER_BITS, DECIDE_CYCLES, DRAIN_CYCLES, GAIN_SHIFT_MAX, TABLE_DEPTH, Counter,
+from lim.hdl.params import (BARRIER_BITS, DECIDE_CYCLES, DRAIN_CYCLES, GAIN_SHIFT_MAX, QP_GAIN_SHIFT, TABLE_DEPTH, Counter,
                             gain_mantissa_table, hop_probability_table, lane_prng_state, xoshiro_next,
                             xoshiro_output)
 from lim.sim.golden import ScheduleModel
@@ -19,9 +19,10 @@ TABLE = hop_probability_table()
 MANTISSA = gain_mantissa_table()
 
 
-def sixteen_gain(gain_log):
-    """16 x the gain of register value L, exactly: M(L mod 256) / 2^(31 - L div 256)."""
-    return Fraction(MANTISSA[gain_log % 256], 2 ** (GAIN_SHIFT_MAX - gain_log // 256))
+def sixteen_gain(gain_log, qp):
+    """16 x the gain of register value L, exactly: M(L mod 256) / 2^(31 - L div 256), for QP
+    cells 2^(34 - L div 256)."""
+    return Fraction(MANTISSA[gain_log % 256], 2 ** (GAIN_SHIFT_MAX + (QP_GAIN_SHIFT if qp else 0) - gain_log // 256))
 
 
 def rounded(x):
@@ -63,7 +64,7 @@ def run_naive(program, initial_bits, config, sweeps):
     totals[Counter.CYCLES] += (G + 1) + sum(3 + p for p in picks) + 1 if sweeps else 0
     for _ in range(sweeps):
         barrier = barrier_schedule.value_q4
-        gain = sixteen_gain(gain_schedule.value_q4)
+        gain = sixteen_gain(gain_schedule.value_q4, qp)
         totals[Counter.CYCLES] += 1                     # the sweep's first fetch
         for g in range(G):
             moves = [0] * P
@@ -129,6 +130,6 @@ def run_naive(program, initial_bits, config, sweeps):
                 totals[Counter.CYCLES] += streaming(g, hopped) + DRAIN_CYCLES + (1 if g < G - 1 else 0)
         totals[Counter.SWEEPS] += 1
         totals[Counter.CYCLES] += max(barrier_schedule.advance(), gain_schedule.advance())
-        work = rounded((sixteen_gain(gain_schedule.value_q4) - sixteen_gain(gain_schedule.value_before)) * objective)
+        work = rounded((sixteen_gain(gain_schedule.value_q4, qp) - sixteen_gain(gain_schedule.value_before, qp)) * objective)
         totals[Counter.WORK_IN_Q4 if work > 0 else Counter.WORK_OUT_Q4] += abs(work)
     return rows, totals, objective

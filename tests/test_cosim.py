@@ -71,7 +71,7 @@ def test_waveforms_on_request(simulator, tmp_path):
     runner = Cosimulator(geometry, simulator, build_root=tmp_path, waves=True)
     runner.run([job])
     assert runner.waves_path.exists() and runner.waves_path.stat().st_size > 1000
-    quiet = Cosimulator(geometry, simulator, build_root=tmp_path)
+    quiet = Cosimulator(geometry, simulator)   # the shared model cache: the co-simulation's own build
     quiet.run([job])
     assert not (quiet.build() / runner.waves_path.name).exists()
 
@@ -126,3 +126,23 @@ def test_board_geometry_counters_past_32_bits_and_saturated(board, simulator):
     else:
         assert saturated >> Counter.READS & 1 and saturated >> Counter.ATTEMPTS & 1
     assert saturated >> Counter.CYCLES & 1 and saturated >> Counter.DROP_Q4 & 1
+
+
+def test_the_verilog_is_generated_once_per_design(tmp_path, monkeypatch):
+    """The Verilog of a design (5 to 10 s of Amaranth and Yosys for the default array) is cached
+    under its key and the package's sources: the cache returns the same text, and a design with
+    another key (another geometry, a counter-preset build) is generated, not served from it."""
+    from lim.sim.cosim import runner
+    from lim.sim.cosim.board_harness import board_design
+    name, geometry, job = next(c for c in CASES if c[0] == "three-lanes")
+    first = runner.cached_verilog(runner.array_design(geometry), tmp_path)
+    assert first == runner.generate_verilog(runner.array_design(geometry))
+
+    def generate(design):
+        raise AssertionError(f"generated {design.key}")
+
+    monkeypatch.setattr(runner, "generate_verilog", generate)
+    assert runner.cached_verilog(runner.array_design(geometry), tmp_path) == first
+    for other in (runner.array_design(geometry, counter_preset=True), board_design(geometry)):
+        with pytest.raises(AssertionError, match="generated"):
+            runner.cached_verilog(other, tmp_path)

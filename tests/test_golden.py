@@ -45,7 +45,7 @@ def test_first_law_closes_and_objective_register_tracks_the_state(name, geometry
     u0 = problem.objective_gain_units(job.program.values(job.initial_bits))
     snap = gold.run(sum(job.chunks))
     u1 = problem.objective_gain_units(gold.spins_pm())
-    law = first_law(gold.totals, job.config.gain_log, snap.gain_log, u0, u1)
+    law = first_law(gold.totals, job.config.gain_log, snap.gain_log, u0, u1, qp=job.program.geometry.qp)
     assert law["closes"], law
     assert snap.objective == u1
 

@@ -46,6 +46,14 @@ def test_mapping_checks_the_cells_and_the_weight_range():
     wide = QpProblem.from_dense([[300, 1], [1, 2]], [0, 0], 4)
     with pytest.raises(MappingError, match="diagonal 300 is outside the array's 8-bit range"):
         map_problem(wide, ArrayGeometry(cell_bits=4))
+    # a QP bias has the cells' bits and one more (13 bits at 8 + 4): the linear term holds the
+    # box's low corner, a row of couplings times up to 2^p - 1 levels
+    g = ArrayGeometry(cell_bits=4)
+    assert (g.bias_min, g.bias_max) == (-4096, 4095)
+    map_problem(QpProblem.from_dense([[2, 1], [1, 2]], [4095, -4096], 4), g)
+    with pytest.raises(MappingError, match="bias 4096 is outside the array's 13-bit range"):
+        map_problem(QpProblem.from_dense([[2, 1], [1, 2]], [4096, 0], 4), g)
+    assert ArrayGeometry().bias_bits == 8     # spins: the weights' width
 
 
 def test_scipy_confirms_the_known_optimum_and_the_array_reaches_it():
@@ -79,10 +87,17 @@ def test_digits_is_the_real_data_set(digits):
     assert np.isclose(np.abs(w).max(), qp.high[0], rtol=1e-6)
 
 
-def test_digits_classifier_at_8_bits_is_within_2_points_of_float(digits):
+def test_digits_classifier_at_8_bits_is_as_good_as_float(digits):
+    """With one width for biases and couplings, 5,640 couplings rounded to zero at 8 bits and the
+    gap was 0.056. With the bias p + 1 bits wider none does, though at 8 bits the hot end bounds
+    the scale (host.qp.quantize narrows it to about 0.8 of the couplings' width); the gap is
+    under 0.01 and the held-out accuracy within half a point of the float classifier's."""
+    from lim.host.qp import quantize
     qp, optimum = digits
+    q = quantize(qp, 8)
+    assert q.lost == 0 and 16_384 < np.abs(q.problem.dense()).max() < 32_767
     r = run_qp(qp, 8, optimum=optimum)
-    assert r["test_accuracy"] >= r["test_accuracy_optimum"] - 0.02, r["test_accuracy"]
+    assert r["gap"] < 0.01 and r["test_accuracy"] >= r["test_accuracy_optimum"] - 0.005, (r["gap"], r["test_accuracy"])
     low = run_qp(qp, 2, optimum=optimum)
     assert low["test_accuracy"] < r["test_accuracy"]     # precision matters: 2 bits lose accuracy
     # the energy of the run grows with precision, and so does the final state's Landauer bound (N b);

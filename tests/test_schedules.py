@@ -9,7 +9,7 @@ import pytest
 
 import numpy as np
 
-from lim.hdl.params import gain_kt
+from lim.hdl.params import GAIN_BITS, gain_kt
 from lim.host.settings import AnnealSettings, SettingsError
 from lim.sim.gset import load_named
 from lim.sim.golden import ScheduleModel
@@ -88,9 +88,9 @@ def test_qp_defaults_are_accepted_at_every_precision(qps, bits):
     """lim qp's own defaults (both workloads, every precision): the anneal starts at the derived hot
     gain and ends at the derived cold gain, each within 1% (the 8-bit gain register clamped the hot
     gain up to 3,960x)."""
-    from lim.host.qp import QP_WEIGHT_BITS, default_sweeps
+    from lim.host.qp import default_sweeps, quantize
     for qp in qps:
-        q = qp.quantize(bits, (1 << (QP_WEIGHT_BITS - 1)) - 1)
+        q = quantize(qp, bits)
         settings = AnnealSettings(sweeps=default_sweeps(bits)).resolve(q.problem)
         r = gain_range(q.problem)
         run = gains(settings.to_config(), settings.sweeps, qp=True)
@@ -107,3 +107,19 @@ def test_the_command_line_refuses_in_one_line(tmp_path, flags, message):
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert proc.stderr.count("\n") == 1 and message in proc.stderr
+
+
+def test_a_gain_beyond_the_register_is_noted_in_one_line():
+    """A derived gain the register cannot hold is clamped to its end, and the report says so: the
+    hot end (a run starting colder) and the cold end (a QP problem of more than 85,000 cells whose
+    smallest move is 1/2 unit: ending hotter)."""
+    from lim.host.settings import format_notes
+    lowest, highest = gain_kt(0, qp=True), gain_kt(2 ** GAIN_BITS - 1, qp=True)
+    within = {"derived_from_problem": {"gain_hot_kt": lowest, "gain_cold_kt": highest},
+              "gain_start_kt": lowest, "gain_end_kt": highest, "qp_cells": True}
+    assert format_notes(within) == []
+    hot = dict(within, derived_from_problem={"gain_hot_kt": lowest / 3, "gain_cold_kt": highest})
+    cold = dict(within, derived_from_problem={"gain_hot_kt": lowest, "gain_cold_kt": 2 * highest})
+    (hot_note,), (cold_note,) = format_notes(hot), format_notes(cold)
+    assert "below the gain register's range" in hot_note and "3x colder" in hot_note
+    assert "above the gain register's range" in cold_note and "2x hotter" in cold_note

@@ -50,4 +50,4 @@ class SimBoard(wiring.Component):
 
 def board_design(geometry):
     from .runner import Design
-    return Design("lim_sim_board", SimBoard(geometry), "lim.sim.cosim.board_bench")
+    return Design("lim_sim_board", lambda: SimBoard(geometry), "lim.sim.cosim.board_bench", key=f"SimBoard({geometry!r})")

