@@ -184,11 +184,11 @@ def map_problem(problem, geometry):
         raise MappingError(f"{problem.name}: {problem.bits}-bit variables on {g.cell_bits}-bit cells", "cell_bits")
     nonzero = problem.couplings != 0
     rows, cols, J = problem.rows[nonzero], problem.cols[nonzero], problem.couplings[nonzero]
-    checked = [("coupling", J, g.weight_bits), ("bias", problem.biases, g.bias_bits)]
+    weights = (g.weight_bits, g.weight_min, g.weight_max)
+    checked = [("coupling", J, *weights), ("bias", problem.biases, g.bias_bits, g.bias_min, g.bias_max)]
     if qp:
-        checked.append(("diagonal", problem.diagonal, g.weight_bits))
-    for what, values, bits in checked:
-        lo, hi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+        checked.append(("diagonal", problem.diagonal, *weights))
+    for what, values, bits, lo, hi in checked:
         if len(values) and (values.min() < lo or values.max() > hi):
             bad = values[(values < lo) | (values > hi)][0]
             raise MappingError(f"{problem.name}: {what} {bad} is outside the array's {bits}-bit "
