@@ -12,8 +12,8 @@ from .settings import AnnealSettings
 
 __all__ = ["QP_WEIGHT_BITS", "default_sweeps", "quantize", "run_qp"]
 
-#: The couplings' width (biases have ``cell_bits`` more, ArrayGeometry.bias_bits): 16 bits, the
-#: widest a DEGREES word holds for Q_ii.
+#: The couplings' width (biases have ``cell_bits + 1`` more, ArrayGeometry.bias_bits): 16 bits,
+#: the widest a DEGREES word holds for Q_ii.
 QP_WEIGHT_BITS = 16
 
 
@@ -25,8 +25,9 @@ def default_sweeps(bits):
 def quantize(boxqp, bits):
     """``boxqp`` on ``bits``-bit cells at the array's widths, scaled no further than its hot gain
     (temperature.gain_range) stays within the gain register's range."""
-    lowest = gain_kt(0, qp=True)
-    return boxqp.quantize(bits, QP_WEIGHT_BITS, largest_move=math.log(1 / HOT_ACCEPTANCE) / lowest)
+    g = ArrayGeometry(weight_bits=QP_WEIGHT_BITS, cell_bits=bits)
+    return boxqp.quantize(bits, g.weight_max, g.bias_max,
+                          largest_move=math.log(1 / HOT_ACCEPTANCE) / gain_kt(0, qp=True))
 
 
 def run_qp(boxqp, bits, settings=None, optimum=None, simulator=None, build_root=None, sweeps=None):

@@ -88,17 +88,17 @@ class BoxQp:
                 best = r
         return best.x, float(best.fun), convex
 
-    def quantize(self, bits, weight_bits, largest_move=None):
-        """The QP on ``bits``-bit levels with ``weight_bits``-bit couplings and biases of
-        ``weight_bits + bits + 1`` bits (the array's widths, ArrayGeometry.bias_bits): one factor
-        scales both as far as the tighter of the two allows, and, with ``largest_move``, no
+    def quantize(self, bits, weight_max, bias_max, largest_move=None):
+        """The QP on ``bits``-bit levels with couplings within +-``weight_max`` and biases within
+        +-``bias_max`` (an array's limits, ArrayGeometry): one factor scales both as far as the
+        tighter of the two allows, and, with ``largest_move``, no
         further than keeps the largest change of U one move can make (temperature.largest_move)
         below 99% of it: the hot end of an anneal (ln 2 over that change) must stay within the
         gain register's range."""
         step = (self.high - self.low) / ((1 << bits) - 1)
         Q = self.A * np.outer(step, step)
         b = step * (self.A @ self.low + self.c)
-        limits = ((Q, (1 << (weight_bits - 1)) - 1), (b, (1 << (weight_bits + bits)) - 1))
+        limits = ((Q, weight_max), (b, bias_max))
         factor = min((limit / np.abs(a).max() for a, limit in limits if np.abs(a).max() > 0), default=1.0)
         quantized = self._scaled(Q, b, bits, step, factor)
         if largest_move is not None:
