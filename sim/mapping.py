@@ -95,26 +95,26 @@ class Program:
         rows = self.spins_to_rows(spins_bits)
         if g.qp:   # one level per bus word, addressed by lane
             writes += [(g.address(Region.STATE, grp, lane), int(rows[grp, lane]))
-                       for grp in range(self.n_groups) for lane in range(P)]
+                       for lane in range(P) for grp in range(self.n_groups)]
         else:      # a row's spins in one word, bit l = lane l
             weights = 1 << np.arange(P, dtype=np.int64)
             for grp, row in enumerate((rows.astype(np.int64) * weights).sum(axis=1).tolist()):
                 writes.append((g.address(Region.STATE, grp), row))
-        for lane in range(P):
-            for grp in range(self.n_groups):
-                writes.append((g.address(Region.CELLS, grp, lane),
-                               g.cell_word(self.valid[grp, lane], int(self.bias[grp, lane]))))
-                if g.qp:
-                    writes.append((g.address(Region.BOXES, grp, lane),
-                                   g.box_word(int(self.low[grp, lane]), int(self.high[grp, lane]))))
-                writes.append((g.address(Region.LINKS, grp, lane),
-                               g.links_word(int(self.base[grp, lane]), int(self.rows[grp, lane]))))
-                diagonal = int(self.diagonal[grp, lane]) if g.qp else 0
-                writes.append((g.address(Region.DEGREES, grp, lane),
-                               g.degrees_word(int(self.reads[grp, lane]), diagonal)))
-            for r in range(self.update_rows):
-                writes.append((g.address(Region.EDGES, r, lane),
-                               g.edge_word(int(self.entry_group[r, lane]), int(self.entry_weight[r, lane]))))
+        # region by region and lane by lane: each run of consecutive addresses is one WRITE frame
+        words = {
+            Region.CELLS: lambda grp, lane: g.cell_word(self.valid[grp, lane], int(self.bias[grp, lane])),
+            Region.LINKS: lambda grp, lane: g.links_word(int(self.base[grp, lane]), int(self.rows[grp, lane])),
+            Region.DEGREES: lambda grp, lane: g.degrees_word(
+                int(self.reads[grp, lane]), int(self.diagonal[grp, lane]) if g.qp else 0),
+        }
+        if g.qp:
+            words[Region.BOXES] = lambda grp, lane: g.box_word(int(self.low[grp, lane]), int(self.high[grp, lane]))
+        for region, word in words.items():
+            writes += [(g.address(region, grp, lane), word(grp, lane))
+                       for lane in range(P) for grp in range(self.n_groups)]
+        writes += [(g.address(Region.EDGES, r, lane),
+                    g.edge_word(int(self.entry_group[r, lane]), int(self.entry_weight[r, lane])))
+                   for lane in range(P) for r in range(self.update_rows)]
         return writes
 
 

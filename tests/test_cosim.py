@@ -146,3 +146,14 @@ def test_the_verilog_is_generated_once_per_design(tmp_path, monkeypatch):
     for other in (runner.array_design(geometry, counter_preset=True), board_design(geometry)):
         with pytest.raises(AssertionError, match="generated"):
             runner.cached_verilog(other, tmp_path)
+
+
+def test_a_model_is_not_shared_across_cocotb_installations(tmp_path, monkeypatch):
+    """Verilator's makefile names cocotb's sources by absolute path: a model built from another
+    clone's virtual environment (since removed) failed to rebuild from the shared cache."""
+    from lim.sim.cosim import runner
+    sim = runner.Cosimulator(CASES[0][1], "verilator", build_root=tmp_path)
+    here = sim.model_dir("module m; endmodule")
+    monkeypatch.setattr(runner, "_simulator_toolchain", lambda: "cocotb=2.0.0@/elsewhere/cocotb")
+    assert sim.model_dir("module m; endmodule") != here
+    assert sim.model_dir("module n; endmodule") != sim.model_dir("module m; endmodule")

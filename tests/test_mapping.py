@@ -4,7 +4,7 @@ import pytest
 
 from lim.hdl.params import ArrayGeometry
 from lim.sim.mapping import MappingError, map_problem
-from lim.sim.problem import random_maxcut
+from lim.sim.problem import random_maxcut, random_qp
 
 
 @pytest.mark.parametrize("lanes", [1, 3, 8])
@@ -106,3 +106,19 @@ def test_lanes_spread_each_cells_neighbours():
     mapped = prog.slot_of_node % g.lanes
     assert prog.rows.sum() == rows(mapped)
     assert rows(mapped) < 0.85 * rows(dealt)
+
+
+@pytest.mark.parametrize("qp", [False, True])
+def test_a_program_loads_in_one_burst_per_region_and_lane(qp):
+    """The host sends each run of consecutive bus addresses as one WRITE frame, so a program
+    interleaving its regions per cell took three frames per cell (2,917 frames for G1)."""
+    geometry = ArrayGeometry(lanes=4, groups=64, edge_depth=1024, weight_bits=16 if qp else 8,
+                             cell_bits=3 if qp else 0)
+    problem = random_qp(40, 3, seed=3, density=0.3) if qp else random_maxcut(40, 200, seed=3)
+    program = map_problem(problem, geometry)
+    writes = program.bus_writes(np.zeros(problem.n, dtype=np.int64))
+    runs = 1 + sum(1 for (a, _), (b, _) in zip(writes, writes[1:]) if b != a + 1)
+    memory_regions = 4 + qp   # CELLS, LINKS, DEGREES, EDGES (+ BOXES)
+    state_runs = geometry.lanes if qp else 1
+    assert runs <= 3 + state_runs + memory_regions * geometry.lanes
+    assert sorted(a for a, _ in writes) == sorted(set(a for a, _ in writes))   # each address once

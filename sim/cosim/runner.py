@@ -117,6 +117,15 @@ def cached_verilog(design, build_root):
     return source
 
 
+def _simulator_toolchain():
+    """Where and which cocotb the simulators build against: Verilator's makefile names cocotb's
+    sources by absolute path, so a model built from another environment (another clone's
+    virtual environment, since removed) must not be reused."""
+    import cocotb
+    from importlib.metadata import version
+    return f"cocotb={version('cocotb')}@{Path(cocotb.__file__).resolve().parent}"
+
+
 CLOCK_PERIOD_NS = 10
 _PORT = re.compile(r"^  (input|output) (\[\d+:\d+\] )?(\w+);$", re.M)
 
@@ -185,8 +194,7 @@ class Cosimulator:
             return self._build_dir
         top = self.design.toplevel
         source = cached_verilog(self.design, self.build_root)
-        digest = hashlib.sha256(source.encode()).hexdigest()[:16]
-        build_dir = self.build_root / f"{self.simulator}-{top}-{digest}{'-waves' if self.waves else ''}"
+        build_dir = self.model_dir(source)
         build_dir.mkdir(parents=True, exist_ok=True)
         with open(build_dir / ".lock", "w") as lock:
             # one build per model key at a time: parallel test workers (pytest-xdist) and
@@ -195,6 +203,12 @@ class Cosimulator:
             self._build_locked(build_dir, top, source)
         self._build_dir = build_dir
         return build_dir
+
+    def model_dir(self, source):
+        """The cache entry of the model of ``source``: named by the Verilog and the cocotb it is
+        built against."""
+        digest = hashlib.sha256(source.encode() + _simulator_toolchain().encode()).hexdigest()[:16]
+        return self.build_root / f"{self.simulator}-{self.design.toplevel}-{digest}{'-waves' if self.waves else ''}"
 
     def _build_locked(self, build_dir, top, source):
         from cocotb_tools.runner import get_runner
