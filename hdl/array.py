@@ -8,6 +8,8 @@ each hopping cell stream to all lanes, one row per cycle (hdl/lane.py). A start 
 wrote the program or the state first computes every field from it (the field pass).
 Bus: one address/data port for loading, control and read-back (one cycle read latency).
 """
+from types import SimpleNamespace
+
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
@@ -15,16 +17,13 @@ from amaranth.lib.wiring import In, Out
 
 from .counters import SaturatingCounter
 from .gain import GainDecoder, rounded_product
-from .lane import Lane, change_shape, hop_argument_shape, hop_table
+from .decision import change_shape, commit_events, hop_argument_shape, hop_table
+from .lane import Lane
 from .params import (ArrayGeometry, BARRIER_BITS, Counter, GAIN_ACC_EXTRA_BITS, GAIN_BITS,
                      GAIN_RATE_BITS, GAIN_STEP_BITS, GAIN_STEP_SHIFT_BITS, PRNG_WARMUP_STEPS, Reg, Region, Schedule)
 from .schedule import ScheduleGenerator
 
 __all__ = ["LimArray", "counter_increment_widths"]
-
-
-def _popcount(bits):
-    return sum(bits)
 
 
 def counter_increment_widths(geometry):
@@ -39,6 +38,32 @@ def counter_increment_widths(geometry):
         Counter.WORK_IN_Q4: GAIN_STEP_BITS + geometry.objective_bits,
         Counter.WORK_OUT_Q4: GAIN_STEP_BITS + geometry.objective_bits,
     }
+
+
+def drive_run_inputs(m, sh, target):
+    """What every decision of an array shares (decision.run_ports but the decide strobe): the
+    schedules' values and the generators' seeding."""
+    m.d.comb += [target.barrier_q4.eq(sh.schedule.value_q4), target.gain_mantissa.eq(sh.gain_decoder.mantissa),
+                 target.gain_shift.eq(sh.gain_decoder.shift), target.seed.eq(sh.seed),
+                 target.prng_init.eq(sh.init), target.prng_warm.eq(sh.seeding != 0)]
+
+
+def sweep_end_states(m, sh, group, first_state):
+    """The end of a sweep, the same in every array: both schedules advance (SWEEP_END), the
+    sequencer waits for the slower (SCHEDULE), then the next sweep starts at ``first_state`` or
+    the run ends (sim/golden.py, end_of_sweep_cycles)."""
+    with m.State("SWEEP_END"):
+        m.d.comb += [sh.schedule.advance.eq(1), sh.gain_schedule.advance.eq(1)]
+        m.d.sync += sh.remaining.eq(sh.remaining - 1)
+        m.next = "SCHEDULE"
+    with m.State("SCHEDULE"):
+        with m.If(~sh.schedules_busy):
+            m.d.comb += sh.gain_stepped.eq(1)
+            m.d.sync += group.eq(0)
+            with m.If(sh.remaining == 0):
+                m.next = "IDLE"
+            with m.Else():
+                m.next = first_state
 
 
 class LimArray(wiring.Component):
@@ -128,43 +153,26 @@ class LimArray(wiring.Component):
         with m.Elif(seeding != 0):
             m.d.sync += seeding.eq(seeding - 1)
 
-        L = g.level_bits
-        m.submodules.state = state = Memory(shape=P * L, depth=g.groups, init=[])
-        state_w = state.write_port(granularity=L)   # a QP level can be written alone
-        own_r = state.read_port()
-        # The fields follow the state and the program: a write to either makes them stale, and the
-        # next start recomputes them first.
-        fields_stale = Signal(init=1)
-        with m.If(write & ((region == Region.STATE) | (region == Region.CELLS) | (region == Region.LINKS)
-                           | (region == Region.DEGREES) | (region == Region.EDGES)
-                           | ((region == Region.REGS) & (index == Reg.N_GROUPS)))):
-            m.d.sync += fields_stale.eq(1)
 
-        fetch_group = Signal(g.row_bits)   # the group whose cells the memories read this cycle
-        own_row = Signal(P * L)      # the group's cells as loaded, held until the commit
-        lanes = []
-        table_ports = []
-        for k in range(0, P, 2):   # one exp(-a) table per two lanes, a read port each
-            m.submodules[f"hop_table{k // 2}"] = table = hop_table()
-            table_ports += [table.read_port(), table.read_port()]
-        for i in range(P):
-            lane = Lane(g, i, table_ports[i])
-            m.submodules[f"lane{i}"] = lane
-            lanes.append(lane)
-            m.d.comb += [
-                lane.group.eq(fetch_group),
-                lane.own_value.eq(own_row.word_select(i, L)),
-                lane.fresh_value.eq(own_r.data.word_select(i, L)),
-                lane.bus_index.eq(index), lane.bus_wdata.eq(self.bus_wdata),
-                lane.cell_we.eq(write & (region == Region.CELLS) & (lane_sel == i)),
-                lane.links_we.eq(write & (region == Region.LINKS) & (lane_sel == i)),
-                lane.degrees_we.eq(write & (region == Region.DEGREES) & (lane_sel == i)),
-                lane.edge_we.eq(write & (region == Region.EDGES) & (lane_sel == i)),
-                lane.box_we.eq(write & (region == Region.BOXES) & (lane_sel == i)),
-                lane.barrier_q4.eq(schedule.value_q4),
-                lane.gain_mantissa.eq(gain_decoder.mantissa), lane.gain_shift.eq(gain_decoder.shift),
-                lane.seed.eq(seed), lane.prng_init.eq(init), lane.prng_warm.eq(seeding != 0),
-            ]
+        # A start runs once the generators are seeded; a start written while they warm up waits.
+        remaining = Signal(32)     # sweeps left in this run
+        starting = Signal()        # IDLE leaves for the first sweep (the sweeper's IDLE state)
+        gain_stepped = Signal()    # both schedules have taken this sweep's step
+        read_lane = Signal(g.lane_addr_bits)   # the lane of the last bus read (QP state words)
+        m.d.sync += read_lane.eq(lane_sel)
+        with m.If(~running):
+            with m.If((start | start_pending) & (seeding == 0) & ~init):
+                m.d.sync += start_pending.eq(0)
+                with m.If((sweeps_to_run != 0) & (n_groups != 0)):
+                    m.d.comb += starting.eq(1)
+                    m.d.sync += remaining.eq(sweeps_to_run)
+            with m.Elif(start):
+                m.d.sync += start_pending.eq(1)
+        sh = SimpleNamespace(write=write, region=region, index=index, lane_sel=lane_sel, init=init, seeding=seeding,
+                             n_groups=n_groups, seed=seed, schedule=schedule, gain_schedule=gain_schedule,
+                             gain_decoder=gain_decoder, schedules_busy=schedules_busy, remaining=remaining,
+                             starting=starting, running=running, gain_stepped=gain_stepped, read_lane=read_lane,
+                             bus_wdata=self.bus_wdata)
 
         # ---- counters ----------------------------------------------------------------------
         counters = {}
@@ -181,12 +189,125 @@ class LimArray(wiring.Component):
                              c.load_value.eq(Cat(preset_low, self.bus_wdata))]
             counters[counter] = c
 
+
+        # ---- the datapath and its sequencer --------------------------------------------------
+        decisions, commit, state_word = self._sweeper(m, sh)
+
+        # The gain driver's work dW = round(dg * U) at each gain step (params.gain_step), in a
+        # pipeline: the decoder's (M, s) of the new and the old gain a cycle after the step, then
+        # D = M' 2^(s - s') - M, then D |U|, then the rounded shift into the counter. It ends three
+        # cycles after the step, before the shortest sweep (6 cycles) brings the next one.
+        work_u = Signal(g.objective_bits)                     # |U| at the step
+        work_out = Signal()                                   # U < 0: the array returns work
+        work_step = Signal(GAIN_STEP_BITS)                    # D
+        work_shift = Signal.like(gain_decoder.shift_before)   # s of the old gain
+        work_product = Signal(GAIN_STEP_BITS + g.objective_bits)
+        work_stage = Signal(3)                                # one bit per stage in flight
+        m.d.sync += work_stage.eq(Mux(init, 0, Cat(gain_stepped, work_stage[:2])))
+        with m.If(gain_stepped):
+            m.d.sync += [work_u.eq(Mux(objective < 0, -objective, objective)), work_out.eq(objective < 0)]
+        with m.If(work_stage[0]):
+            rise = (gain_decoder.shift_before - gain_decoder.shift)[:GAIN_STEP_SHIFT_BITS]   # octaves crossed
+            m.d.sync += [work_step.eq((gain_decoder.mantissa << rise) - gain_decoder.mantissa_before),
+                         work_shift.eq(gain_decoder.shift_before)]
+        with m.If(work_stage[1]):
+            m.d.sync += work_product.eq(work_step * work_u)
+        work_now = Signal(GAIN_STEP_BITS + g.objective_bits)
+        m.d.comb += work_now.eq(Mux(work_stage[2], rounded_product(m, work_product, Const(1, 1), work_shift), 0))
+        m.d.comb += [counters[Counter.WORK_IN_Q4].increment.eq(Mux(work_out, 0, work_now)),
+                     counters[Counter.WORK_OUT_Q4].increment.eq(Mux(work_out, work_now, 0))]
+        m.d.comb += self.busy.eq(running | (seeding != 0) | start_pending | (work_stage != 0))
+
+        m.d.comb += [
+            counters[Counter.CYCLES].increment.eq(running),
+            counters[Counter.SWEEPS].increment.eq(schedule.advance),
+        ]
+        increments, objective_change = commit_events(decisions, schedule.raise_q4, g.level_bits)
+        with m.If(commit):
+            m.d.comb += [counters[c].increment.eq(value) for c, value in increments.items()]
+            m.d.sync += objective.eq(objective + objective_change)
+
+        # ---- bus read-back (registered, one cycle) -------------------------------------------
+        regs_rdata = Signal(32)
+        read_state = Signal()
+        m.d.sync += read_state.eq(region == Region.STATE)
+        saturated = Cat(counters[c].saturated for c in Counter)
+        with m.Switch(region):
+            with m.Case(Region.REGS):
+                with m.Switch(index):
+                    readable = {**settings, Reg.STATUS: self.busy, Reg.SATURATED: saturated,
+                                Reg.BARRIER: schedule.value_q4, Reg.GAIN: gain_schedule.value_q4,
+                                Reg.GEOMETRY: P | (g.groups << 8),
+                                Reg.OBJECTIVE: objective_words[:32], Reg.OBJECTIVE_HIGH: objective_words[32:]}
+                    for reg, sig in readable.items():
+                        with m.Case(reg):
+                            m.d.sync += regs_rdata.eq(sig)
+                    with m.Default():
+                        m.d.sync += regs_rdata.eq(0)
+            with m.Case(Region.COUNTERS):
+                with m.Switch(index):
+                    for counter in Counter:
+                        value = counters[counter].value
+                        with m.Case(2 * counter):
+                            m.d.sync += regs_rdata.eq(value[:32])
+                        with m.Case(2 * counter + 1):
+                            m.d.sync += regs_rdata.eq(value[32:])
+                    with m.Default():
+                        m.d.sync += regs_rdata.eq(0)
+            with m.Default():
+                m.d.sync += regs_rdata.eq(0)
+        m.d.comb += self.bus_rdata.eq(Mux(read_state, state_word, regs_rdata))
+        return m
+
+
+    def _sweeper(self, m, sh):
+        """The datapath and its sequencer: P lanes keeping fields in RAM, the hops' update rows
+        streamed to all lanes. Returns the decisions, the commit strobe, and the state word read at
+        the bus address (a cycle after it is set)."""
+        g = self.geometry
+        P = g.lanes
+        write, region, index, lane_sel = sh.write, sh.region, sh.index, sh.lane_sel
+        n_groups, schedule, gain_schedule, seeding, init = sh.n_groups, sh.schedule, sh.gain_schedule, sh.seeding, sh.init
+        L = g.level_bits
+        m.submodules.state = state = Memory(shape=P * L, depth=g.groups, init=[])
+        state_w = state.write_port(granularity=L)   # a QP level can be written alone
+        own_r = state.read_port()
+        # The fields follow the state and the program: a write to either makes them stale, and the
+        # next start recomputes them first.
+        fields_stale = Signal(init=1)
+        with m.If(write & ((region == Region.STATE) | (region == Region.CELLS) | (region == Region.LINKS)
+                           | (region == Region.DEGREES) | (region == Region.EDGES)
+                           | ((region == Region.REGS) & (index == Reg.N_GROUPS)))):
+            m.d.sync += fields_stale.eq(1)
+
+        fetch_group = Signal(g.row_bits)   # the group whose cells the memories read this cycle
+        lanes = []
+        table_ports = []
+        for k in range(0, P, 2):   # one exp(-a) table per two decisions, a read port each
+            m.submodules[f"hop_table{k // 2}"] = table = hop_table()
+            table_ports += [table.read_port(), table.read_port()]
+        for i in range(P):
+            lane = Lane(g, i, table_ports[i])
+            m.submodules[f"lane{i}"] = lane
+            lanes.append(lane)
+            m.d.comb += [
+                lane.group.eq(fetch_group),
+                lane.fresh_value.eq(own_r.data.word_select(i, L)),
+                lane.bus_index.eq(index), lane.bus_wdata.eq(self.bus_wdata),
+                lane.cell_we.eq(write & (region == Region.CELLS) & (lane_sel == i)),
+                lane.links_we.eq(write & (region == Region.LINKS) & (lane_sel == i)),
+                lane.degrees_we.eq(write & (region == Region.DEGREES) & (lane_sel == i)),
+                lane.edge_we.eq(write & (region == Region.EDGES) & (lane_sel == i)),
+                lane.box_we.eq(write & (region == Region.BOXES) & (lane_sel == i)),
+            ]
+            drive_run_inputs(m, sh, lane)
+
+        decisions = [lane.decision for lane in lanes]
+
         # ---- sweep sequencer ---------------------------------------------------------------
         group = Signal(g.row_bits)
         bias_row = Signal(g.row_bits + 1)   # field pass: the group whose bias is read
-        remaining = Signal(32)
         commit = Signal()
-        gain_stepped = Signal()   # both schedules have taken this sweep's step
         field_pass = Signal()     # the field pass is running (else a sweep)
         last_group = Signal()     # the group being updated is the sweep's last
         pending = Signal(P)       # lanes whose cells still have rows to stream
@@ -233,17 +354,13 @@ class LimArray(wiring.Component):
                 else:      # a row of spins: STATE, group
                     m.d.comb += [state_w.addr.eq(index), state_w.data.eq(self.bus_wdata),
                                  state_w.en.eq(write_state.replicate(P))]
-                with m.If((start | start_pending) & (seeding == 0) & ~init):
-                    m.d.sync += start_pending.eq(0)
-                    with m.If((sweeps_to_run != 0) & (n_groups != 0)):
-                        m.d.sync += [remaining.eq(sweeps_to_run), group.eq(0), bias_row.eq(0)]
-                        with m.If(fields_stale):
-                            m.d.sync += field_pass.eq(1)
-                            m.next = "FIELD_BIAS"
-                        with m.Else():
-                            m.next = "FETCH"
-                with m.Elif(start):
-                    m.d.sync += start_pending.eq(1)
+                with m.If(sh.starting):
+                    m.d.sync += [group.eq(0), bias_row.eq(0)]
+                    with m.If(fields_stale):
+                        m.d.sync += field_pass.eq(1)
+                        m.next = "FIELD_BIAS"
+                    with m.Else():
+                        m.next = "FETCH"
 
             # -- the field pass: field = bias, then every cell's rows with its value as dv --------
             with m.State("FIELD_BIAS"):
@@ -264,7 +381,6 @@ class LimArray(wiring.Component):
             with m.State("FETCH"):
                 m.next = "LOAD"
             with m.State("LOAD"):
-                m.d.sync += own_row.eq(own_r.data)
                 m.d.comb += [lane.load.eq(1) for lane in lanes]
                 m.next = "DECIDE"
             with m.State("DECIDE"):
@@ -274,12 +390,12 @@ class LimArray(wiring.Component):
                 m.d.comb += commit.eq(1)
                 m.d.comb += [lane.commit.eq(1) for lane in lanes]
                 m.d.comb += [state_w.addr.eq(group),
-                             state_w.data.eq(Cat(lane.next_value for lane in lanes)),
+                             state_w.data.eq(Cat(d.next_value for d in decisions)),
                              state_w.en.eq((1 << P) - 1)]
                 # the next group's cells are fetched now; valid unless this group's hops change fields
                 m.d.comb += fetch_group.eq(group + 1)
                 m.d.sync += [group.eq(group + 1), last_group.eq(group == n_groups - 1)]
-                hops = Cat(lane.hop for lane in lanes)
+                hops = Cat(d.hop for d in decisions)
                 m.d.sync += pending.eq(hops)
                 with m.If(hops != 0):
                     m.next = "PICK"
@@ -316,100 +432,7 @@ class LimArray(wiring.Component):
                 with m.Else():
                     m.next = "FETCH"
 
-            with m.State("SWEEP_END"):
-                m.d.comb += [schedule.advance.eq(1), gain_schedule.advance.eq(1)]
-                m.d.sync += remaining.eq(remaining - 1)
-                m.next = "SCHEDULE"
-            with m.State("SCHEDULE"):
-                with m.If(~schedules_busy):
-                    m.d.comb += gain_stepped.eq(1)
-                    m.d.sync += group.eq(0)
-                    with m.If(remaining == 0):
-                        m.next = "IDLE"
-                    with m.Else():
-                        m.next = "FETCH"
-        m.d.comb += running.eq(~fsm.ongoing("IDLE"))
-
-        # The gain driver's work dW = round(dg * U) at each gain step (params.gain_step), in a
-        # pipeline: the decoder's (M, s) of the new and the old gain a cycle after the step, then
-        # D = M' 2^(s - s') - M, then D |U|, then the rounded shift into the counter. It ends three
-        # cycles after the step, before the shortest sweep (6 cycles) brings the next one.
-        work_u = Signal(g.objective_bits)                     # |U| at the step
-        work_out = Signal()                                   # U < 0: the array returns work
-        work_step = Signal(GAIN_STEP_BITS)                    # D
-        work_shift = Signal.like(gain_decoder.shift_before)   # s of the old gain
-        work_product = Signal(GAIN_STEP_BITS + g.objective_bits)
-        work_stage = Signal(3)                                # one bit per stage in flight
-        m.d.sync += work_stage.eq(Mux(init, 0, Cat(gain_stepped, work_stage[:2])))
-        with m.If(gain_stepped):
-            m.d.sync += [work_u.eq(Mux(objective < 0, -objective, objective)), work_out.eq(objective < 0)]
-        with m.If(work_stage[0]):
-            rise = (gain_decoder.shift_before - gain_decoder.shift)[:GAIN_STEP_SHIFT_BITS]   # octaves crossed
-            m.d.sync += [work_step.eq((gain_decoder.mantissa << rise) - gain_decoder.mantissa_before),
-                         work_shift.eq(gain_decoder.shift_before)]
-        with m.If(work_stage[1]):
-            m.d.sync += work_product.eq(work_step * work_u)
-        work_now = Signal(GAIN_STEP_BITS + g.objective_bits)
-        m.d.comb += work_now.eq(Mux(work_stage[2], rounded_product(m, work_product, Const(1, 1), work_shift), 0))
-        m.d.comb += [counters[Counter.WORK_IN_Q4].increment.eq(Mux(work_out, 0, work_now)),
-                     counters[Counter.WORK_OUT_Q4].increment.eq(Mux(work_out, work_now, 0))]
-        m.d.comb += self.busy.eq(running | (seeding != 0) | start_pending | (work_stage != 0))
-
-        hops = [lane.hop for lane in lanes]
-        uphill = [lane.hop & (lane.drop_q4 < 0) for lane in lanes]
-        downhill = [lane.hop & (lane.drop_q4 > 0) for lane in lanes]
-        valid = _popcount(lane.valid for lane in lanes)
-        m.d.comb += [
-            counters[Counter.CYCLES].increment.eq(running),
-            counters[Counter.SWEEPS].increment.eq(schedule.advance),
-        ]
-        with m.If(commit):
-            m.d.comb += [
-                # what the device reads per attempt: every neighbour's state (the cell's degree)
-                counters[Counter.READS].increment.eq(sum(Mux(lane.valid, lane.reads, 0) for lane in lanes)),
-                counters[Counter.ATTEMPTS].increment.eq(valid),
-                counters[Counter.HOPS].increment.eq(_popcount(hops)),
-                counters[Counter.UPHILL_HOPS].increment.eq(_popcount(uphill)),
-                counters[Counter.DROP_Q4].increment.eq(
-                    sum(Mux(d, lane.drop_q4, 0) for d, lane in zip(downhill, lanes)).as_unsigned()),
-                counters[Counter.CLIMB_Q4].increment.eq(
-                    sum(Mux(u, -lane.drop_q4, 0) for u, lane in zip(uphill, lanes)).as_unsigned()),
-                # a p-bit cell holds p bits behind the raised barrier (1 for a spin)
-                counters[Counter.BARRIER_Q4].increment.eq(   # valid lanes x raise: adds, not a DSP
-                    sum(Mux(lane.valid, schedule.raise_q4, 0) for lane in lanes) * g.level_bits),
-            ]
-            m.d.sync += objective.eq(objective + sum(lane.objective_delta for lane in lanes))
-
-        # ---- bus read-back (registered, one cycle) -------------------------------------------
-        regs_rdata = Signal(32)
-        read_state = Signal()
-        read_lane = Signal(g.lane_addr_bits)
-        m.d.sync += [read_state.eq(region == Region.STATE), read_lane.eq(lane_sel)]
-        saturated = Cat(counters[c].saturated for c in Counter)
-        with m.Switch(region):
-            with m.Case(Region.REGS):
-                with m.Switch(index):
-                    readable = {**settings, Reg.STATUS: self.busy, Reg.SATURATED: saturated,
-                                Reg.BARRIER: schedule.value_q4, Reg.GAIN: gain_schedule.value_q4,
-                                Reg.GEOMETRY: P | (g.groups << 8),
-                                Reg.OBJECTIVE: objective_words[:32], Reg.OBJECTIVE_HIGH: objective_words[32:]}
-                    for reg, sig in readable.items():
-                        with m.Case(reg):
-                            m.d.sync += regs_rdata.eq(sig)
-                    with m.Default():
-                        m.d.sync += regs_rdata.eq(0)
-            with m.Case(Region.COUNTERS):
-                with m.Switch(index):
-                    for counter in Counter:
-                        value = counters[counter].value
-                        with m.Case(2 * counter):
-                            m.d.sync += regs_rdata.eq(value[:32])
-                        with m.Case(2 * counter + 1):
-                            m.d.sync += regs_rdata.eq(value[32:])
-                    with m.Default():
-                        m.d.sync += regs_rdata.eq(0)
-            with m.Default():
-                m.d.sync += regs_rdata.eq(0)
-        state_word = own_r.data.word_select(read_lane, L) if g.qp else own_r.data
-        m.d.comb += self.bus_rdata.eq(Mux(read_state, state_word, regs_rdata))
-        return m
+            sweep_end_states(m, sh, group, "FETCH")
+        m.d.comb += sh.running.eq(~fsm.ongoing("IDLE"))
+        state_word = own_r.data.word_select(sh.read_lane, L) if g.qp else own_r.data
+        return decisions, commit, state_word

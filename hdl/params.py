@@ -13,7 +13,7 @@ __all__ = [
     "ARG_FRAC_BITS", "PROB_BITS", "RUN_BITS", "TABLE_DEPTH", "BARRIER_BITS", "GAIN_BITS", "GAIN_FRAC_BITS",
     "GAIN_MANTISSA_BITS", "GAIN_SHIFT_MAX", "QP_GAIN_SHIFT", "GAIN_ACC_EXTRA_BITS", "GAIN_RATE_BITS", "GAIN_RATE_MAX_OCTAVES", "GAIN_STEP_SHIFT_BITS", "gain_step", "GAIN_STEP_BITS",
     "ACC_FRAC_BITS", "gain_mantissa_table", "gain_operands", "gain_product", "gain_register",
-    "LOG_STEP_MULT", "DECIDE_CYCLES", "DRAIN_CYCLES", "PRNG_WARMUP_STEPS", "Schedule", "Counter", "Reg", "Region",
+    "LOG_STEP_MULT", "DECIDE_CYCLES", "DRAIN_CYCLES", "COMPILED_DRAIN_CYCLES", "PRNG_WARMUP_STEPS", "Schedule", "Counter", "Reg", "Region",
     "ArrayGeometry", "hop_probability_table", "table_word", "decision_draws", "hop_decision", "run_of_zeros",
     "implemented_hop_probability", "detailed_balance_reach",
     "hop_exponent", "lane_prng_state", "xoshiro_next",
@@ -70,6 +70,9 @@ DECIDE_CYCLES = 3
 #: Cycles after a group's last field update before any field is read again: the read-modify-write
 #: pipeline's two stages.
 DRAIN_CYCLES = 2
+#: Cycles a compiled array waits after a colour's last group enters its pipeline, before the
+#: next colour's fields are summed: that group's load, decide and commit (hdl/compiled.py).
+COMPILED_DRAIN_CYCLES = 3
 #: A lane's generator starts from (seed, LANE_KEY * (lane + 1), PRNG_INIT_WORDS) ...
 LANE_KEY = 0x9E3779B9
 PRNG_INIT_WORDS = (0x243F6A88, 0x85A308D3)
@@ -289,11 +292,15 @@ class ArrayGeometry:
         depth = {Region.REGS: len(Reg), Region.EDGES: self.edge_depth}.get(region, self.groups)
         return per_lane, depth
 
+    def region_of(self, address):
+        """The region a bus address selects."""
+        return address >> (self.index_bits + self.lane_addr_bits)
+
     def writable(self, address):
         """Whether a bus write at ``address`` (the protocol's 32-bit address) reaches a location."""
         index = address & ((1 << self.index_bits) - 1)
         lane = (address >> self.index_bits) & ((1 << self.lane_addr_bits) - 1)
-        region = address >> (self.index_bits + self.lane_addr_bits)
+        region = self.region_of(address)
         if region not in Region._value2member_map_ or (window := self.write_window(region)) is None:
             return False
         per_lane, depth = window

@@ -10,12 +10,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..hdl.params import (ACC_FRAC_BITS, ARG_FRAC_BITS, BARRIER_BITS, DECIDE_CYCLES, DRAIN_CYCLES,
+from ..hdl.params import (ACC_FRAC_BITS, ARG_FRAC_BITS, BARRIER_BITS, COMPILED_DRAIN_CYCLES, DECIDE_CYCLES, DRAIN_CYCLES,
                           GAIN_ACC_EXTRA_BITS, GAIN_BITS, GAIN_RATE_BITS, LOG_STEP_MULT, LOG_THRESHOLD_BITS,
                           Counter, Reg, Schedule, gain_operands, gain_product, gain_step, decision_draws, hop_decision, hop_exponent, hop_probability_table,
                           lane_prng_state, xoshiro_next, xoshiro_output)
 
-__all__ = ["RunConfig", "Snapshot", "ScheduleModel", "GoldenArray", "end_of_sweep_cycles", "field_pass_cycles",
+__all__ = ["RunConfig", "Snapshot", "ScheduleModel", "GoldenArray", "compiled_sweep_cycles", "end_of_sweep_cycles",
+           "field_pass_cycles",
            "source_cycles", "streaming_cycles", "work_increment"]
 
 _TABLE = np.array(hop_probability_table(), dtype=np.int64)   # (m, e) per exponent
@@ -178,6 +179,12 @@ def source_cycles(sources, rows):
     return cycles
 
 
+def compiled_sweep_cycles(program):
+    """Cycles a compiled array's sweep spends in its groups (hdl/compiled.py): one per group, and
+    per colour the drain of its last group's pipeline before the next colour's fields are summed."""
+    return program.n_groups + COMPILED_DRAIN_CYCLES * len(program.colour_groups)
+
+
 def field_pass_cycles(program):
     """Cycles of the field pass a start makes after the program or the state was written: the
     biases (G + 1); per group fetch, load, its valid cells' rows (one pick if it has none) and the
@@ -249,7 +256,10 @@ class GoldenArray:
     """
     DENSE_LIMIT = 4096  # slots up to which couplings are held as a dense matrix
 
-    def __init__(self, program, initial_spins_bits, config=RunConfig()):
+    def __init__(self, program, initial_spins_bits, config=RunConfig(), compiled=False):
+        if compiled and program.geometry.qp:
+            raise ValueError("a compiled array holds spin problems")
+        self.compiled = compiled   # the problem-compiled array (hdl/compiled.py): only its cycles differ
         self.program = program
         self.geometry = program.geometry
         bits = np.asarray(initial_spins_bits)
@@ -274,8 +284,9 @@ class GoldenArray:
                 self._fields[:, cls.slots] = cls.fields(flat.astype(np.float64) * 2 - 1)
         # the objective register as the host writes it with the state: U, or 4U for QP cells
         self.objective = np.array([program.objective_register(b) for b in bits], dtype=object)
-        self.group_cycles = 1 + DECIDE_CYCLES * program.n_groups   # the first fetch, and each decision
-        self.fields_stale = True   # the host has just written the program and the state
+        # the first fetch and each decision; a compiled array's pipeline: compiled_sweep_cycles
+        self.group_cycles = compiled_sweep_cycles(program) if compiled else 1 + DECIDE_CYCLES * program.n_groups
+        self.fields_stale = not compiled   # the host has just written the program and the state
         self.init(config)
 
     def init(self, config):
@@ -361,7 +372,8 @@ class GoldenArray:
         t[Counter.DROP_Q4] += events[:, 2]
         t[Counter.CLIMB_Q4] += events[:, 3]
         t[Counter.BARRIER_Q4] += valid * raises * self.geometry.level_bits
-        t[Counter.CYCLES] += events[:, 5]
+        if not self.compiled:   # a compiled array streams no update rows
+            t[Counter.CYCLES] += events[:, 5]
         self.objective += events[:, 4].astype(object)
 
     def _sweep_qp(self, barrier, raises, operands, t):

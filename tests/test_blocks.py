@@ -23,7 +23,7 @@ def simulate(dut, bench):
 
 @pytest.mark.parametrize("seed, lane", [(0, 0), (1, 5), (0xDEADBEEF, 31), (0x9E3779B9, 0)])
 def test_prng_block_follows_reference_stream(seed, lane):
-    """Init, PRNG_WARMUP_STEPS warm-up cycles, then one output and one step per cycle."""
+    """Init, PRNG_WARMUP_STEPS warm-up cycles, then one or two outputs and as many steps per cycle."""
     dut = Xoshiro128pp(lane)
 
     async def bench(ctx):
@@ -37,10 +37,14 @@ def test_prng_block_follows_reference_stream(seed, lane):
         ctx.set(dut.warm, 0)
         state = lane_prng_state(seed, lane)
         ctx.set(dut.step, 1)
-        for _ in range(100):
+        for k in range(100):
+            # a pipelined decision draws twice in some cycles: output, output_next, two steps
+            double = k % 3 == 1
+            ctx.set(dut.double, double)
             assert ctx.get(dut.output) == xoshiro_output(state)
+            assert ctx.get(dut.output_next) == xoshiro_output(xoshiro_next(state))
             await ctx.tick()
-            state = xoshiro_next(state)
+            state = xoshiro_next(xoshiro_next(state) if double else state)
 
     simulate(dut, bench)
 

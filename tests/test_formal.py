@@ -7,7 +7,7 @@ from amaranth.hdl import Const, Elaboratable, Module, Signal, signed
 from lim.hdl.command import CommandBlock
 from lim.hdl.counters import SaturatingCounter
 from lim.hdl.gain import rounded_shift
-from lim.hdl.lane import Lane, TiltProduct, hop_argument_shape
+from lim.hdl.decision import Decision, TiltProduct, hop_argument_shape
 from lim.boards.targets import BOARDS
 from lim.hdl.params import Region, gain_product
 from lim.host.cli import main
@@ -60,7 +60,7 @@ class StuckCommandBlock(CommandBlock):
         return m
 
 
-class NarrowLane(Lane):
+class NarrowDecision(Decision):
     """Forms x in too few bits, so a large tilt overflows it."""
 
     def __init__(self, geometry, index):
@@ -91,7 +91,7 @@ def test_a_decoder_that_can_hang_fails_the_liveness_proof(tmp_path):
 
 
 def test_narrow_hop_argument_fails_the_proof(tmp_path):
-    result = prove(LaneProperties(lane=NarrowLane), "narrow", tmp_path)
+    result = prove(LaneProperties(decision=NarrowDecision), "narrow", tmp_path)
     assert not result.passed
 
 
@@ -189,7 +189,7 @@ def test_leading_zeros_counts_every_position():
     """The lane's leading-zero tree (its run of zeros against e) on 31, 16 and 47 bits: one set
     bit at every position, a random bit below it, and zero."""
     from amaranth.sim import Simulator
-    from lim.hdl.lane import leading_zeros
+    from lim.hdl.decision import leading_zeros
 
     class Count(Elaboratable):
         def __init__(self, width):

@@ -23,7 +23,7 @@ from ..golden import RunConfig, Snapshot
 from .lifeline import host_environment
 from .tools import simulator_environment
 
-__all__ = ["Job", "CosimError", "Cosimulator", "default_build_root", "generate_verilog"]
+__all__ = ["Job", "CosimError", "Cosimulator", "compiled_design", "default_build_root", "generate_verilog"]
 
 TOPLEVEL = "lim_array"
 
@@ -42,7 +42,9 @@ class Job:
     chunks: list = field(default_factory=lambda: [1])
     presets: dict = None    # {Counter: value} loaded after init (needs a counter_preset build)
 
-    def spec(self):
+    def spec(self, program=True):
+        """The job as the bench runs it; without ``program`` only the registers and the state are
+        written (a compiled array holds the rest)."""
         c = self.config
         g = self.program.geometry
         presets = []
@@ -52,7 +54,8 @@ class Job:
         return {
             "name": self.name,
             "n_groups": self.program.n_groups,
-            "writes": [[int(a), int(d)] for a, d in self.program.bus_writes(self.initial_bits)],
+            "writes": [[int(a), int(d)] for a, d in self.program.bus_writes(self.initial_bits)
+                       if program or g.region_of(a) in (Region.REGS, Region.STATE)],
             "config": {reg.name: value for reg, value in c.registers().items()},
             "presets": presets,
             "chunks": [int(k) for k in self.chunks],
@@ -78,6 +81,17 @@ class Design:
     make_component: object
     test_module: str
     key: str = None
+    compiled: bool = False   # the problem is built in: a job writes only the registers and the state
+
+
+def compiled_design(program, counter_preset=False):
+    """The problem-compiled array of ``program`` (hdl/compiled.py), keyed by what is compiled in."""
+    from ...hdl.compiled import CompiledArray
+    digest = hashlib.sha256(repr(program.geometry).encode())
+    for part in (program.valid, program.bias, program.reads, *program.couplings(), np.array(program.colour_groups)):
+        digest.update(np.ascontiguousarray(part, dtype=np.int64).tobytes())
+    return Design(TOPLEVEL, lambda: CompiledArray(program, counter_preset), "lim.sim.cosim.bench",
+                  key=f"CompiledArray({digest.hexdigest()}, counter_preset={counter_preset})", compiled=True)
 
 
 def array_design(geometry, counter_preset=False):
@@ -258,7 +272,8 @@ class Cosimulator:
         """
         with tempfile.TemporaryDirectory(prefix="lim-cosim-") as tmp:
             tmp = Path(tmp)
-            spec = {"geometry": self.geometry.__dict__, "jobs": [job.spec() for job in jobs]}
+            spec = {"geometry": self.geometry.__dict__,
+                    "jobs": [job.spec(program=not self.design.compiled) for job in jobs]}
             (tmp / "jobs.json").write_text(json.dumps(spec))
             results_path = tmp / "results.json"
             self.test(tmp, {"LIM_JOBS": str(tmp / "jobs.json"), "LIM_RESULTS": str(results_path),

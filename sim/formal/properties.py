@@ -13,7 +13,7 @@ from amaranth.lib.wiring import In
 from ...hdl.array import counter_increment_widths
 from ...hdl.command import RECEIVING, CommandBlock
 from ...hdl.counters import SaturatingCounter
-from ...hdl.lane import Lane
+from ...hdl.decision import Decision
 from ...hdl.params import (BARRIER_BITS, GAIN_ACC_EXTRA_BITS, GAIN_BITS,
                            PROB_BITS, TABLE_DEPTH, ArrayGeometry, Region, hop_probability_table,
                            table_word)
@@ -122,16 +122,16 @@ class ScheduleProperties(_Harness):
 class LaneProperties(_Harness):
     """The hop exponent never overflows and the exp(-x) table is read at x, never at an alias.
 
-    x = Eb + y downhill, max(Eb + y, 2 y) uphill, with the lane's y = round(M t / 2^s), is compared
+    x = Eb + y downhill, max(Eb + y, 2 y) uphill, with the decision's y = round(M t / 2^s), is compared
     with an exact wide computation; in the commit cycle, whenever the table decides the hop
     (0 < x < 512) the entry read is table[x] = (m, e), and the hop is exactly valid and (x <= 0 or
     (the run has e leading zeros and r16 < m)). (Ising lanes; see docs/formal.md for QP cells.)
     """
 
-    def __init__(self, geometry=FORMAL_GEOMETRY, lane=Lane):
+    def __init__(self, geometry=FORMAL_GEOMETRY, decision=Decision):
         if geometry.qp:
-            raise ValueError("the lane proof covers Ising lanes")
-        self.dut = lane(geometry, 0)
+            raise ValueError("the lane proof covers Ising cells")
+        self.dut = decision(geometry, 0)
 
     def elaborate(self, platform):
         m = Module()
@@ -141,7 +141,7 @@ class LaneProperties(_Harness):
         half_tilt = Signal(wide)
         over = Signal(wide)
         exact = Signal(wide)
-        # y = round(M t / 2^s) is taken from the lane: a variable shift of a product is beyond
+        # y = round(M t / 2^s) is taken from the decision: a variable shift of a product is beyond
         # z3 here (the proof ran past 2 minutes). That t = +-f and y = round(M t / 2^s) are formed
         # right is checked at their extremes in simulation (tests/test_formal.py::
         # test_the_lanes_t_and_y_at_their_extremes) and bit for bit by the co-simulations.

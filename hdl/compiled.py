@@ -1,0 +1,145 @@
+"""The problem-compiled array: one spin problem's couplings built into the gateware, and a group
+of P cells decided every cycle.
+
+The emulated device is the programmable array's (hdl/array.py): the same groups of one colour in
+the same order, the same ``Decision`` per lane with the same draws, the same counters, bus and
+schedules. What changes is how a cell's field reaches its decision. Here the spins sit in
+registers and each lane sums its cell's field from its neighbours' spins through the problem's
+own wiring (a sum per cell, selected by the group), so nothing streams after a hop: a colour's
+groups enter the pipeline back to back, and the next colour waits only for the last commit.
+
+  cycle c    FIELD   field, value, valid and degree of group g's cells, registered
+        c+1  LOAD    the decisions load group g (and FIELD takes group g+1 of the colour)
+        c+2  DECIDE
+        c+3  COMMIT  the spins of group g and the counters; the next colour's FIELD is c+4
+
+A sweep takes n_groups + COMPILED_DRAIN_CYCLES per colour + the schedules' step
+(sim/golden.py, compiled_sweep_cycles). Spin problems only: a QP cell's box and levels are not
+compiled.
+"""
+from amaranth.hdl import Cat, Module, Mux, Signal, signed
+
+from .array import LimArray, drive_run_inputs, sweep_end_states
+from .decision import Decision, hop_table
+from .params import COMPILED_DRAIN_CYCLES, Region
+
+__all__ = ["CompiledArray"]
+
+
+class CompiledArray(LimArray):
+    """The array for ``program`` (sim/mapping.Program of a spin problem), its couplings, biases
+    and degrees compiled in; the host writes only the registers and the state."""
+
+    def __init__(self, program, counter_preset=False):
+        if program.geometry.qp:
+            raise ValueError("a compiled array holds spin problems; a QP runs on the programmable array")
+        self.program = program
+        super().__init__(program.geometry, counter_preset)
+
+    def _neighbours(self):
+        """For every slot, its field's wiring: [(source slot, weight)] (what a spin there adds)."""
+        source, target, weight = self.program.couplings()
+        wiring = [[] for _ in range(self.program.n_groups * self.geometry.lanes)]
+        for j, i, w in zip(source.tolist(), target.tolist(), weight.tolist()):
+            wiring[i].append((j, w))
+        return wiring
+
+    def _sweeper(self, m, sh):
+        g = self.geometry
+        P = g.lanes
+        program = self.program
+        G = program.n_groups
+
+        # ---- the spins, in registers: every field reads them at once ------------------------
+        spins = [Signal(P, name=f"spins{grp}") for grp in range(G)]
+        flat = Cat(*spins)
+        with m.If(sh.write & (sh.region == Region.STATE)):
+            with m.Switch(sh.index):
+                for grp in range(G):
+                    with m.Case(grp):
+                        m.d.sync += spins[grp].eq(sh.bus_wdata[:P])
+        state_word = Signal(P)
+        with m.Switch(sh.index):
+            for grp in range(G):
+                with m.Case(grp):
+                    m.d.sync += state_word.eq(spins[grp])
+            with m.Default():
+                m.d.sync += state_word.eq(0)
+
+        # ---- the decisions ------------------------------------------------------------------
+        decisions = []
+        for k in range(0, P, 2):   # one exp(-a) table per two decisions, a read port each
+            m.submodules[f"hop_table{k // 2}"] = table = hop_table()
+            for lane in range(k, min(k + 2, P)):
+                decision = Decision(g, lane, table.read_port())
+                m.submodules[f"decision{lane}"] = decision
+                drive_run_inputs(m, sh, decision)
+                decisions.append(decision)
+
+        # ---- FIELD: the issued group's fields from its neighbours' spins ---------------------
+        # f = bias + sum_j w_j (2 s_j - 1) = (bias - sum_j w_j) + sum_j 2 w_j s_j
+        wiring = self._neighbours()
+        group = Signal(range(G + 1))      # the group FIELD takes this cycle
+        issue = Signal()
+        for lane, decision in enumerate(decisions):
+            field = Signal(signed(g.field_bits), name=f"field{lane}")
+            value = Signal(name=f"value{lane}")
+            valid = Signal(name=f"valid{lane}")
+            reads = Signal(g.reads_bits, name=f"reads{lane}")
+            with m.If(issue):
+                with m.Switch(group):
+                    for grp in range(G):
+                        slot = grp * P + lane
+                        if not program.valid[grp, lane]:
+                            continue
+                        constant = int(program.bias[grp, lane]) - sum(w for _, w in wiring[slot])
+                        total = sum(Mux(flat[j], 2 * w, 0) for j, w in wiring[slot])
+                        with m.Case(grp):
+                            m.d.sync += [field.eq(constant + total), value.eq(spins[grp][lane]), valid.eq(1),
+                                         reads.eq(int(program.reads[grp, lane]))]
+                    with m.Default():
+                        m.d.sync += [field.eq(0), value.eq(0), valid.eq(0), reads.eq(0)]
+            m.d.comb += [decision.field.eq(field), decision.value.eq(value), decision.cell_valid.eq(valid),
+                         decision.cell_reads.eq(reads)]
+
+        # ---- the pipeline: FIELD, LOAD, DECIDE, COMMIT --------------------------------------
+        load, decide, commit = Signal(), Signal(), Signal()
+        loading, deciding, committing = (Signal(range(G), name=n) for n in ("loading", "deciding", "committing"))
+        m.d.sync += [load.eq(issue), decide.eq(load), commit.eq(decide),
+                     loading.eq(group), deciding.eq(loading), committing.eq(deciding)]
+        for decision in decisions:
+            m.d.comb += [decision.load.eq(load), decision.decide.eq(decide)]
+        with m.If(commit):
+            with m.Switch(committing):
+                for grp in range(G):
+                    with m.Case(grp):
+                        m.d.sync += spins[grp].eq(Cat(d.next_value for d in decisions))
+
+        # ---- the sequencer: a colour's groups back to back, then the pipeline drains ----------
+        colour_end = Signal()   # the group issued now is its colour's last
+        sweep_end = Signal()    # ... and the sweep's last
+        ends = {g1 - 1 for _, g1 in program.colour_groups}
+        m.d.comb += [colour_end.eq(sum(group == e for e in ends) != 0), sweep_end.eq(group == G - 1)]
+        drain = Signal(range(COMPILED_DRAIN_CYCLES + 1))
+        last = Signal()
+        with m.FSM() as fsm:
+            with m.State("IDLE"):
+                with m.If(sh.starting):
+                    m.d.sync += group.eq(0)
+                    m.next = "ISSUE"
+            with m.State("ISSUE"):
+                m.d.comb += issue.eq(1)
+                m.d.sync += group.eq(group + 1)
+                with m.If(colour_end):
+                    m.d.sync += [drain.eq(COMPILED_DRAIN_CYCLES - 1), last.eq(sweep_end)]
+                    m.next = "DRAIN"
+            with m.State("DRAIN"):   # the colour's last group loads, decides and commits
+                m.d.sync += drain.eq(drain - 1)
+                with m.If(drain == 0):
+                    with m.If(last):
+                        m.next = "SWEEP_END"
+                    with m.Else():
+                        m.next = "ISSUE"
+            sweep_end_states(m, sh, group, "ISSUE")
+        m.d.comb += sh.running.eq(~fsm.ongoing("IDLE"))
+        return decisions, commit, state_word
