@@ -8,16 +8,19 @@ registers and each lane sums its cell's field from its neighbours' spins through
 own wiring (a sum per cell, selected by the group), so nothing streams after a hop: a colour's
 groups enter the pipeline back to back, and the next colour waits only for the last commit.
 
-  cycle c    FIELD   field, value, valid and degree of group g's cells, registered
-        c+1  LOAD    the decisions load group g (and FIELD takes group g+1 of the colour)
-        c+2  DECIDE
-        c+3  COMMIT  the spins of group g and the counters; the next colour's FIELD is c+4
+  cycle c    SELECT  per lane, the group's neighbour spins, couplings and constants (one
+                     multiplexer per lane, selected by the group), registered
+        c+1  SUM     the fields: one adder tree per lane (and SELECT takes group g+1 of the colour)
+        c+2  LOAD    the decisions load group g
+        c+3  DECIDE
+        c+4  COMMIT  the spins of group g and the counters; the next colour's SELECT is c+5
 
 A sweep takes n_groups + COMPILED_DRAIN_CYCLES per colour + the schedules' step
 (sim/golden.py, compiled_sweep_cycles). Spin problems only: a QP cell's box and levels are not
 compiled.
 """
-from amaranth.hdl import Cat, Module, Mux, Signal, signed
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed
+from amaranth.lib import data
 
 from .array import LimArray, drive_run_inputs, sweep_end_states
 from .decision import Decision, hop_table
@@ -76,37 +79,57 @@ class CompiledArray(LimArray):
                 drive_run_inputs(m, sh, decision)
                 decisions.append(decision)
 
-        # ---- FIELD: the issued group's fields from its neighbours' spins ---------------------
-        # f = bias + sum_j w_j (2 s_j - 1) = (bias - sum_j w_j) + sum_j 2 w_j s_j
+        # ---- SELECT and SUM: the issued group's fields from its neighbours' spins ------------
+        # f = bias + sum_j w_j (2 s_j - 1) = (bias - sum_j w_j) + sum_k (s_k ? 2 w_k : 0): per lane, the
+        # group selects the k-th neighbour's spin and coupling (a multiplexer per neighbour place),
+        # then one adder tree sums them; the wiring is the problem's
         wiring = self._neighbours()
-        group = Signal(range(G + 1))      # the group FIELD takes this cycle
+        group = Signal(range(G + 1))      # the group SELECT takes this cycle
         issue = Signal()
+        selecting = Signal()              # SUM: the group selected in the cycle before
+        selected_group = Signal(range(G))
+        m.d.sync += [selecting.eq(issue), selected_group.eq(group)]
         for lane, decision in enumerate(decisions):
+            places = max(1, max(len(wiring[grp * P + lane]) for grp in range(G)))
+            weight_shape = signed(g.weight_bits + 1)
+            # one multiplexer per lane, its word the group's neighbour spins, doubled couplings and
+            # constant (a simulator then selects once per lane, not once per place)
+            word = data.StructLayout({"spins": places, "doubled": data.ArrayLayout(weight_shape, places),
+                                      "constant": signed(g.field_bits), "value": 1, "valid": 1,
+                                      "reads": g.reads_bits})
+            selected = Signal(word, name=f"lane{lane}_selected")
+            with m.If(issue), m.Switch(group):
+                for grp in range(G):
+                    slot = grp * P + lane
+                    if not program.valid[grp, lane]:
+                        continue
+                    neighbours = wiring[slot] + [(None, 0)] * (places - len(wiring[slot]))
+                    with m.Case(grp):
+                        m.d.sync += selected.eq(Cat(
+                            Cat(flat[j] if j is not None else 0 for j, _ in neighbours),
+                            Cat(Const(2 * w, weight_shape) for _, w in neighbours),
+                            Const(int(program.bias[grp, lane]) - sum(w for _, w in wiring[slot]), signed(g.field_bits)),
+                            spins[grp][lane], 1, Const(int(program.reads[grp, lane]), g.reads_bits)))
+                with m.Default():   # a padding slot: not valid, nothing read
+                    m.d.sync += selected.eq(0)
+            chosen = [selected.spins[k] for k in range(places)]
+            doubled = [selected.doubled[k] for k in range(places)]
+            constant = selected.constant
             field = Signal(signed(g.field_bits), name=f"field{lane}")
             value = Signal(name=f"value{lane}")
             valid = Signal(name=f"valid{lane}")
             reads = Signal(g.reads_bits, name=f"reads{lane}")
-            with m.If(issue):
-                with m.Switch(group):
-                    for grp in range(G):
-                        slot = grp * P + lane
-                        if not program.valid[grp, lane]:
-                            continue
-                        constant = int(program.bias[grp, lane]) - sum(w for _, w in wiring[slot])
-                        total = sum(Mux(flat[j], 2 * w, 0) for j, w in wiring[slot])
-                        with m.Case(grp):
-                            m.d.sync += [field.eq(constant + total), value.eq(spins[grp][lane]), valid.eq(1),
-                                         reads.eq(int(program.reads[grp, lane]))]
-                    with m.Default():
-                        m.d.sync += [field.eq(0), value.eq(0), valid.eq(0), reads.eq(0)]
+            with m.If(selecting):
+                m.d.sync += [field.eq(constant + sum(Mux(c, d, 0) for c, d in zip(chosen, doubled))),
+                             value.eq(selected.value), valid.eq(selected.valid), reads.eq(selected.reads)]
             m.d.comb += [decision.field.eq(field), decision.value.eq(value), decision.cell_valid.eq(valid),
                          decision.cell_reads.eq(reads)]
 
-        # ---- the pipeline: FIELD, LOAD, DECIDE, COMMIT --------------------------------------
+        # ---- the pipeline: SELECT, SUM, LOAD, DECIDE, COMMIT --------------------------------------
         load, decide, commit = Signal(), Signal(), Signal()
         loading, deciding, committing = (Signal(range(G), name=n) for n in ("loading", "deciding", "committing"))
-        m.d.sync += [load.eq(issue), decide.eq(load), commit.eq(decide),
-                     loading.eq(group), deciding.eq(loading), committing.eq(deciding)]
+        m.d.sync += [load.eq(selecting), decide.eq(load), commit.eq(decide),
+                     loading.eq(selected_group), deciding.eq(loading), committing.eq(deciding)]
         for decision in decisions:
             m.d.comb += [decision.load.eq(load), decision.decide.eq(decide)]
         with m.If(commit):

@@ -53,7 +53,7 @@ def test_the_compiled_array_equals_the_golden_model(simulator, name, tmp_path):
 
 def test_a_compiled_sweep_takes_a_cycle_per_group_and_a_drain_per_colour():
     program = PROBLEMS["n-not-multiple-of-lanes"].program
-    assert compiled_sweep_cycles(program) == program.n_groups + 3 * len(program.colour_groups)
+    assert compiled_sweep_cycles(program) == program.n_groups + 4 * len(program.colour_groups)
 
 
 def test_a_qp_is_refused_by_the_compiled_array():
