@@ -69,8 +69,9 @@ class BoardTop(wiring.Component):
     """The LimSystem wired to the board's serial port, clocked by its oscillator or, when the
     target sets ``pll_hz``, by the ECP5 PLL (held in reset until the PLL locks)."""
 
-    def __init__(self, target):
+    def __init__(self, target, program=None):
         self.target = target
+        self.program = program   # a problem compiled into the array (hdl/compiled.py), or None
         super().__init__({})
 
     def elaborate(self, platform):
@@ -94,6 +95,7 @@ class BoardTop(wiring.Component):
                 i_PHASELOADREG=1, i_PLLWAKESYNC=0, i_ENCLKOP=0)
             m.d.comb += ResetSignal("sync").eq(~locked)
             clk_hz = t.pll_hz
-        m.submodules.system = system = LimSystem(t.geometry, clk_hz, t.baud, board_id=t.board_id)
+        m.submodules.system = system = LimSystem(t.geometry, clk_hz, t.baud, board_id=t.board_id,
+                                                 program=self.program)
         m.d.comb += [system.rx.eq(uart.rx.i), uart.tx.o.eq(system.tx)]
         return m

@@ -24,12 +24,15 @@ STATES = ("IDLE", "CODE", "SEQ", "LEN0", "LEN1", "PAYLOAD", "CRC0", "CRC1", "DRA
 RECEIVING = ("CODE", "SEQ", "LEN0", "LEN1", "PAYLOAD", "CRC0", "CRC1", "DRAIN")
 
 
-def identify_payload(geometry, board_id, clk_hz):
-    """The bytes IDENTIFY returns, padded with zeros to a whole number of words."""
+def identify_payload(geometry, board_id, clk_hz, problem_digest=None):
+    """The bytes IDENTIFY returns, padded with zeros to a whole number of words. ``problem_digest``
+    (Program.digest) names the problem a compiled array holds."""
     g = geometry
-    features = int(g.logarithmic_barrier)   # bit 0: the barrier's logarithmic schedule
+    # bit 0: the barrier's logarithmic schedule; bit 1: a compiled problem
+    features = int(g.logarithmic_barrier) | (2 if problem_digest is not None else 0)
     data = (MAGIC + bytes([PROTOCOL_VERSION, board_id, g.lanes, g.weight_bits, g.counter_bits, g.cell_bits, features])
-            + g.groups.to_bytes(2, "little") + g.edge_depth.to_bytes(4, "little") + int(clk_hz).to_bytes(4, "little"))
+            + g.groups.to_bytes(2, "little") + g.edge_depth.to_bytes(4, "little") + int(clk_hz).to_bytes(4, "little")
+            + (problem_digest or 0).to_bytes(4, "little"))
     return data + bytes(-len(data) % 4)
 
 
@@ -40,7 +43,8 @@ class CommandBlock(wiring.Component):
     (a smaller one only makes a small instance for the formal proofs, sim/formal).
     """
 
-    def __init__(self, geometry, board_id=0, clk_hz=0, timeout_cycles=100_000, max_payload=MAX_PAYLOAD):
+    def __init__(self, geometry, board_id=0, clk_hz=0, timeout_cycles=100_000, max_payload=MAX_PAYLOAD,
+                 problem_digest=None):
         if not isinstance(geometry, ArrayGeometry):
             raise TypeError(f"geometry must be an ArrayGeometry, not {type(geometry).__name__}")
         if not isinstance(timeout_cycles, int) or timeout_cycles < 16:
@@ -48,7 +52,7 @@ class CommandBlock(wiring.Component):
         if not isinstance(max_payload, int) or not 8 <= max_payload <= MAX_PAYLOAD or max_payload % 4:
             raise ValueError(f"max_payload must be whole words from 8 to {MAX_PAYLOAD} bytes, not {max_payload!r}")
         self.geometry = geometry
-        self.identify = identify_payload(geometry, board_id, clk_hz)
+        self.identify = identify_payload(geometry, board_id, clk_hz, problem_digest)
         self.timeout_cycles = timeout_cycles
         self.max_payload = max_payload
         # Internal registers created here, not in elaborate(), so that the formal proofs

@@ -5,6 +5,7 @@ from amaranth.lib.wiring import In, Out
 
 from .array import LimArray
 from .command import CommandBlock
+from .compiled import CompiledArray
 from .params import ArrayGeometry
 from .uart import UARTRx, UARTTx
 
@@ -17,17 +18,21 @@ def frame_timeout_cycles(clk_hz, baud, timeout_s=0.01):
 
 
 class LimSystem(wiring.Component):
-    """``rx``/``tx`` are the UART lines (8N1, ``clk_hz / baud`` clocks per bit)."""
+    """``rx``/``tx`` are the UART lines (8N1, ``clk_hz / baud`` clocks per bit). With ``program``,
+    the array is that problem's compiled array (hdl/compiled.py) and IDENTIFY names it."""
     rx: In(1, init=1)
     tx: Out(1, init=1)
 
-    def __init__(self, geometry, clk_hz, baud, board_id=0, timeout_s=0.01):
+    def __init__(self, geometry, clk_hz, baud, board_id=0, timeout_s=0.01, program=None):
         if not isinstance(geometry, ArrayGeometry):
             raise TypeError(f"geometry must be an ArrayGeometry, not {type(geometry).__name__}")
         divider = round(clk_hz / baud)
         if divider < 4 or abs(clk_hz / divider - baud) / baud > 0.02:
             raise ValueError(f"{clk_hz} Hz cannot make {baud} baud within 2% (divider {clk_hz / baud:.2f})")
+        if program is not None and program.geometry != geometry:
+            raise ValueError("the compiled program is mapped for another geometry")
         self.geometry = geometry
+        self.program = program   # a compiled problem (hdl/compiled.py), or None: programmable
         self.clk_hz = clk_hz
         self.baud = baud
         self.divider = divider
@@ -39,8 +44,10 @@ class LimSystem(wiring.Component):
         m = Module()
         m.submodules.uart_rx = rx = UARTRx(self.divider)
         m.submodules.uart_tx = tx = UARTTx(self.divider)
-        m.submodules.command = cmd = CommandBlock(self.geometry, self.board_id, self.clk_hz, self.timeout_cycles)
-        array = LimArray(self.geometry)
+        digest = self.program.digest() if self.program is not None else None
+        m.submodules.command = cmd = CommandBlock(self.geometry, self.board_id, self.clk_hz, self.timeout_cycles,
+                                                  problem_digest=digest)
+        array = LimArray(self.geometry) if self.program is None else CompiledArray(self.program)
         m.submodules.array = ResetInserter(cmd.array_reset)(array)
         m.d.comb += [
             rx.rx.eq(self.rx), self.tx.eq(tx.tx),

@@ -23,7 +23,7 @@ from ..sim.gset import best_known_cut, load_named
 from ..sim.temperature import largest_move
 from .files import write_atomically
 from .progress import Progress, watch_file
-from .settings import check_fits_build
+from .settings import SettingsError, check_fits_build
 
 __all__ = ["default_problem", "fit_geometry", "run_anneal", "array_throughput", "write_result"]
 
@@ -57,18 +57,19 @@ def initial_state(problem, settings):
     return np.random.default_rng(settings.seed).integers(0, 2, size=problem.n)
 
 
-def array_throughput(problem, geometry, clk_hz, settings=None):
+def array_throughput(problem, geometry, clk_hz, settings=None, compiled=False):
     """What the array does per second on ``problem`` at ``clk_hz``: the run's exact cycle count
     (the golden model's CYCLES, bit-exact with the RTL's) under ``settings`` (default: the
     command line's defaults for the problem), as attempts / (CYCLES / f).
 
     The array's cycles depend on the hops (each streams its cell's update rows), so a throughput
-    is a property of a run, not of the problem alone."""
+    is a property of a run, not of the problem alone; a ``compiled`` array's is not (its sweep
+    takes compiled_sweep_cycles and the schedules' step)."""
     from .settings import AnnealSettings
     settings = (settings or AnnealSettings()).resolve(problem)
     program = map_problem(problem, geometry)
-    snap = GoldenArray(program, initial_state(problem, settings), settings.to_config()).run(settings.sweeps,
-                                                                                             trace=False)
+    snap = GoldenArray(program, initial_state(problem, settings), settings.to_config(),
+                       compiled=compiled).run(settings.sweeps, trace=False)
     c = snap.counters
     return {"sweeps": settings.sweeps, "attempts": c[Counter.ATTEMPTS], "hops": c[Counter.HOPS],
             "cycles": c[Counter.CYCLES], "cycles_per_sweep": c[Counter.CYCLES] / settings.sweeps,
@@ -96,13 +97,15 @@ def _compare(golden_snaps, rtl_snaps):
     return differences
 
 
-def rtl_runner(simulator, geometry, waves=False, build_root=None):
-    """The RTL of ``geometry`` in ``simulator`` (verilator, icarus or amaranth), ready to run jobs."""
+def rtl_runner(simulator, geometry, waves=False, build_root=None, program=None):
+    """The RTL of ``geometry`` in ``simulator`` (verilator, icarus or amaranth), ready to run jobs;
+    with ``program``, that problem's compiled array (verilator or icarus)."""
     if simulator == "amaranth":
         from ..sim.cosim.amaranth_sim import AmaranthSimulator
         return AmaranthSimulator(geometry)
-    from ..sim.cosim.runner import Cosimulator
-    return Cosimulator(geometry, simulator, waves=waves, build_root=build_root)
+    from ..sim.cosim.runner import Cosimulator, compiled_design
+    design = compiled_design(program) if program is not None else None
+    return Cosimulator(geometry, simulator, waves=waves, build_root=build_root, design=design)
 
 
 def last_sweep_barrier_q4(counters, cells):
@@ -145,7 +148,7 @@ def barrier_free_fraction(problem, gains_kt, barriers_kt):
 class _Target:
     """Where the RTL runs: the array in a simulator, a simulated board, or a real board."""
 
-    def __init__(self, kind, settings, port, board, waves, progress, stack):
+    def __init__(self, kind, settings, port, board, waves, progress, stack, program=None):
         from ..boards.targets import BOARDS
         self.kind = kind
         self.board = None
@@ -156,7 +159,7 @@ class _Target:
         from .driver import LimBoard
         if kind == "sim-board":
             from .simboard import SimulatedBoard
-            sim = SimulatedBoard(BOARDS[board].geometry, settings.simulator, waves=waves)
+            sim = SimulatedBoard(BOARDS[board].geometry, settings.simulator, waves=waves, program=program)
             progress.stage(f"building the simulated {board} board ({settings.simulator})")
             sim.build()
             progress.done("ready")
@@ -183,12 +186,16 @@ def run_anneal(problem, settings, progress=None, waves=False, target="rtl", port
     from contextlib import ExitStack
     progress = progress or Progress(enabled=False)
     settings = settings.resolve(problem)
+    program = None
     if target == "sim-board":   # refuse what the board cannot run before building its model
         from ..boards.targets import BOARDS
         check_fits_build(settings, BOARDS[board].geometry, f"the {board} build")
-        map_problem(problem, BOARDS[board].geometry)
+        program = map_problem(problem, BOARDS[board].geometry)
+        if settings.compiled and program.geometry.qp:
+            raise SettingsError("a compiled array holds spin problems; run a QP on the programmable array")
     with ExitStack() as stack:
-        where = _Target(target, settings, port, board, waves, progress, stack)
+        where = _Target(target, settings, port, board, waves, progress, stack,
+                        program=program if settings.compiled else None)
         if geometry is not None and where.geometry is None:
             where.geometry = geometry
         result = _run(problem, settings, progress, waves, where)
@@ -206,7 +213,9 @@ def _run(problem, settings, progress, waves, where):
     initial = initial_state(problem, settings)
     chunks = _chunks(settings.sweeps, settings.checkpoints)
 
-    golden = GoldenArray(program, initial, config)
+    if settings.compiled and program.geometry.qp:
+        raise SettingsError("a compiled array holds spin problems; run a QP on the programmable array")
+    golden = GoldenArray(program, initial, config, compiled=settings.compiled)
     start_objective = int(problem.objective(golden.spins_pm()))
     trace = {"sweep": [], "barrier_kt": [], "gain_kt": [], "objective": [], "reads": [], "drop_kt": [],
              "barrier_work_kt": []}
@@ -231,7 +240,8 @@ def _run(problem, settings, progress, waves, where):
 
     rtl = None
     if settings.simulator != "golden" or where.board is not None:
-        runner = where.board or rtl_runner(settings.simulator, geometry, waves)
+        runner = where.board or rtl_runner(settings.simulator, geometry, waves,
+                                           program=program if settings.compiled else None)
         from ..sim.cosim.runner import Job
         job = Job(problem.name, program, initial, config, chunks)
         build_seconds = None
@@ -286,7 +296,7 @@ def _run(problem, settings, progress, waves, where):
         "array": {"lanes": geometry.lanes, "groups": geometry.groups, "edge_depth": geometry.edge_depth,
                   "weight_bits": geometry.weight_bits, "counter_bits": geometry.counter_bits,
                   "groups_used": program.n_groups, "colours": len(program.colour_groups),
-                  "update_rows_per_lane": program.update_rows},
+                  "update_rows_per_lane": program.update_rows, "compiled": settings.compiled},
         "settings": settings.to_dict(),
         "schedule": settings.describe(),
         "read_from": source,

@@ -170,6 +170,8 @@ def run(problem: Any, target: str = "golden", settings: Optional[AnnealSettings]
     settings = replace(settings) if settings is not None else AnnealSettings()
     shown = progress if isinstance(progress, Progress) else Progress(enabled=bool(progress))
     if isinstance(problem, BoxQp):
+        if settings.compiled:
+            raise SettingsError("a compiled array holds spin problems; run a QP on the programmable array")
         from .qp import run_qp
         if target not in ("golden", "verilator", "icarus", "amaranth"):
             raise SettingsError("a QP runs on the golden model or the RTL in a simulator")

@@ -71,6 +71,9 @@ def _anneal_parser(sub):
                    help="sweeps at the end over which the barrier rises (default: 5%% of the sweeps)")
     _add_seed(p, d.seed)
     p.add_argument("--lanes", type=int, default=d.lanes, help="parallel update lanes of the array")
+    p.add_argument("--compiled", action="store_true",
+                   help="the problem built into the array's gateware (spin problems): a group of lanes decided "
+                        "every cycle, no update rows streamed, no program sent; the same device, bit for bit")
     _add_simulator(p, d.simulator)
     b = p.add_argument_group("boards (the same host driver and UART protocol for both)")
     b.add_argument("--port", help="serial port of a real board running the LIM bitstream (e.g. /dev/ttyUSB1)")
@@ -138,9 +141,15 @@ def _device_settings(args):
 
 
 def _load_problem(path):
-    """A Gset file, or a shipped instance by name (G1, G2, G6, G11, G14, G22, G43)."""
+    """A Gset file, a shipped instance by name (G1, G2, G6, G11, G14, G22, G43), or torusL: an
+    L x L toroidal +-1 lattice (seed 1)."""
+    import re
     from ..sim.gset import load_named
-    return load_gset(path) if path.exists() else load_named(str(path))
+    from ..sim.problem import toroidal_lattice
+    if path.exists():
+        return load_gset(path)
+    lattice = re.fullmatch(r"torus(\d+)", str(path))
+    return toroidal_lattice(int(lattice[1]), seed=1) if lattice else load_named(str(path))
 
 
 def _cmd_anneal(args):
@@ -156,7 +165,7 @@ def _cmd_anneal(args):
         gain_schedule="constant" if args.gain is not None else args.gain_schedule,
         gain_start_kt=args.gain if args.gain is not None else args.gain_start,
         gain_end_kt=args.gain if args.gain is not None else args.gain_end, gain_rate=args.gain_rate, seed=args.seed,
-        lanes=args.lanes, checkpoints=args.checkpoints, simulator=args.simulator,
+        lanes=args.lanes, checkpoints=args.checkpoints, simulator=args.simulator, compiled=args.compiled,
         **_device_settings(args)).validate()
     problem = _load_problem(args.problem) if args.problem else default_problem()
     if args.port and args.sim_board:
@@ -183,7 +192,8 @@ def _report(r, json_path, png_path):
     a = r["array"]
     lines = [
         f"problem    {r['problem']['name']}: {r['problem']['spins']} spins, {r['problem']['couplings']} couplings"
-        f" -> {a['groups_used']} groups x {a['lanes']} lanes ({a['colours']} colours)",
+        f" -> {a['groups_used']} groups x {a['lanes']} lanes ({a['colours']} colours)"
+        + (", compiled into the array" if a.get("compiled") else ""),
         f"schedule   {r['schedule']}",
         f"read from  {r['read_from']}" + ("" if r["rtl"] is None else
                                           f" (the golden model checks it: {'agrees' if r['rtl']['agrees_with_golden_model'] else 'DISAGREES'})"),
@@ -368,14 +378,29 @@ def _build_parser(sub):
                                    "for a board, and report resources, Fmax, the largest problem that fits and\n"
                                    "its spin updates per second. Exits 1 when timing is not met.")
     p.add_argument("--board", required=True, choices=sorted(BOARDS))
+    p.add_argument("--problem", type=Path, default=None,
+                   help="compile this spin problem into the array (a Gset file, G1 .. G43, or torusL for an "
+                        "L x L toroidal +-1 lattice): the bitstream runs it, and only it, a group per cycle")
+    p.add_argument("--lanes", type=int, default=None,
+                   help="lanes of the array (default: the board's); a compiled problem's groups are this wide")
     _add_out(p, "the build (a subfolder per board)", "build")
     _add_quiet(p)
     p.set_defaults(handler=_cmd_build)
 
 
 def _cmd_build(args):
+    from dataclasses import replace
+    from ..boards.targets import BOARDS
     from .toolchain import build_bitstream, format_report
-    report = build_bitstream(args.board, args.out / args.board)
+    geometry = None
+    if args.lanes is not None:
+        if not 1 <= args.lanes <= 64:
+            raise SettingsError(f"lanes must be from 1 to 64, not {args.lanes}")
+        geometry = replace(BOARDS[args.board].geometry, lanes=args.lanes)
+    problem = _load_problem(args.problem) if args.problem is not None else None
+    if problem is not None and hasattr(problem, "high"):
+        raise SettingsError("a compiled array holds spin problems")
+    report = build_bitstream(args.board, args.out / args.board, geometry=geometry, problem=problem)
     if not args.quiet or not report["timing_met"]:
         print(format_report(report))
     print(f"report     {args.out / args.board / f'lim_{args.board}.json'}")
@@ -690,9 +715,9 @@ def main(argv=None):
         from ..sim.formal.prover import FormalToolMissing
         from .flash import FlashError
         from .protocol import ProtocolError
-        from .toolchain import ToolchainMissing
+        from .toolchain import BuildFailed, ToolchainMissing
         from .transport import TransportError
-        if isinstance(exc, (CosimError, SimulatorMissing, FlashError, ToolchainMissing, TransportError,
+        if isinstance(exc, (CosimError, SimulatorMissing, FlashError, ToolchainMissing, BuildFailed, TransportError,
                             ProtocolError, FormalToolMissing)):
             print(f"lim: error: {exc}", file=sys.stderr)
             return 3

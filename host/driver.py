@@ -29,7 +29,9 @@ class BoardIdentity:
         if version != PROTOCOL_VERSION:
             raise ProtocolError(f"board speaks protocol {version}, this host {PROTOCOL_VERSION}")
         board_id, lanes, weight_bits, counter_bits, cell_bits, features = payload[5:11]
-        groups, edge_depth, clk_hz = struct.unpack_from("<HII", payload, 11)
+        groups, edge_depth, clk_hz, digest = struct.unpack_from("<HIII", payload, 11)
+        self.compiled = bool(features & 2)
+        self.problem_digest = digest if self.compiled else None
         self.version = version
         self.board = BOARD_NAMES.get(board_id, f"board {board_id}")
         self.clk_hz = clk_hz
@@ -41,7 +43,8 @@ class BoardIdentity:
         g = self.geometry
         return {"board": self.board, "protocol": self.version, "clk_hz": self.clk_hz, "lanes": g.lanes,
                 "groups": g.groups, "edge_depth": g.edge_depth, "weight_bits": g.weight_bits,
-                "counter_bits": g.counter_bits, "logarithmic_barrier": g.logarithmic_barrier}
+                "counter_bits": g.counter_bits, "logarithmic_barrier": g.logarithmic_barrier,
+                "compiled_problem": None if self.problem_digest is None else f"{self.problem_digest:08x}"}
 
 
 class LimBoard:
@@ -150,7 +153,10 @@ class LimBoard:
         for job in jobs:
             if job.program.geometry != self.geometry:
                 raise ProtocolError(f"the job is mapped for {job.program.geometry}, the board is {self.geometry}")
-            spec = job.spec()
+            if self.identity.compiled and job.program.digest() != self.identity.problem_digest:
+                raise ProtocolError(f"the board holds another compiled problem ({self.identity.problem_digest:08x}, "
+                                    f"this job's is {job.program.digest():08x}): build it with lim build --problem")
+            spec = job.spec(program=not self.identity.compiled)   # a compiled board holds the program
             self.write_bus(spec["writes"])
             for name, value in spec["config"].items():
                 self.reg(Reg[name], value)

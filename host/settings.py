@@ -166,6 +166,7 @@ class AnnealSettings:
     lanes: int = 8
     checkpoints: int = 10
     simulator: str = "verilator"
+    compiled: bool = False              # the problem built into the array (hdl/compiled.py): spins only
     retention_years: float = 10.0
     retention_error: float = 1e-6
     write_error: float = 1e-6           # the reliability an update must reach (energy bounds only)
@@ -222,6 +223,8 @@ class AnnealSettings:
             raise SettingsError(f"simulator must be one of {', '.join(SIMULATOR_CHOICES)}, not {self.simulator!r}")
         if not isinstance(self.checkpoints, int) or not 1 <= self.checkpoints:
             raise SettingsError(f"checkpoints must be a positive whole number, not {self.checkpoints!r}")
+        if self.compiled and self.simulator == "amaranth":
+            raise SettingsError("a compiled array runs in verilator or icarus (or on the golden model)")
         if not isinstance(self.lanes, int) or not 1 <= self.lanes <= 32:
             raise SettingsError(f"lanes must be from 1 to 32, not {self.lanes!r}")
         if not isinstance(self.seed, int) or not 0 <= self.seed < 2 ** 32:

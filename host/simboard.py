@@ -15,9 +15,9 @@ __all__ = ["SimulatedBoard"]
 class SimulatedBoard:
     """Context manager: builds (cached) and starts the simulated board; ``transport`` talks to it."""
 
-    def __init__(self, geometry, simulator="verilator", waves=False, connect_timeout_s=300):
+    def __init__(self, geometry, simulator="verilator", waves=False, connect_timeout_s=300, program=None):
         self.geometry = geometry
-        self.cosim = Cosimulator(geometry, simulator, waves=waves, design=board_design(geometry))
+        self.cosim = Cosimulator(geometry, simulator, waves=waves, design=board_design(geometry, program))
         self.connect_timeout_s = connect_timeout_s
         self.clk_hz = SIM_CLK_HZ
         self.error = None

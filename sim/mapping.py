@@ -58,6 +58,15 @@ class Program:
         """Update rows per lane: what the program fills of each lane's EDGES memory."""
         return len(self.entry_weight)
 
+    def digest(self):
+        """A 32-bit fingerprint of what a compiled array builds in (geometry, cells, couplings,
+        colours): a board holding a compiled problem reports it, and the host checks a job against it."""
+        import zlib
+        crc = zlib.crc32(repr(self.geometry).encode())
+        for part in (self.valid, self.bias, self.reads, *self.couplings(), np.array(self.colour_groups)):
+            crc = zlib.crc32(np.ascontiguousarray(part, dtype=np.int64).tobytes(), crc)
+        return crc
+
     def couplings(self):
         """The stored couplings as (source slot, target slot, weight) arrays, one per non-zero entry:
         what a hop of the source adds to the target's field (times the source's change)."""

@@ -257,6 +257,19 @@ def random_maxcut(n, m, seed, weights=(1,), name=None):
     return IsingProblem.maxcut(n, rows, cols, w, name=name or f"random-n{n}-m{m}-s{seed}")
 
 
+def toroidal_lattice(side, seed, name=None):
+    """A side x side toroidal grid (each spin coupled to its four neighbours) with +-1 couplings
+    drawn at random: the +-J spin glass of the sparse Ising machines. Two colours when ``side``
+    is even."""
+    if not isinstance(side, int) or side < 3:
+        raise ProblemError(f"a toroidal lattice needs a side of at least 3, not {side!r}")
+    index = np.arange(side * side).reshape(side, side)
+    rows = np.concatenate([index.reshape(-1), index.reshape(-1)])
+    cols = np.concatenate([np.roll(index, -1, axis=1).reshape(-1), np.roll(index, -1, axis=0).reshape(-1)])
+    w = np.random.default_rng(seed).choice(np.array([-1, 1], dtype=np.int64), size=len(rows))
+    return IsingProblem.maxcut(side * side, rows, cols, w, name=name or f"torus{side}")
+
+
 def random_qp(n, bits, seed, density=0.2, weights=(-3, 3), definite=False, box=None, name=None):
     """A random sparse integer QP on ``bits``-bit variables.
 

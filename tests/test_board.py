@@ -132,3 +132,28 @@ def test_a_write_outside_the_problem_memory_is_refused_whole(board):
     # refused, so not remembered: the same sequence number with a good address executes
     reply = exchange(board.transport, raw(Command.WRITE, 130, struct.pack("<II", seed, 4242)))
     assert reply.status == Status.OK and driver.read_words(seed, 1) == [4242]
+
+
+def test_a_compiled_board_runs_its_problem_bit_exactly_and_refuses_another():
+    """The simulated board with a problem compiled in: IDENTIFY names the problem, the host sends
+    only the registers and the state, the result equals the golden model's (compiled cycles), and
+    a job for another problem is refused before anything is written."""
+    from lim.host.driver import ProtocolError
+    problem = random_maxcut(40, 120, seed=23, weights=(-2, 1, 3))
+    program = map_problem(problem, SMALL)
+    bits = np.random.default_rng(5).integers(0, 2, problem.n)
+    config = RunConfig(seed=7, gain_log=gain(0.8), schedule=Schedule.LINEAR, barrier_end_q4=90, rate=1 << 14)
+    with SimulatedBoard(SMALL, "verilator", program=program) as sim:
+        driver = LimBoard(sim.transport, timeout_s=5.0)
+        assert driver.identity.compiled and driver.identity.problem_digest == program.digest()
+        snaps = driver.run([Job("compiled", program, bits, config, [3, 2])])[0]
+        frames = driver.stats["frames"]
+        other = map_problem(random_maxcut(40, 121, seed=23), SMALL)
+        with pytest.raises(ProtocolError, match="another compiled problem"):
+            driver.run([Job("other", other, bits, config, [1])])
+        assert driver.stats["frames"] == frames
+    gold = GoldenArray(program, bits, config, compiled=True)
+    for sweeps, got in zip([3, 2], snaps):
+        want = gold.run(sweeps)
+        assert got.rows.tolist() == want.rows.tolist()
+        assert got.counters == want.counters and got.saturated == want.saturated

@@ -28,8 +28,13 @@ def _jobs(job):
     return [job, Job(job.name + "-again", job.program, rng.integers(0, 2, size=len(job.initial_bits)), other, [2, 3])]
 
 
-@pytest.mark.parametrize("simulator", ["icarus", "verilator"])
-@pytest.mark.parametrize("name", sorted(PROBLEMS))
+pytestmark = pytest.mark.cosim
+
+# every problem on Icarus; Verilator (a build of 20 to 40 s each) on the one with mixed weights and biases
+RUNS = [("icarus", name) for name in sorted(PROBLEMS)] + [("verilator", n) for n in PROBLEMS if n.startswith("random")]
+
+
+@pytest.mark.parametrize("simulator, name", RUNS)
 def test_the_compiled_array_equals_the_golden_model(simulator, name, tmp_path):
     jobs = _jobs(PROBLEMS[name])
     program = jobs[0].program
@@ -63,3 +68,37 @@ def test_a_qp_is_refused_by_the_compiled_array():
         CompiledArray(program)
     with pytest.raises(ValueError, match="spin problems"):
         GoldenArray(program, np.zeros(12, dtype=np.int64), compiled=True)
+
+
+def test_a_toroidal_lattice_has_four_neighbours_per_spin_and_two_colours():
+    from lim.sim.problem import toroidal_lattice
+    problem = toroidal_lattice(6, seed=1)
+    assert problem.n == 36 and problem.m == 72
+    degree = np.bincount(np.concatenate([problem.rows, problem.cols]), minlength=36)
+    assert (degree == 4).all()
+    assert len(map_problem(problem, SMALL).colour_groups) == 2
+    assert set(np.abs(problem.couplings).tolist()) == {1}
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["anneal", "--compiled", "--simulator", "amaranth", "--sweeps", "2"], "verilator or icarus"),
+    (["build", "--board", "ulx3s", "--problem", "G1", "--lanes", "0"], "lanes must be from 1 to 64"),
+])
+def test_settings_a_compiled_array_cannot_honour_are_refused(argv, message, capsys):
+    from lim.host.cli import main
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+
+
+def test_a_build_that_does_not_fit_says_why_in_one_line(tmp_path):
+    """nextpnr's placement error and the resources over capacity, from its log (the iCEBreaker
+    with 4 compiled lanes: 219% of its logic cells)."""
+    from lim.host.toolchain import _build_failure
+    (tmp_path / "lim_x.tim").write_text(
+        "Info: Device utilisation:\nInfo: \t         ICESTORM_LC:   11615/   5280   219%\n"
+        "Info: \t        ICESTORM_RAM:      16/     30    53%\n"
+        "ERROR: Unable to place cell 'dsp', no BELs remaining to implement cell type 'ICESTORM_DSP'\n")
+    message = _build_failure(tmp_path, "lim_x")
+    assert "Unable to place cell" in message and "ICESTORM_LC: 11615/ 5280 219%" in message
+    assert "ICESTORM_RAM" not in message and "\n" not in message

@@ -27,8 +27,8 @@ class SimBoard(wiring.Component):
     host_rx_data: Out(8)
     host_rx_valid: Out(1)
 
-    def __init__(self, geometry, clk_hz=SIM_CLK_HZ, baud=SIM_BAUD):
-        self.system = LimSystem(geometry, clk_hz, baud, board_id=0, timeout_s=2e-4)
+    def __init__(self, geometry, clk_hz=SIM_CLK_HZ, baud=SIM_BAUD, program=None):
+        self.system = LimSystem(geometry, clk_hz, baud, board_id=0, timeout_s=2e-4, program=program)
         super().__init__()
 
     def elaborate(self, platform):
@@ -48,6 +48,9 @@ class SimBoard(wiring.Component):
         return m
 
 
-def board_design(geometry):
+def board_design(geometry, program=None):
+    """The simulated board of ``geometry``; with ``program``, that problem compiled in."""
     from .runner import Design
-    return Design("lim_sim_board", lambda: SimBoard(geometry), "lim.sim.cosim.board_bench", key=f"SimBoard({geometry!r})")
+    compiled = "" if program is None else f", compiled {program.digest():08x}"
+    return Design("lim_sim_board", lambda: SimBoard(geometry, program=program), "lim.sim.cosim.board_bench",
+                  key=f"SimBoard({geometry!r}{compiled})")

@@ -87,11 +87,9 @@ class Design:
 def compiled_design(program, counter_preset=False):
     """The problem-compiled array of ``program`` (hdl/compiled.py), keyed by what is compiled in."""
     from ...hdl.compiled import CompiledArray
-    digest = hashlib.sha256(repr(program.geometry).encode())
-    for part in (program.valid, program.bias, program.reads, *program.couplings(), np.array(program.colour_groups)):
-        digest.update(np.ascontiguousarray(part, dtype=np.int64).tobytes())
     return Design(TOPLEVEL, lambda: CompiledArray(program, counter_preset), "lim.sim.cosim.bench",
-                  key=f"CompiledArray({digest.hexdigest()}, counter_preset={counter_preset})", compiled=True)
+                  key=f"CompiledArray({program.digest():08x}, {program.geometry!r}, counter_preset={counter_preset})",
+                  compiled=True)
 
 
 def array_design(geometry, counter_preset=False):
