@@ -1,6 +1,6 @@
 """The benchmark suite in one command: MaxCut against dwave-samplers, simulator throughput,
-scaling with N, QP energy against precision, and on-board throughput against lanes (real place
-and route). Writes JSON and
+scaling with N, QP energy against precision, programmable against compiled arrays over problem
+size, and on-board throughput against lanes (real place and route). Writes JSON and
 PNG into --out. About 15 minutes on 2 cores; --quick (used in CI) takes about 2 and skips the
 board builds, which the test suite runs anyway.
 
@@ -26,6 +26,8 @@ def main():
         ("simulator_throughput.py", quick + ["--out", str(args.out / "bench-simulators.json")]),
         ("scaling.py", quick + ["--out", str(args.out / "bench-scaling.json")]),
         ("qp_precision.py", quick + ["--out", str(args.out / "bench-qp.json")]),
+        ("compiled.py", ["--out", str(args.out / "bench-compiled.json")]
+         + ([] if args.quick else ["--build", "ulx3s:G1:8", "icebreaker:torus16:4"])),
     ]
     if not args.quick:
         steps.append(("boards.py", ["--out", str(args.out / "bench-boards.json")]))
