@@ -74,7 +74,7 @@ class CompiledArray(LimArray):
         for k in range(0, P, 2):   # one exp(-a) table per two decisions, a read port each
             m.submodules[f"hop_table{k // 2}"] = table = hop_table()
             for lane in range(k, min(k + 2, P)):
-                decision = Decision(g, lane, table.read_port())
+                decision = Decision(g, lane, table.read_port(), pipelined=True)
                 m.submodules[f"decision{lane}"] = decision
                 drive_run_inputs(m, sh, decision)
                 decisions.append(decision)

@@ -116,14 +116,19 @@ class Decision(wiring.Component):
     """The decision of the cells of lane ``index`` of an array of ``geometry``. ``table_port`` is
     a read port of a hop_table() the caller owns (shared with another lane); without it the
     decision has its own table. The cell's inputs are read in the load cycle; the results hold in
-    the commit cycle (two cycles after its load)."""
+    the commit cycle (two cycles after its load). ``pipelined``: a cell may load while the one
+    before decides (a new cell every cycle)."""
 
-    def __init__(self, geometry, index, table_port=None):
+    def __init__(self, geometry, index, table_port=None, pipelined=False):
         if not isinstance(geometry, ArrayGeometry):
             raise TypeError(f"geometry must be an ArrayGeometry, not {type(geometry).__name__}")
         self.geometry = g = geometry
         self.index = index
         self.table_port = table_port
+        # a new cell every cycle (the compiled array); without it at most one stage moves per
+        # cycle (the programmable array's LOAD, DECIDE, COMMIT), and the cell's carried values and
+        # the generator's second draw cost no logic
+        self.pipelined = pipelined
         self.x_shape = hop_argument_shape(g)
         # Internal registers created here, not in elaborate(), so that the formal proofs
         # (sim/formal) can state properties over them.
@@ -171,10 +176,11 @@ class Decision(wiring.Component):
 
         # The generator steps once per draw; a cycle that loads one cell and decides the one before
         # draws twice: the decision the earlier output, the load the next.
+        both = self.load & self.decide if self.pipelined else 0
         m.d.comb += [prng.seed.eq(self.seed), prng.init.eq(self.prng_init), prng.warm.eq(self.prng_warm),
-                     prng.step.eq(self.load | self.decide), prng.double.eq(self.load & self.decide)]
+                     prng.step.eq(self.load | self.decide), prng.double.eq(both)]
         first = Signal(32)
-        m.d.comb += first.eq(Mux(self.decide, prng.output_next, prng.output))
+        m.d.comb += first.eq(Mux(both, prng.output_next, prng.output))
         second = prng.output
         up = first[0]
 
@@ -189,7 +195,8 @@ class Decision(wiring.Component):
         if g.qp:   # the move's direction, and whether it stays in the box
             carried.update(up=(1, up), allowed=(1, Mux(up, self.value < self.high, self.value > self.low)))
         loaded = {name: Signal(shape, name=f"loaded_{name}") for name, (shape, _) in carried.items()}
-        decided = {name: Signal(shape, name=f"decided_{name}") for name, (shape, _) in carried.items()}
+        decided = ({name: Signal(shape, name=f"decided_{name}") for name, (shape, _) in carried.items()}
+                   if self.pipelined else loaded)
         with m.If(self.load):
             m.d.sync += [self.product.eq(tilt.product), self.negative.eq(tilt.negative),
                          first_zeros.eq(first_zeros_now)]
@@ -209,7 +216,8 @@ class Decision(wiring.Component):
             run_zeros = Mux(first_zeros == 31, 31 + second_zeros_now, first_zeros)
             m.d.sync += [x.eq(x_now), self.half_tilt.eq(y), self.random16.eq(second[32 - PROB_BITS:]),
                          self.run_zeros.eq(run_zeros)]
-            m.d.sync += [decided[name].eq(loaded[name]) for name in carried]
+            if self.pipelined:
+                m.d.sync += [decided[name].eq(loaded[name]) for name in carried]
 
         # ---- commit -------------------------------------------------------------------------
         m.d.comb += self.table_entry.eq(table_r.data)
