@@ -81,8 +81,8 @@ class CompiledArray(LimArray):
 
         # ---- SELECT and SUM: the issued group's fields from its neighbours' spins ------------
         # f = bias + sum_j w_j (2 s_j - 1) = (bias - sum_j w_j) + sum_k (s_k ? 2 w_k : 0): per lane, the
-        # group selects the k-th neighbour's spin and coupling (a multiplexer per neighbour place),
-        # then one adder tree sums them; the wiring is the problem's
+        # group selects its cell's neighbour spins and couplings (SELECT), then one adder tree sums
+        # them (SUM); the wiring is the problem's
         wiring = self._neighbours()
         group = Signal(range(G + 1))      # the group SELECT takes this cycle
         issue = Signal()
@@ -112,15 +112,13 @@ class CompiledArray(LimArray):
                             spins[grp][lane], 1, Const(int(program.reads[grp, lane]), g.reads_bits)))
                 with m.Default():   # a padding slot: not valid, nothing read
                     m.d.sync += selected.eq(0)
-            chosen = [selected.spins[k] for k in range(places)]
-            doubled = [selected.doubled[k] for k in range(places)]
-            constant = selected.constant
             field = Signal(signed(g.field_bits), name=f"field{lane}")
             value = Signal(name=f"value{lane}")
             valid = Signal(name=f"valid{lane}")
             reads = Signal(g.reads_bits, name=f"reads{lane}")
             with m.If(selecting):
-                m.d.sync += [field.eq(constant + sum(Mux(c, d, 0) for c, d in zip(chosen, doubled))),
+                terms = (Mux(selected.spins[k], selected.doubled[k], 0) for k in range(places))
+                m.d.sync += [field.eq(selected.constant + sum(terms)),
                              value.eq(selected.value), valid.eq(selected.valid), reads.eq(selected.reads)]
             m.d.comb += [decision.field.eq(field), decision.value.eq(value), decision.cell_valid.eq(valid),
                          decision.cell_reads.eq(reads)]

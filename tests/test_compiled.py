@@ -56,8 +56,21 @@ def test_the_compiled_array_equals_the_golden_model(simulator, name, tmp_path):
         assert got.counters[Counter.CYCLES] < same_device.counters[Counter.CYCLES]
 
 
-def test_a_compiled_sweep_takes_a_cycle_per_group_and_a_drain_per_colour():
-    program = PROBLEMS["n-not-multiple-of-lanes"].program
+def test_a_compiled_sweep_takes_the_same_cycles_however_many_cells_hop():
+    """Hot (most cells hop) and cold (almost none): the compiled array's sweep is its groups, a
+    drain per colour and the schedules' two cycles; a golden model that still counted update rows
+    or a field pass fails this."""
+    job = PROBLEMS["n-not-multiple-of-lanes"]
+    program = job.program
+    sweeps = {}
+    for gain_log in (0, (1 << 13) - 1):
+        config = replace(job.config, gain_log=gain_log, schedule=Schedule.CONSTANT, barrier_start_q4=0,
+                         gain_schedule=Schedule.CONSTANT)
+        snap = GoldenArray(program, job.initial_bits, config, compiled=True).run(5)
+        sweeps[gain_log] = (snap.counters[Counter.CYCLES], snap.counters[Counter.HOPS])
+    (hot_cycles, hot_hops), (cold_cycles, cold_hops) = sweeps.values()
+    assert hot_hops > cold_hops
+    assert hot_cycles == cold_cycles == 5 * (compiled_sweep_cycles(program) + 2)
     assert compiled_sweep_cycles(program) == program.n_groups + 4 * len(program.colour_groups)
 
 
