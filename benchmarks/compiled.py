@@ -1,11 +1,15 @@
 """Spin updates per second against problem size: the programmable array and the problem-compiled
-one (hdl/compiled.py), at a board's clock, with the p-bit FPGA anchors drawn for reference.
+one (hdl/compiled.py), on both boards at their clocks, with each board's block-RAM ceiling and
+the p-bit FPGA anchors drawn for reference.
 
-    .venv/bin/python benchmarks/compiled.py [--lanes 8 32] [--clock-mhz 30] [--out results/bench-compiled.json]
-                                            [--build ulx3s:G1:8 ...]
+    .venv/bin/python benchmarks/compiled.py [--lanes 8 16 32] [--out results/bench-compiled.json]
+                                            [--build ulx3s:G1:16 ...]
 
 Every figure is a whole default run's attempts / (CYCLES / f), CYCLES exact from the golden model
-(bit-exact with both arrays' RTL), on the real Gset instances and on toroidal +-1 lattices.
+(bit-exact with both arrays' RTL), on the real Gset instances and on toroidal +-1 lattices: the
+ULX3S at its 30 MHz with ``--lanes`` lanes, the iCEBreaker at 12 MHz with its one lane. The
+block-RAM ceiling is the largest problem of G1's density (and of a lattice's) the board's
+programmable build holds; a compiled problem needs no block RAM but logic per lane.
 ``--build BOARD:PROBLEM:LANES`` also places and routes that compiled problem and records its
 resources, Fmax and build time (the figure at Fmax is then the board's own).
 """
@@ -14,8 +18,10 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+from lim.boards.targets import BOARDS
 from lim.hdl.params import ArrayGeometry
 from lim.host.anneal import array_throughput, write_result
+from lim.host.toolchain import largest_problem
 from lim.sim.gset import load_named
 from lim.sim.mapping import MappingError
 from lim.sim.problem import toroidal_lattice
@@ -49,20 +55,48 @@ def fitted(problem, lanes):
             geometry = replace(geometry, **{key: 2 * getattr(geometry, key)})
 
 
-def sweep(lanes_list, clk_hz):
+def sweep(board_lanes):
+    """Rows of (problem, board, lanes, mode): the board's clock; a programmable row only where the
+    problem fits that board's memories (with that many lanes)."""
     rows = []
     for name, problem in problems():
-        for lanes in lanes_list:
-            geometry = fitted(problem, lanes)
-            for compiled in (False, True):
-                t0 = time.perf_counter()
-                run = array_throughput(problem, geometry, clk_hz, compiled=compiled)
-                rows.append({"problem": name, "spins": problem.n, "couplings": problem.m, "lanes": lanes,
-                             "mode": "compiled" if compiled else "programmable", **run,
-                             "model_seconds": time.perf_counter() - t0})
-                print(f"{name:8} {lanes:3} lanes {rows[-1]['mode']:12} {run['cycles_per_sweep']:8.1f} cycles/sweep "
-                      f"{run['spin_updates_per_second']:.3g} updates/s at {clk_hz / 1e6:g} MHz", flush=True)
+        for board, lanes_list in board_lanes.items():
+            target = BOARDS[board]
+            for lanes in lanes_list:
+                geometry = fitted(problem, lanes)
+                own = replace(target.geometry, lanes=lanes)
+                for compiled in (False, True):
+                    if not compiled and fitted_on(problem, own) is None:
+                        continue
+                    t0 = time.perf_counter()
+                    run = array_throughput(problem, geometry, target.clk_hz, compiled=compiled)
+                    rows.append({"problem": name, "spins": problem.n, "couplings": problem.m, "board": board,
+                                 "lanes": lanes, "mode": "compiled" if compiled else "programmable", **run,
+                                 "model_seconds": time.perf_counter() - t0})
+                    print(f"{name:8} {board:10} {lanes:3} lanes {rows[-1]['mode']:12} {run['cycles_per_sweep']:8.1f} "
+                          f"cycles/sweep {run['spin_updates_per_second']:.3g} updates/s at "
+                          f"{target.clk_hz / 1e6:g} MHz", flush=True)
     return rows
+
+
+def fitted_on(problem, geometry):
+    from lim.sim.mapping import map_problem
+    try:
+        return map_problem(problem, geometry)
+    except MappingError:
+        return None
+
+
+def ceilings(board_lanes):
+    """Per board and lane count: the largest problem its programmable build's block RAM holds, at
+    G1's density and at a lattice's."""
+    out = []
+    for board, lanes_list in board_lanes.items():
+        for lanes in lanes_list:
+            target = replace(BOARDS[board], geometry=replace(BOARDS[board].geometry, lanes=lanes))
+            out.append({"board": board, "lanes": lanes, "geometry": target.geometry.__dict__,
+                        "g1_density": largest_problem(target), "lattice_density": largest_problem(target, 2)})
+    return out
 
 
 def build(spec, out):
@@ -80,7 +114,8 @@ def build(spec, out):
         return {"build": spec, "failed": str(exc)}
     run = report["throughput"][next(iter(report["throughput"]))]
     at_fmax = run["attempts"] * report["fmax_mhz"] * 1e6 / run["cycles"] if report["fmax_mhz"] else None
-    return {"build": spec, "utilisation": report["utilisation"], "fmax_mhz": report["fmax_mhz"],
+    return {"build": spec, "spins": run["spins"], "cycles_per_sweep": run["cycles_per_sweep"],
+            "utilisation": report["utilisation"], "fmax_mhz": report["fmax_mhz"],
             "clk_hz": report["clk_hz"], "timing_met": report["timing_met"], "build_seconds": report["build_seconds"],
             "spin_updates_per_second": report["spin_updates_per_second"], "at_fmax": at_fmax}
 
@@ -89,23 +124,45 @@ def plot(report, path):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(8, 5))
-    for (mode, lanes), marker in zip(sorted({(r["mode"], r["lanes"]) for r in report["rows"]}), "osD^v<>"):
-        rows = sorted((r for r in report["rows"] if r["mode"] == mode and r["lanes"] == lanes), key=lambda r: r["spins"])
-        ax.plot([r["spins"] for r in rows], [r["spin_updates_per_second"] for r in rows], marker=marker,
-                linestyle="-" if mode == "compiled" else "--", label=f"{mode}, {lanes} lanes")
+    fig, ax = plt.subplots(figsize=(11, 5.5))
+    series = sorted({(r["board"], r["mode"], r["lanes"]) for r in report["rows"]})
+    for (board, mode, lanes), marker in zip(series, "osD^v<>ph"):
+        rows = sorted((r for r in report["rows"] if (r["board"], r["mode"], r["lanes"]) == (board, mode, lanes)),
+                      key=lambda r: r["spins"])
+        lattices = [r for r in rows if r["problem"].startswith("torus")]
+        instances = [r for r in rows if not r["problem"].startswith("torus")]
+        line, = ax.plot([r["spins"] for r in lattices], [r["spin_updates_per_second"] for r in lattices],
+                        marker=marker, linestyle="-" if mode == "compiled" else "--", linewidth=1, markersize=4,
+                        label=f"{board} {BOARDS[board].clk_hz / 1e6:g} MHz, {mode}, {lanes} lane{'s' * (lanes > 1)}")
+        ax.scatter([r["spins"] for r in instances], [r["spin_updates_per_second"] for r in instances],
+                   marker=marker, s=40, facecolors="none", edgecolors=line.get_color())
+    for ceiling, style in zip(report["ceilings"], ("-.", ":", "--", "-")):
+        spins = (ceiling["g1_density"] or {}).get("spins")
+        if spins:
+            ax.axvline(spins, color="grey", linewidth=0.7, linestyle=style)
+            ax.annotate(f"{ceiling['board']}, {ceiling['lanes']} lane{'s' * (ceiling['lanes'] > 1)}: {spins}",
+                        (spins, 1.5e10), rotation=90, fontsize=6, color="grey", xytext=(2, 0),
+                        textcoords="offset points", va="top")
+    ax.annotate("block RAM ceilings of the programmable builds (spins at G1's density)", (30, 3e10),
+                fontsize=6, color="grey")
+    for b in report["builds"]:
+        if b.get("spin_updates_per_second"):
+            ax.scatter([b["spins"]], [b["spin_updates_per_second"]], marker="X", s=90, color="black", zorder=4)
+            ax.annotate(f"{b['build']} placed and routed, {b['clk_hz'] / 1e6:g} MHz (Fmax {b['fmax_mhz']:.1f})",
+                        (b["spins"], b["spin_updates_per_second"]), fontsize=6, xytext=(5, 4), textcoords="offset points")
     for anchor in ANCHORS:
         ax.scatter([anchor["spins"]], [anchor["spin_updates_per_second"]], marker="*", s=150, zorder=3)
         ax.annotate(anchor["label"], (anchor["spins"], anchor["spin_updates_per_second"]), fontsize=7,
-                    xytext=(5, -10), textcoords="offset points")
+                    xytext=(-8, -4), textcoords="offset points", ha="right", va="top")
     ax.axhline(1e9, color="grey", linewidth=0.8, linestyle=":")
-    ax.annotate("1e9 target (ULX3S, G1)", (100, 1.1e9), fontsize=7, color="grey")
+    ax.annotate("1e9 target (ULX3S, G1)", (60, 1.1e9), fontsize=7, color="grey")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("spins")
-    ax.set_ylabel(f"spin updates per second at {report['clk_hz'] / 1e6:g} MHz (whole default run)")
-    ax.set_title("Programmable and compiled arrays (cycles exact from the golden model)")
-    ax.legend(fontsize=7)
+    ax.set_ylabel("spin updates per second (whole default run)")
+    ax.set_title("Programmable and compiled arrays: lattices (lines), Gset G1, G43, G22 (open marks);\n"
+                 "cycles exact from the golden model", fontsize=9)
+    ax.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.01, 1))
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
@@ -114,13 +171,13 @@ def plot(report, path):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--lanes", type=int, nargs="+", default=[8, 32])
-    parser.add_argument("--clock-mhz", type=float, default=30.0, help="the clock (default: the ULX3S build's)")
+    parser.add_argument("--lanes", type=int, nargs="+", default=[8, 16, 32], help="the ULX3S array's lanes")
     parser.add_argument("--build", nargs="*", default=[], metavar="BOARD:PROBLEM:LANES")
     parser.add_argument("--out", type=Path, default=Path("results/bench-compiled.json"))
     args = parser.parse_args()
-    clk_hz = args.clock_mhz * 1e6
-    report = {"clk_hz": clk_hz, "anchors": ANCHORS, "rows": sweep(args.lanes, clk_hz),
+    board_lanes = {"ulx3s": args.lanes, "icebreaker": [BOARDS["icebreaker"].geometry.lanes]}
+    report = {"boards": {b: {"clk_hz": BOARDS[b].clk_hz, "lanes": lanes} for b, lanes in board_lanes.items()},
+              "anchors": ANCHORS, "rows": sweep(board_lanes), "ceilings": ceilings(board_lanes),
               "builds": [build(spec, args.out.parent / "builds") for spec in args.build]}
     write_result(report, args.out)
     print(f"wrote {args.out} and {plot(report, args.out.with_suffix('.png'))}")

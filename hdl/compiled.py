@@ -13,7 +13,8 @@ groups enter the pipeline back to back, and the next colour waits only for the l
         c+1  SUM     the fields: one adder tree per lane (and SELECT takes group g+1 of the colour)
         c+2  LOAD    the decisions load group g
         c+3  DECIDE
-        c+4  COMMIT  the spins of group g and the counters; the next colour's SELECT is c+5
+        c+4  COMMIT  the spins of group g and the counters; the next colour's SELECT, in the same
+                     cycle, reads the spins as this commit leaves them
 
 A sweep takes n_groups + COMPILED_DRAIN_CYCLES per colour + the schedules' step
 (sim/golden.py, compiled_sweep_cycles). Spin problems only: a QP cell's box and levels are not
@@ -23,10 +24,18 @@ from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed
 from amaranth.lib import data
 
 from .array import LimArray, drive_run_inputs, sweep_end_states
-from .decision import Decision, hop_table
+from .decision import Decision, balanced_sum, hop_table
 from .params import COMPILED_DRAIN_CYCLES, Region
 
 __all__ = ["CompiledArray"]
+
+
+def _unit_magnitude(program):
+    """W when every coupling of ``program`` is +-W (Gset's +-1, a lattice's), else None: its
+    fields are then counts of bits (hdl/compiled.py, SUM)."""
+    _, _, weight = program.couplings()
+    magnitudes = set(abs(weight).tolist())
+    return magnitudes.pop() if len(magnitudes) == 1 else None
 
 
 class CompiledArray(LimArray):
@@ -55,7 +64,6 @@ class CompiledArray(LimArray):
 
         # ---- the spins, in registers: every field reads them at once ------------------------
         spins = [Signal(P, name=f"spins{grp}") for grp in range(G)]
-        flat = Cat(*spins)
         with m.If(sh.write & (sh.region == Region.STATE)):
             with m.Switch(sh.index):
                 for grp in range(G):
@@ -82,21 +90,31 @@ class CompiledArray(LimArray):
         # ---- SELECT and SUM: the issued group's fields from its neighbours' spins ------------
         # f = bias + sum_j w_j (2 s_j - 1) = (bias - sum_j w_j) + sum_k (s_k ? 2 w_k : 0): per lane, the
         # group selects its cell's neighbour spins and couplings (SELECT), then one adder tree sums
-        # them (SUM); the wiring is the problem's
+        # them (SUM); the wiring is the problem's. SELECT reads the spins as the commit in the same
+        # cycle leaves them, so the next colour's first group is selected while the last one commits.
         wiring = self._neighbours()
         group = Signal(range(G + 1))      # the group SELECT takes this cycle
         issue = Signal()
         selecting = Signal()              # SUM: the group selected in the cycle before
         selected_group = Signal(range(G))
         m.d.sync += [selecting.eq(issue), selected_group.eq(group)]
+        commit, committing = Signal(), Signal(range(G))
+        committed = Cat(d.next_value for d in decisions)
+        current = [Signal(P, name=f"current{grp}") for grp in range(G)]
+        m.d.comb += [current[grp].eq(Mux(commit & (committing == grp), committed, spins[grp])) for grp in range(G)]
+        current_flat = Cat(*current)
+        unit = _unit_magnitude(program)
         for lane, decision in enumerate(decisions):
             places = max(1, max(len(wiring[grp * P + lane]) for grp in range(G)))
             weight_shape = signed(g.weight_bits + 1)
-            # one multiplexer per lane, its word the group's neighbour spins, doubled couplings and
-            # constant (a simulator then selects once per lane, not once per place)
-            word = data.StructLayout({"spins": places, "doubled": data.ArrayLayout(weight_shape, places),
-                                      "constant": signed(g.field_bits), "value": 1, "valid": 1,
-                                      "reads": g.reads_bits})
+            # one multiplexer per lane, its word the group's neighbour spins, couplings and constant
+            # (a simulator then selects once per lane, not once per place). With one magnitude W for
+            # every coupling, a place holds only its coupling's sign: s ? 2 w : 0 = 2 W (s ^ (w < 0))
+            # - (w < 0) 2 W, so the field is a constant plus 2 W times a count of bits.
+            couplings = ({"negative": places} if unit else
+                         {"doubled": data.ArrayLayout(weight_shape, places)})
+            word = data.StructLayout({"spins": places, **couplings, "constant": signed(g.field_bits),
+                                      "value": 1, "valid": 1, "reads": g.reads_bits})
             selected = Signal(word, name=f"lane{lane}_selected")
             with m.If(issue), m.Switch(group):
                 for grp in range(G):
@@ -104,28 +122,38 @@ class CompiledArray(LimArray):
                     if not program.valid[grp, lane]:
                         continue
                     neighbours = wiring[slot] + [(None, 0)] * (places - len(wiring[slot]))
+                    constant = int(program.bias[grp, lane]) - sum(w for _, w in wiring[slot])
+                    if unit:
+                        constant += sum(2 * w for _, w in wiring[slot] if w < 0)
+                        signs = Cat(Const(w < 0, 1) for _, w in neighbours)
+                    else:
+                        signs = Cat(Const(2 * w, weight_shape) for _, w in neighbours)
                     with m.Case(grp):
                         m.d.sync += selected.eq(Cat(
-                            Cat(flat[j] if j is not None else 0 for j, _ in neighbours),
-                            Cat(Const(2 * w, weight_shape) for _, w in neighbours),
-                            Const(int(program.bias[grp, lane]) - sum(w for _, w in wiring[slot]), signed(g.field_bits)),
-                            spins[grp][lane], 1, Const(int(program.reads[grp, lane]), g.reads_bits)))
+                            Cat(current_flat[j] if j is not None else 0 for j, _ in neighbours), signs,
+                            Const(constant, signed(g.field_bits)),
+                            current[grp][lane], 1, Const(int(program.reads[grp, lane]), g.reads_bits)))
                 with m.Default():   # a padding slot: not valid, nothing read
                     m.d.sync += selected.eq(0)
             field = Signal(signed(g.field_bits), name=f"field{lane}")
             value = Signal(name=f"value{lane}")
             valid = Signal(name=f"valid{lane}")
             reads = Signal(g.reads_bits, name=f"reads{lane}")
+            if unit:
+                count = balanced_sum(selected.spins[k] ^ selected.negative[k] for k in range(places))
+                step = 2 * unit   # a power of two shifts; another a constant product
+                total = count << (step.bit_length() - 1) if step & (step - 1) == 0 else count * step
+            else:
+                total = balanced_sum(Mux(selected.spins[k], selected.doubled[k], 0) for k in range(places))
             with m.If(selecting):
-                terms = (Mux(selected.spins[k], selected.doubled[k], 0) for k in range(places))
-                m.d.sync += [field.eq(selected.constant + sum(terms)),
+                m.d.sync += [field.eq(selected.constant + total),
                              value.eq(selected.value), valid.eq(selected.valid), reads.eq(selected.reads)]
             m.d.comb += [decision.field.eq(field), decision.value.eq(value), decision.cell_valid.eq(valid),
                          decision.cell_reads.eq(reads)]
 
         # ---- the pipeline: SELECT, SUM, LOAD, DECIDE, COMMIT --------------------------------------
-        load, decide, commit = Signal(), Signal(), Signal()
-        loading, deciding, committing = (Signal(range(G), name=n) for n in ("loading", "deciding", "committing"))
+        load, decide = Signal(), Signal()
+        loading, deciding = Signal(range(G)), Signal(range(G))
         m.d.sync += [load.eq(selecting), decide.eq(load), commit.eq(decide),
                      loading.eq(selected_group), deciding.eq(loading), committing.eq(deciding)]
         for decision in decisions:
@@ -134,7 +162,7 @@ class CompiledArray(LimArray):
             with m.Switch(committing):
                 for grp in range(G):
                     with m.Case(grp):
-                        m.d.sync += spins[grp].eq(Cat(d.next_value for d in decisions))
+                        m.d.sync += spins[grp].eq(committed)
 
         # ---- the sequencer: a colour's groups back to back, then the pipeline drains ----------
         colour_end = Signal()   # the group issued now is its colour's last

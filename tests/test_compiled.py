@@ -6,17 +6,24 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from cases import SMALL, edge_cases, random_cases
-from lim.hdl.compiled import CompiledArray
+from cases import SMALL, edge_cases, random_cases, with_biases
+from lim.hdl.compiled import CompiledArray, _unit_magnitude
 from lim.hdl.params import Counter, Schedule
 from lim.sim.cosim.runner import Cosimulator, Job, compiled_design
-from lim.sim.golden import GoldenArray, compiled_sweep_cycles
+from lim.sim.golden import GoldenArray, RunConfig, compiled_sweep_cycles
 from lim.sim.mapping import map_problem
-from lim.sim.problem import random_qp
+from lim.sim.problem import random_maxcut, random_qp
 
-# three problems: mixed weights with biases, extreme weights and gain, padding slots
+# four problems: mixed weights with biases (fields summed from couplings), extreme weights and gain,
+# padding slots with +-1 couplings (fields counted from bits and signs), +-3 couplings with biases
+# (a count times 2 W that is not a shift)
 PROBLEMS = {name: job for name, _, job in random_cases() + edge_cases()
             if name.startswith("random02-") or name in ("max-weights-max-gain", "n-not-multiple-of-lanes")}
+_THREES = with_biases(random_maxcut(30, 70, seed=21, weights=(-3, 3)), np.arange(30) % 7 - 3)
+PROBLEMS["plus-minus-three"] = Job("plus-minus-three", map_problem(_THREES, SMALL),
+                                   np.random.default_rng(21).integers(0, 2, size=30),
+                                   RunConfig(seed=21, gain_log=4000, schedule=Schedule.LINEAR, barrier_end_q4=90,
+                                             rate=1 << 15), [3, 2])
 
 
 def _jobs(job):
@@ -71,7 +78,17 @@ def test_a_compiled_sweep_takes_the_same_cycles_however_many_cells_hop():
     (hot_cycles, hot_hops), (cold_cycles, cold_hops) = sweeps.values()
     assert hot_hops > cold_hops
     assert hot_cycles == cold_cycles == 5 * (compiled_sweep_cycles(program) + 2)
-    assert compiled_sweep_cycles(program) == program.n_groups + 4 * len(program.colour_groups)
+    # a colour's last group sums, loads and decides (3 cycles); the next colour selects while it commits
+    assert compiled_sweep_cycles(program) == program.n_groups + 3 * len(program.colour_groups)
+
+
+def test_fields_are_counted_from_bits_only_when_every_coupling_has_one_magnitude():
+    """The SUM stage counts bits (and signs) for +-W couplings and adds couplings otherwise; the
+    co-simulations above run both forms."""
+    assert _unit_magnitude(PROBLEMS["n-not-multiple-of-lanes"].program) == 1
+    assert _unit_magnitude(PROBLEMS["plus-minus-three"].program) == 3
+    assert _unit_magnitude(PROBLEMS["max-weights-max-gain"].program) is None
+    assert next(_unit_magnitude(job.program) for name, job in PROBLEMS.items() if name.startswith("random")) is None
 
 
 def test_a_qp_is_refused_by_the_compiled_array():
