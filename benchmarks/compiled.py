@@ -20,7 +20,7 @@ from pathlib import Path
 
 from lim.boards.targets import BOARDS
 from lim.hdl.params import ArrayGeometry
-from lim.host.anneal import array_throughput, write_result
+from lim.host.anneal import array_throughput, fit_geometry, write_result
 from lim.host.toolchain import largest_problem
 from lim.sim.gset import load_named
 from lim.sim.mapping import MappingError
@@ -42,17 +42,7 @@ def problems():
 
 def fitted(problem, lanes):
     """The smallest power-of-two memories of ``lanes`` lanes that hold ``problem``."""
-    from lim.sim.mapping import map_problem
-    geometry = ArrayGeometry(lanes=lanes, groups=64, edge_depth=1024)
-    while True:
-        try:
-            map_problem(problem, geometry)
-            return geometry
-        except MappingError as exc:
-            key = "groups" if exc.resource == "groups" else "edge_depth"
-            if getattr(geometry, key) >= 1 << 20:
-                raise
-            geometry = replace(geometry, **{key: 2 * getattr(geometry, key)})
+    return fit_geometry(problem, lanes, base=ArrayGeometry(lanes=lanes, groups=64, edge_depth=1024))[0]
 
 
 def sweep(board_lanes):

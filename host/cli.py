@@ -394,9 +394,10 @@ def _cmd_build(args):
     from .toolchain import build_bitstream, format_report
     geometry = None
     if args.lanes is not None:
-        if not 1 <= args.lanes <= 64:
-            raise SettingsError(f"lanes must be from 1 to 64, not {args.lanes}")
-        geometry = replace(BOARDS[args.board].geometry, lanes=args.lanes)
+        try:
+            geometry = replace(BOARDS[args.board].geometry, lanes=args.lanes)
+        except ValueError as exc:
+            raise SettingsError(str(exc)) from None
     problem = _load_problem(args.problem) if args.problem is not None else None
     if problem is not None and hasattr(problem, "high"):
         raise SettingsError("a compiled array holds spin problems")

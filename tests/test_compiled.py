@@ -112,13 +112,31 @@ def test_a_toroidal_lattice_has_four_neighbours_per_spin_and_two_colours():
 
 @pytest.mark.parametrize("argv, message", [
     (["anneal", "--compiled", "--simulator", "amaranth", "--sweeps", "2"], "verilator or icarus"),
-    (["build", "--board", "ulx3s", "--problem", "G1", "--lanes", "0"], "lanes must be from 1 to 64"),
+    (["build", "--board", "ulx3s", "--problem", "G1", "--lanes", "0"], "lanes must be in 1 .. 32, not 0"),
+    (["build", "--board", "ulx3s", "--problem", "G1", "--lanes", "33"], "lanes must be in 1 .. 32, not 33"),
 ])
 def test_settings_a_compiled_array_cannot_honour_are_refused(argv, message, capsys):
     from lim.host.cli import main
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
+
+
+def test_a_compiled_build_sizes_its_groups_to_the_problem():
+    """A compiled array holds no memories: a problem with more groups than the board's
+    programmable build holds still compiles (the iCEBreaker's 128 groups of 1 lane, a 16 x 16
+    lattice's 256 spins) on the board's lanes, clock and formats."""
+    from lim.boards.targets import BOARDS
+    from lim.host.toolchain import compiled_target
+    from lim.sim.problem import toroidal_lattice
+    board = BOARDS["icebreaker"]
+    target, program = compiled_target(board, toroidal_lattice(16, seed=1))
+    assert program.n_groups == 256 > board.geometry.groups and target.geometry.groups >= 256
+    assert replace(target.geometry, groups=board.geometry.groups) == board.geometry
+    assert replace(target, geometry=board.geometry) == board
+    with pytest.raises(ValueError, match="spin problems"):
+        compiled_target(replace(board, geometry=replace(board.geometry, cell_bits=3, weight_bits=16)),
+                        toroidal_lattice(4, seed=1))
 
 
 def test_a_build_that_does_not_fit_says_why_in_one_line(tmp_path):
