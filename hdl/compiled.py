@@ -6,26 +6,27 @@ the same order, the same ``Decision`` per lane with the same draws, the same cou
 schedules. What changes is how a cell's field reaches its decision. Here the spins sit in
 registers and each lane sums its cell's field from its neighbours' spins through the problem's
 own wiring (a sum per cell, selected by the group), so nothing streams after a hop: a colour's
-groups enter the pipeline back to back, and the next colour waits only for the last commit.
+groups enter the pipeline back to back, and the next colour waits only for the last decision.
 
   cycle c    SELECT  per lane, the group's neighbour spins, couplings and constants (one
-                     multiplexer per lane, selected by the group), registered
+                     multiplexer per lane, selected by the group), registered; a spin being
+                     committed in this cycle is read as the commit leaves it
         c+1  SUM     the fields: one adder tree per lane (and SELECT takes group g+1 of the colour)
         c+2  LOAD    the decisions load group g
-        c+3  DECIDE
-        c+4  COMMIT  the spins of group g and the counters; the next colour's SELECT, in the same
-                     cycle, reads the spins as this commit leaves them
+        c+3  DECIDE  (the next colour's first group: SELECT)
+        c+4  COMMIT  the spins of group g and the counters (the next colour's first group: SUM,
+                     which takes its neighbours in group g from this commit: late places)
 
-A sweep takes n_groups + COMPILED_DRAIN_CYCLES per colour + the schedules' step
-(sim/golden.py, compiled_sweep_cycles). Spin problems only: a QP cell's box and levels are not
-compiled.
+A sweep takes n_groups + COMPILED_COLOUR_DRAIN_CYCLES between two colours +
+COMPILED_DRAIN_CYCLES after the last + the schedules' step (sim/golden.py,
+compiled_sweep_cycles). Spin problems only: a QP cell's box and levels are not compiled.
 """
-from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed
+from amaranth.hdl import Cat, Const, Module, Mux, Shape, Signal, signed
 from amaranth.lib import data
 
 from .array import LimArray, drive_run_inputs, sweep_end_states
 from .decision import Decision, balanced_sum, hop_table
-from .params import COMPILED_DRAIN_CYCLES, Region
+from .params import COMPILED_COLOUR_DRAIN_CYCLES, COMPILED_DRAIN_CYCLES, Region
 
 __all__ = ["CompiledArray"]
 
@@ -104,8 +105,28 @@ class CompiledArray(LimArray):
         m.d.comb += [current[grp].eq(Mux(commit & (committing == grp), committed, spins[grp])) for grp in range(G)]
         current_flat = Cat(*current)
         unit = _unit_magnitude(program)
+        constants = {}   # per slot: f minus the sum the places make
+        for slot, neighbours in enumerate(wiring):
+            constants[slot] = int(program.bias.reshape(-1)[slot]) - sum(w for _, w in neighbours)
+            if unit:
+                constants[slot] += sum(2 * w for _, w in neighbours if w < 0)
+        # the multiplexers carry the constants and degrees only as wide as this problem's are
+        constant_shape = Shape.cast(range(min(0, *constants.values()), max(0, *constants.values()) + 1))
+        reads_shape = Shape.cast(range(int(program.reads.max(initial=0)) + 1))
+        # A colour's first group is selected two cycles after the colour before's last group, so that
+        # group commits in the first's SUM cycle: a neighbour there is read late, in SUM, from the
+        # commit (a late place: the source's lane and coupling). Any other neighbour's spin is in
+        # the registers, or forwarded from the commit, when SELECT reads it. (Group g - 1 holds a
+        # neighbour of group g only when g starts a colour: one colour's cells are not coupled.)
+        early, late = [], []
+        for slot, neighbours in enumerate(wiring):
+            before = slot // P - 1
+            early.append([(j, w) for j, w in neighbours if j // P != before or before < 0])
+            late.append([(j % P, w) for j, w in neighbours if j // P == before and before >= 0])
+        late_places = max(len(places) for places in late) if late else 0
+        lane_shape = Shape.cast(range(P))
         for lane, decision in enumerate(decisions):
-            places = max(1, max(len(wiring[grp * P + lane]) for grp in range(G)))
+            places = max(1, max(len(early[grp * P + lane]) for grp in range(G)))
             weight_shape = signed(g.weight_bits + 1)
             # one multiplexer per lane, its word the group's neighbour spins, couplings and constant
             # (a simulator then selects once per lane, not once per place). With one magnitude W for
@@ -113,38 +134,45 @@ class CompiledArray(LimArray):
             # - (w < 0) 2 W, so the field is a constant plus 2 W times a count of bits.
             couplings = ({"negative": places} if unit else
                          {"doubled": data.ArrayLayout(weight_shape, places)})
-            word = data.StructLayout({"spins": places, **couplings, "constant": signed(g.field_bits),
-                                      "value": 1, "valid": 1, "reads": g.reads_bits})
+            late_couplings = ({"late_negative": late_places} if unit else
+                              {"late_doubled": data.ArrayLayout(weight_shape, late_places)})
+            word = data.StructLayout({"spins": places, **couplings, "constant": constant_shape,
+                                      "value": 1, "valid": 1, "reads": reads_shape,
+                                      "late": late_places, "late_lane": data.ArrayLayout(lane_shape, late_places),
+                                      **late_couplings})
             selected = Signal(word, name=f"lane{lane}_selected")
             with m.If(issue), m.Switch(group):
                 for grp in range(G):
                     slot = grp * P + lane
                     if not program.valid[grp, lane]:
                         continue
-                    neighbours = wiring[slot] + [(None, 0)] * (places - len(wiring[slot]))
-                    constant = int(program.bias[grp, lane]) - sum(w for _, w in wiring[slot])
-                    if unit:
-                        constant += sum(2 * w for _, w in wiring[slot] if w < 0)
-                        signs = Cat(Const(w < 0, 1) for _, w in neighbours)
-                    else:
-                        signs = Cat(Const(2 * w, weight_shape) for _, w in neighbours)
+                    neighbours = early[slot] + [(None, 0)] * (places - len(early[slot]))
+                    later = late[slot] + [(0, 0)] * (late_places - len(late[slot]))
+                    coupling = ((lambda w: Const(w < 0, 1)) if unit else (lambda w: Const(2 * w, weight_shape)))
                     with m.Case(grp):
                         m.d.sync += selected.eq(Cat(
-                            Cat(current_flat[j] if j is not None else 0 for j, _ in neighbours), signs,
-                            Const(constant, signed(g.field_bits)),
-                            current[grp][lane], 1, Const(int(program.reads[grp, lane]), g.reads_bits)))
+                            Cat(current_flat[j] if j is not None else 0 for j, _ in neighbours),
+                            Cat(coupling(w) for _, w in neighbours),
+                            Const(constants[slot], constant_shape),
+                            current[grp][lane], 1, Const(int(program.reads[grp, lane]), reads_shape),
+                            Cat(Const(k < len(late[slot]), 1) for k in range(late_places)),
+                            Cat(Const(q, lane_shape) for q, _ in later), Cat(coupling(w) for _, w in later)))
                 with m.Default():   # a padding slot: not valid, nothing read
                     m.d.sync += selected.eq(0)
             field = Signal(signed(g.field_bits), name=f"field{lane}")
             value = Signal(name=f"value{lane}")
             valid = Signal(name=f"valid{lane}")
             reads = Signal(g.reads_bits, name=f"reads{lane}")
+            # a late place's spin: its lane's bit of the commit in this cycle
+            late_spins = [selected.late[k] & committed.bit_select(selected.late_lane[k], 1) for k in range(late_places)]
             if unit:
-                count = balanced_sum(selected.spins[k] ^ selected.negative[k] for k in range(places))
+                count = balanced_sum([selected.spins[k] ^ selected.negative[k] for k in range(places)]
+                                     + [s ^ selected.late_negative[k] for k, s in enumerate(late_spins)])
                 step = 2 * unit   # a power of two shifts; another a constant product
                 total = count << (step.bit_length() - 1) if step & (step - 1) == 0 else count * step
             else:
-                total = balanced_sum(Mux(selected.spins[k], selected.doubled[k], 0) for k in range(places))
+                total = balanced_sum([Mux(selected.spins[k], selected.doubled[k], 0) for k in range(places)]
+                                     + [Mux(s, selected.late_doubled[k], 0) for k, s in enumerate(late_spins)])
             with m.If(selecting):
                 m.d.sync += [field.eq(selected.constant + total),
                              value.eq(selected.value), valid.eq(selected.valid), reads.eq(selected.reads)]
@@ -180,7 +208,8 @@ class CompiledArray(LimArray):
                 m.d.comb += issue.eq(1)
                 m.d.sync += group.eq(group + 1)
                 with m.If(colour_end):
-                    m.d.sync += [drain.eq(COMPILED_DRAIN_CYCLES - 1), last.eq(sweep_end)]
+                    m.d.sync += [drain.eq(Mux(sweep_end, COMPILED_DRAIN_CYCLES, COMPILED_COLOUR_DRAIN_CYCLES) - 1),
+                                 last.eq(sweep_end)]
                     m.next = "DRAIN"
             with m.State("DRAIN"):   # the colour's last group loads, decides and commits
                 m.d.sync += drain.eq(drain - 1)

@@ -383,6 +383,9 @@ def _build_parser(sub):
                         "L x L toroidal +-1 lattice): the bitstream runs it, and only it, a group per cycle")
     p.add_argument("--lanes", type=int, default=None,
                    help="lanes of the array (default: the board's); a compiled problem's groups are this wide")
+    p.add_argument("--clock-mhz", type=float, default=None,
+                   help="the array's clock from the board's PLL (ULX3S; default: the board's, 30 MHz): a "
+                        "design that misses timing at the default can be built for the Fmax it reached")
     _add_out(p, "the build (a subfolder per board)", "build")
     _add_quiet(p)
     p.set_defaults(handler=_cmd_build)
@@ -398,10 +401,22 @@ def _cmd_build(args):
             geometry = replace(BOARDS[args.board].geometry, lanes=args.lanes)
         except ValueError as exc:
             raise SettingsError(str(exc)) from None
+    clock_hz = None
+    if args.clock_mhz is not None:
+        from ..boards.targets import ecp5_pll_dividers
+        target = BOARDS[args.board]
+        if not target.pll_hz:
+            raise SettingsError(f"the {args.board} runs from its oscillator; --clock-mhz needs a PLL (ulx3s)")
+        clock_hz = round(args.clock_mhz * 1e6)
+        try:
+            ecp5_pll_dividers(int(target.platform().default_clk_frequency), clock_hz)
+        except ValueError as exc:
+            raise SettingsError(str(exc)) from None
     problem = _load_problem(args.problem) if args.problem is not None else None
     if problem is not None and hasattr(problem, "high"):
         raise SettingsError("a compiled array holds spin problems")
-    report = build_bitstream(args.board, args.out / args.board, geometry=geometry, problem=problem)
+    report = build_bitstream(args.board, args.out / args.board, geometry=geometry, problem=problem,
+                             clock_hz=clock_hz)
     if not args.quiet or not report["timing_met"]:
         print(format_report(report))
     print(f"report     {args.out / args.board / f'lim_{args.board}.json'}")

@@ -122,17 +122,22 @@ def compiled_target(target, problem):
     return replace(target, geometry=geometry), program
 
 
-def build_bitstream(board, out_dir, geometry=None, problem=None):
+def build_bitstream(board, out_dir, geometry=None, problem=None, clock_hz=None):
     """Build ``board``'s bitstream into ``out_dir``; returns the report dict (also written as JSON).
 
     ``geometry`` replaces the board's array geometry (for sweeps over lanes, say). With
     ``problem`` (a spin problem), the array is that problem's compiled array (hdl/compiled.py).
+    ``clock_hz`` replaces the PLL's output (ECP5 boards).
     """
     if board not in BOARDS:
         raise ValueError(f"unknown board {board!r}; choose one of {', '.join(BOARDS)}")
     target = BOARDS[board]
     if geometry is not None:
         target = replace(target, geometry=geometry)
+    if clock_hz is not None:
+        if not target.pll_hz:
+            raise ValueError(f"the {board} runs from its oscillator: no PLL to set")
+        target = replace(target, pll_hz=int(clock_hz))
     program = None
     if problem is not None:
         target, program = compiled_target(target, problem)

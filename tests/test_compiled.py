@@ -78,8 +78,9 @@ def test_a_compiled_sweep_takes_the_same_cycles_however_many_cells_hop():
     (hot_cycles, hot_hops), (cold_cycles, cold_hops) = sweeps.values()
     assert hot_hops > cold_hops
     assert hot_cycles == cold_cycles == 5 * (compiled_sweep_cycles(program) + 2)
-    # a colour's last group sums, loads and decides (3 cycles); the next colour selects while it commits
-    assert compiled_sweep_cycles(program) == program.n_groups + 3 * len(program.colour_groups)
+    # between colours, the last group sums and loads (2 cycles): the next colour selects while it
+    # decides and sums while it commits; after the sweep's last, 3 (its decide too)
+    assert compiled_sweep_cycles(program) == program.n_groups + 2 * (len(program.colour_groups) - 1) + 3
 
 
 def test_fields_are_counted_from_bits_only_when_every_coupling_has_one_magnitude():
@@ -114,6 +115,8 @@ def test_a_toroidal_lattice_has_four_neighbours_per_spin_and_two_colours():
     (["anneal", "--compiled", "--simulator", "amaranth", "--sweeps", "2"], "verilator or icarus"),
     (["build", "--board", "ulx3s", "--problem", "G1", "--lanes", "0"], "lanes must be in 1 .. 32, not 0"),
     (["build", "--board", "ulx3s", "--problem", "G1", "--lanes", "33"], "lanes must be in 1 .. 32, not 33"),
+    (["build", "--board", "icebreaker", "--clock-mhz", "10"], "needs a PLL"),
+    (["build", "--board", "ulx3s", "--clock-mhz", "1000"], "cannot make 1000 MHz"),
 ])
 def test_settings_a_compiled_array_cannot_honour_are_refused(argv, message, capsys):
     from lim.host.cli import main
