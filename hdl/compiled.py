@@ -129,7 +129,7 @@ class CompiledArray(LimArray):
             places = max(1, max(len(early[grp * P + lane]) for grp in range(G)))
             weight_shape = signed(g.weight_bits + 1)
             # one multiplexer per lane, its word the group's neighbour spins, couplings and constant
-            # (a simulator then selects once per lane, not once per place). With one magnitude W for
+            # (a simulator then selects once per lane and chunk, not once per place). With one magnitude W for
             # every coupling, a place holds only its coupling's sign: s ? 2 w : 0 = 2 W (s ^ (w < 0))
             # - (w < 0) 2 W, so the field is a constant plus 2 W times a count of bits.
             couplings = ({"negative": places} if unit else
@@ -141,24 +141,31 @@ class CompiledArray(LimArray):
                                       "late": late_places, "late_lane": data.ArrayLayout(lane_shape, late_places),
                                       **late_couplings})
             selected = Signal(word, name=f"lane{lane}_selected")
-            with m.If(issue), m.Switch(group):
-                for grp in range(G):
-                    slot = grp * P + lane
-                    if not program.valid[grp, lane]:
-                        continue
+            coupling = ((lambda w: Const(w < 0, 1)) if unit else (lambda w: Const(2 * w, weight_shape)))
+            words = {}   # the word each valid slot of the lane selects
+            for grp in range(G):
+                slot = grp * P + lane
+                if program.valid[grp, lane]:
                     neighbours = early[slot] + [(None, 0)] * (places - len(early[slot]))
                     later = late[slot] + [(0, 0)] * (late_places - len(late[slot]))
-                    coupling = ((lambda w: Const(w < 0, 1)) if unit else (lambda w: Const(2 * w, weight_shape)))
-                    with m.Case(grp):
-                        m.d.sync += selected.eq(Cat(
-                            Cat(current_flat[j] if j is not None else 0 for j, _ in neighbours),
-                            Cat(coupling(w) for _, w in neighbours),
-                            Const(constants[slot], constant_shape),
-                            current[grp][lane], 1, Const(int(program.reads[grp, lane]), reads_shape),
-                            Cat(Const(k < len(late[slot]), 1) for k in range(late_places)),
-                            Cat(Const(q, lane_shape) for q, _ in later), Cat(coupling(w) for _, w in later)))
-                with m.Default():   # a padding slot: not valid, nothing read
-                    m.d.sync += selected.eq(0)
+                    words[grp] = Cat(
+                        Cat(current_flat[j] if j is not None else 0 for j, _ in neighbours),
+                        Cat(coupling(w) for _, w in neighbours),
+                        Const(constants[slot], constant_shape),
+                        current[grp][lane], 1, Const(int(program.reads[grp, lane]), reads_shape),
+                        Cat(Const(k < len(late[slot]), 1) for k in range(late_places)),
+                        Cat(Const(q, lane_shape) for q, _ in later), Cat(coupling(w) for _, w in later))
+            # one multiplexer per 64 bits of the word: the same logic, and a simulator that forms a
+            # wide word for every case before choosing one (Verilator) forms only the chosen chunk
+            bits = selected.as_value()
+            for low in range(0, len(bits), 64):
+                chunk = slice(low, min(low + 64, len(bits)))
+                with m.If(issue), m.Switch(group):
+                    for grp, word in words.items():
+                        with m.Case(grp):
+                            m.d.sync += bits[chunk].eq(word[chunk])
+                    with m.Default():   # a padding slot: not valid, nothing read
+                        m.d.sync += bits[chunk].eq(0)
             field = Signal(signed(g.field_bits), name=f"field{lane}")
             value = Signal(name=f"value{lane}")
             valid = Signal(name=f"valid{lane}")
