@@ -47,7 +47,14 @@ def ecp5_pll_dividers(f_in, f_out):
             for clkop in range(1, 129):
                 if 400e6 <= f_out * clkop <= 800e6:
                     return clki, clkfb, clkop
-    raise ValueError(f"the ECP5 PLL cannot make {f_out / 1e6:g} MHz from {f_in / 1e6:g} MHz")
+    makeable = sorted({f_in / clki * clkfb for clki in range(1, 129) if f_in / clki >= 3.125e6
+                       for clkfb in range(1, 81)
+                       if any(400e6 <= f_in / clki * clkfb * clkop <= 800e6 for clkop in range(1, 129))})
+    below = [f for f in makeable if f < f_out][-1:]
+    above = [f for f in makeable if f > f_out][:1]
+    nearest = " or ".join(f"{f / 1e6:g}" for f in below + above)
+    raise ValueError(f"the ECP5 PLL cannot make {f_out / 1e6:g} MHz from {f_in / 1e6:g} MHz"
+                     + (f" (nearest: {nearest} MHz)" if nearest else ""))
 
 
 BOARDS = {
