@@ -120,9 +120,9 @@ class CompiledArray(LimArray):
         # neighbour of group g only when g starts a colour: one colour's cells are not coupled.)
         early, late = [], []
         for slot, neighbours in enumerate(wiring):
-            before = slot // P - 1
-            early.append([(j, w) for j, w in neighbours if j // P != before or before < 0])
-            late.append([(j % P, w) for j, w in neighbours if j // P == before and before >= 0])
+            read_late = [slot >= P and j // P == slot // P - 1 for j, _ in neighbours]
+            early.append([n for n, is_late in zip(neighbours, read_late) if not is_late])
+            late.append([(j % P, w) for (j, w), is_late in zip(neighbours, read_late) if is_late])
         late_places = max(len(places) for places in late) if late else 0
         lane_shape = Shape.cast(range(P))
         for lane, decision in enumerate(decisions):

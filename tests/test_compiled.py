@@ -14,11 +14,13 @@ from lim.sim.golden import GoldenArray, RunConfig, compiled_sweep_cycles
 from lim.sim.mapping import map_problem
 from lim.sim.problem import random_maxcut, random_qp
 
-# four problems: mixed weights with biases (fields summed from couplings), extreme weights and gain,
-# padding slots with +-1 couplings (fields counted from bits and signs), +-3 couplings with biases
-# (a count times 2 W that is not a shift)
+# mixed weights with biases (fields summed from couplings), extreme weights and gain, padding slots
+# with +-1 couplings (fields counted from bits and signs), no couplings at all (no places), K9 (nine
+# one-group colours: every group reads the one before late), +-3 couplings with biases (a count
+# times 2 W that is not a shift)
 PROBLEMS = {name: job for name, _, job in random_cases() + edge_cases()
-            if name.startswith("random02-") or name in ("max-weights-max-gain", "n-not-multiple-of-lanes")}
+            if name.startswith("random02-") or name in ("max-weights-max-gain", "n-not-multiple-of-lanes",
+                                                        "no-couplings-biases-only", "complete-graph-k9")}
 _THREES = with_biases(random_maxcut(30, 70, seed=21, weights=(-3, 3)), np.arange(30) % 7 - 3)
 PROBLEMS["plus-minus-three"] = Job("plus-minus-three", map_problem(_THREES, SMALL),
                                    np.random.default_rng(21).integers(0, 2, size=30),
