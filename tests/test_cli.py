@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from cases import write_gset
 
+from lim.hdl.params import DECIDE_CYCLES
 from lim.host.cli import main
 from lim.sim.energy import binary_entropy
 from lim.sim.problem import load_gset, random_maxcut
@@ -63,6 +64,28 @@ def test_main_job_on_verilator_agrees_with_golden_model(tmp_path):
         ("G1.txt", 800, 19176, "built-in")
     assert len(problem["sha256"]) == 64
     assert "golden model agrees with the RTL" in proc.stdout and ": yes" in proc.stdout
+
+
+def test_the_demo_runs_g1_compiled_on_verilator(tmp_path):
+    """make demo's job (the Makefile's own command line), shortened to 20 sweeps: G1 compiled into
+    the array, in Verilator, checked by the golden model; the RTL's cycles are the compiled
+    array's (n_groups + 2 (colours - 1) + 3 + 2 a sweep, not the programmable array's)."""
+    import re
+    makefile = (Path(__file__).parent.parent / "Makefile").read_text()
+    recipe = re.search(r"^demo:.*\n(?:\t.*\n)*?\t\$\(BIN\)/lim (anneal[^$\n]*)\$\(ARGS\)", makefile, re.M)
+    argv = recipe[1].split()
+    assert argv == ["anneal", "--compiled"]
+    proc = subprocess.run([LIM, *argv, "--sweeps", "20", "--checkpoints", "4", "--out", str(tmp_path)],
+                          capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads((tmp_path / "anneal-G1.json").read_text())
+    assert result["settings"]["compiled"] is True and result["rtl"]["simulator"] == "verilator"
+    assert result["rtl"]["agrees_with_golden_model"] is True and result["rtl"]["checkpoints_compared"] == 4
+    from lim.host.anneal import fit_geometry
+    from lim.sim.gset import load_named
+    _, program = fit_geometry(load_named("G1"), 8)
+    # fewer cycles than the programmable array's 3 a group could ever take (G1: 140 a sweep, not 3,135)
+    assert result["rtl"]["cycles"] < 20 * DECIDE_CYCLES * program.n_groups
 
 
 @pytest.mark.cosim
