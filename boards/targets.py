@@ -52,7 +52,8 @@ def ecp5_pll_dividers(f_in, f_out):
                        if any(400e6 <= f_in / clki * clkfb * clkop <= 800e6 for clkop in range(1, 129))})
     below = [f for f in makeable if f < f_out][-1:]
     above = [f for f in makeable if f > f_out][:1]
-    nearest = " or ".join(f"{f / 1e6:g}" for f in below + above)
+    # to the Hz, so that a suggestion given back is made (29.1667 MHz is 33 Hz from 175 / 6)
+    nearest = " or ".join(f"{f / 1e6:.6f}".rstrip("0").rstrip(".") for f in below + above)
     raise ValueError(f"the ECP5 PLL cannot make {f_out / 1e6:g} MHz from {f_in / 1e6:g} MHz"
                      + (f" (nearest: {nearest} MHz)" if nearest else ""))
 

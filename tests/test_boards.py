@@ -117,6 +117,19 @@ def test_ecp5_pll_refuses_a_clock_it_cannot_make():
         ecp5_pll_dividers(25e6, 30.001e6)
 
 
+@pytest.mark.parametrize("f_out", [29e6, 22e6, 33e6])
+def test_the_clocks_a_refusal_suggests_are_made(f_out):
+    """The refusal names the nearest clocks the PLL makes, as figures given back to --clock-mhz
+    are read (MHz, rounded to the Hz): 29 MHz suggested 29.1667, which was 33 Hz off and refused."""
+    import re
+    from lim.boards.targets import ecp5_pll_dividers
+    with pytest.raises(ValueError, match="nearest") as refusal:
+        ecp5_pll_dividers(25e6, f_out)
+    suggested = re.search(r"nearest: ([0-9.]+) or ([0-9.]+) MHz", str(refusal.value)).groups()
+    for mhz in suggested:
+        ecp5_pll_dividers(25e6, round(float(mhz) * 1e6))
+
+
 def test_ulx3s_runs_from_its_pll():
     assert BOARDS["ulx3s"].clk_hz == BOARDS["ulx3s"].pll_hz == 30_000_000
     assert BOARDS["icebreaker"].clk_hz == 12_000_000
