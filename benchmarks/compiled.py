@@ -3,7 +3,7 @@ one (hdl/compiled.py), on both boards at their clocks, with each board's block-R
 the p-bit FPGA anchors drawn for reference.
 
     .venv/bin/python benchmarks/compiled.py [--lanes 8 16 32] [--out results/bench-compiled.json]
-                                            [--build ulx3s:G1:16 ...]
+                                            [--build ulx3s:torus16:16 ...]
 
 Every figure is a whole default run's attempts / (CYCLES / f), CYCLES exact from the golden model
 (bit-exact with both arrays' RTL), on the real Gset instances and on toroidal +-1 lattices: the

@@ -27,7 +27,7 @@ def main():
         ("scaling.py", quick + ["--out", str(args.out / "bench-scaling.json")]),
         ("qp_precision.py", quick + ["--out", str(args.out / "bench-qp.json")]),
         ("compiled.py", ["--out", str(args.out / "bench-compiled.json")]
-         + ([] if args.quick else ["--build", "ulx3s:G1:16", "icebreaker:torus8:1"])),
+         + ([] if args.quick else ["--build", "ulx3s:torus16:16", "icebreaker:torus8:1"])),
     ]
     if not args.quick:
         steps.append(("boards.py", ["--out", str(args.out / "bench-boards.json")]))
