@@ -24,7 +24,7 @@ from .params import (BARRIER_BITS, GAIN_MANTISSA_BITS, PROB_BITS, RUN_BITS, TABL
                      ArrayGeometry, hop_probability_table, table_word)
 from .prng import Xoshiro128pp
 
-__all__ = ["Decision", "balanced_sum", "commit_events", "run_ports", "TiltProduct", "leading_zeros", "hop_table", "change_shape", "hop_argument_shape",
+__all__ = ["COMMIT_EVENT_FIELDS", "Decision", "balanced_sum", "commit_events", "run_ports", "TiltProduct", "leading_zeros", "hop_table", "change_shape", "hop_argument_shape",
            "tilt_shape"]
 
 
@@ -252,10 +252,13 @@ class Decision(wiring.Component):
         return m
 
 
+COMMIT_EVENT_FIELDS = ("valid", "reads", "hop", "drop_q4", "objective_delta")   # what commit_events reads
+
+
 def commit_events(decisions, raise_q4, level_bits):
-    """What a commit of ``decisions`` (one group, in their commit cycle) adds to the device's
-    counters, {Counter: increment}, and to the objective register: the events of the cells
-    decided, whichever array decided them."""
+    """What a commit of ``decisions`` (one group: each with the COMMIT_EVENT_FIELDS of its commit)
+    adds to the device's counters, {Counter: increment}, and to the objective register: the
+    events of the cells decided, whichever array decided them."""
     from .params import Counter
     hops = [d.hop for d in decisions]
     uphill = [d.hop & (d.drop_q4 < 0) for d in decisions]
