@@ -1,7 +1,7 @@
 """The benchmark suite in one command: MaxCut against dwave-samplers, simulator throughput,
-scaling with N, QP energy against precision, programmable against compiled arrays over problem
-size, and on-board throughput against lanes (real place and route). Writes JSON and
-PNG into --out. About 15 minutes on 2 cores; --quick (used in CI) takes about 2 and skips the
+scaling with N, QP energy against precision, the simulated board's whole command, programmable
+against compiled arrays over problem size, and on-board throughput against lanes (real place and
+route). Writes JSON and PNG into --out. About 15 minutes on 2 cores; --quick (used in CI) takes about 2 and skips the
 board builds, which the test suite runs anyway.
 
     .venv/bin/python benchmarks/run_all.py [--quick] [--out results]
@@ -26,6 +26,7 @@ def main():
         ("simulator_throughput.py", quick + ["--out", str(args.out / "bench-simulators.json")]),
         ("scaling.py", quick + ["--out", str(args.out / "bench-scaling.json")]),
         ("qp_precision.py", quick + ["--out", str(args.out / "bench-qp.json")]),
+        ("sim_board.py", quick + ["--out", str(args.out / "bench-sim-board.json")]),
         ("compiled.py", ["--out", str(args.out / "bench-compiled.json")]
          + ([] if args.quick else ["--build", "ulx3s:torus16:16", "icebreaker:torus8:1"])),
     ]

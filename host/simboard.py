@@ -53,6 +53,7 @@ class SimulatedBoard:
                     raise TransportError(f"the simulated board did not start: {self.error}")
                 if waited > self.connect_timeout_s:
                     raise TransportError("the simulated board did not connect in time")
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)   # frames leave at once (board_bench)
         self.transport = SocketTransport(conn, name=f"simulated board ({self.cosim.simulator})")
         return self
 

@@ -27,6 +27,12 @@ def test_quick_benchmarks_write_json_and_plots(tmp_path):
     sims = json.loads((tmp_path / "bench-simulators.json").read_text())
     for name in ("verilator", "icarus", "amaranth"):
         assert sims["simulators"][name]["equals_golden_model"], name
+    # the simulated board's whole command, both builds: checked by the golden model, no frame
+    # retried on the loopback line, and the compiled array needs fewer cycles for the same sweeps
+    board = json.loads((tmp_path / "bench-sim-board.json").read_text())["runs"]
+    assert all(r["agrees_with_golden_model"] and r["retries"] == 0 for r in board.values())
+    assert board["compiled"]["cycles"] < board["programmable"]["cycles"]
+    assert board["compiled"]["frames"] < board["programmable"]["frames"]   # no program on the line
     scaling = json.loads((tmp_path / "bench-scaling.json").read_text())
     assert len(scaling["rows"]) >= 2
     qp = json.loads((tmp_path / "bench-qp.json").read_text())

@@ -22,7 +22,7 @@ from ..golden import Snapshot  # noqa: E402
 class ArrayBus:
     """Drives the array's address/data bus: inputs change on falling edges, one cycle per write,
     two per read. The test top level (runner.generate_verilog) passes inputs on at the next
-    falling edge, so a read's data shows one falling edge later than the array alone would."""
+    rising edge, so a read's data shows one falling edge later than the array alone would."""
 
     def __init__(self, dut, geometry):
         self.dut = dut

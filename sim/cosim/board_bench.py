@@ -41,6 +41,9 @@ async def bridge(dut):
     await FallingEdge(dut.clk)
     dut.rst.value = 0
     sock = socket.create_connection(("127.0.0.1", int(os.environ["LIM_BRIDGE_PORT"])), timeout=60)
+    # a reply goes out a byte at a time: with Nagle's algorithm each byte after the first waited
+    # for the host's delayed acknowledgement (40 ms, about 30,000 cycles of simulation, per frame)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.setblocking(False)
     cocotb.start_soon(board_to_host(dut, sock))
     while True:
@@ -68,6 +71,6 @@ async def bridge(dut):
             sent += min(room, len(data) - sent)
             dut.host_tx_valid.value = 0
             await FallingEdge(dut.clk)
-            await FallingEdge(dut.clk)   # inputs reach the design a falling edge late: the space
-                                         # read now counts every byte pushed
+            await FallingEdge(dut.clk)   # inputs reach the design's registers a cycle late: the
+                                         # space read now counts every byte pushed
     sock.close()

@@ -152,11 +152,13 @@ def generate_verilog(design):
 
     The design is wrapped in a top level of the same name and ports whose ``clk`` is an output
     toggled by the simulator itself every CLOCK_PERIOD_NS / 2, and whose inputs reach the design
-    through registers loaded on the falling edge. A clock driven from Python costs a round trip
+    through registers loaded on the rising edge. A clock driven from Python costs a round trip
     into the bench per edge; logic fed by top-level inputs is re-evaluated by Verilator at every
     time step (its input-combinational region), and the bus decode feeds most of the array. Both
-    made the simulators several times slower. The bench sets inputs after a falling edge, so
-    the design sees them from the rising edge after the next falling edge (ArrayBus).
+    made the simulators several times slower. Registers loaded on the falling edge would make
+    Verilator evaluate all the design's combinational logic on both edges (15% of a board's
+    upload). The bench sets inputs after a falling edge; the next rising edge loads them, so the
+    design's registers take them at the rising edge after that (ArrayBus).
     """
     from amaranth.back import verilog
     top = design.toplevel
@@ -174,7 +176,7 @@ def generate_verilog(design):
         lines.append(f"  {direction} {width}{name} /*verilator public_flat_rw*/;")
         if direction == "input":
             lines.append(f"  reg {width}{name}_q = 0;")
-            lines.append(f"  always @(negedge clk) {name}_q <= {name};")
+            lines.append(f"  always @(posedge clk) {name}_q <= {name};")
     connections = ", ".join(f".{name}({name}{'_q' if direction == 'input' and name != 'clk' else ''})"
                             for direction, _, name in ports)
     wrapper = "\n".join(lines + [f"  {top}_core core({connections});", "endmodule", ""])
