@@ -9,7 +9,9 @@ Every figure is a whole default run's attempts / (CYCLES / f), CYCLES exact from
 (bit-exact with both arrays' RTL), on the real Gset instances and on toroidal +-1 lattices: the
 ULX3S at its 30 MHz with ``--lanes`` lanes, the iCEBreaker at 12 MHz with its one lane. The
 block-RAM ceiling is the largest problem of G1's density (and of a lattice's) the board's
-programmable build holds; a compiled problem needs no block RAM but logic per lane.
+programmable build holds; a compiled problem needs no block RAM but logic per lane. The
+field-update ceiling bounds the programmable array's speed on each Gset instance: each hop
+updates its neighbours' fields, one per lane and cycle at most.
 ``--build BOARD:PROBLEM:LANES`` also places and routes that compiled problem and records its
 resources, Fmax and build time (the figure at Fmax is then the board's own).
 """
@@ -86,6 +88,43 @@ def ceilings(board_lanes):
             target = replace(BOARDS[board], geometry=replace(BOARDS[board].geometry, lanes=lanes))
             out.append({"board": board, "lanes": lanes, "geometry": target.geometry.__dict__,
                         "g1_density": largest_problem(target), "lattice_density": largest_problem(target, 2)})
+    return out
+
+
+def field_update_ceilings(board_lanes, target=1e8):
+    """The programmable array's ceiling on each Gset instance from its field updates, per board and
+    lane count. A hop changes the field of each of the cell's neighbours: a read-modify-write of
+    the field memory of the neighbour's lane, at most one per lane and cycle, however the rows
+    are packed. So a sweep takes at least (its hops' degrees summed) / lanes cycles, counted over
+    the default run (a cell decides once a sweep: the cells whose spin changed are its hops)."""
+    import numpy as np
+    from lim.host.anneal import initial_state
+    from lim.host.settings import AnnealSettings
+    from lim.sim.golden import GoldenArray
+    out = []
+    for name in INSTANCES:
+        problem = load_named(name)
+        settings = AnnealSettings().resolve(problem)
+        degree = np.bincount(np.concatenate([problem.rows, problem.cols])[np.tile(problem.couplings != 0, 2)],
+                             minlength=problem.n)
+        golden = GoldenArray(fitted_on(problem, fitted(problem, 8)), initial_state(problem, settings),
+                             settings.to_config())
+        updates, spins = 0, golden.spins_pm().copy()
+        for _ in range(settings.sweeps):
+            golden.run(1, trace=False)
+            now = golden.spins_pm()
+            updates += int(degree[now != spins].sum())
+            spins = now.copy()
+        per_sweep = updates / settings.sweeps
+        for board, lanes_list in board_lanes.items():
+            clk_hz = BOARDS[board].clk_hz
+            needed = target * per_sweep / (problem.n * clk_hz)
+            out.append({"problem": name, "spins": problem.n, "board": board, "field_updates_per_sweep": per_sweep,
+                        "lanes_for_target": needed, "target": target,
+                        "ceiling": {lanes: problem.n * clk_hz * lanes / per_sweep for lanes in lanes_list}})
+            print(f"{name:8} {board:10} {per_sweep:8.0f} field updates/sweep: programmable ceiling "
+                  + ", ".join(f"{v:.3g} at {k} lanes" for k, v in out[-1]["ceiling"].items())
+                  + f"; {target:.0e} needs {needed:.0f} field updates a cycle", flush=True)
     return out
 
 
@@ -168,6 +207,7 @@ def main():
     board_lanes = {"ulx3s": args.lanes, "icebreaker": [BOARDS["icebreaker"].geometry.lanes]}
     report = {"boards": {b: {"clk_hz": BOARDS[b].clk_hz, "lanes": lanes} for b, lanes in board_lanes.items()},
               "anchors": ANCHORS, "rows": sweep(board_lanes), "ceilings": ceilings(board_lanes),
+              "field_update_ceilings": field_update_ceilings(board_lanes),
               "builds": [build(spec, args.out.parent / "builds") for spec in args.build]}
     write_result(report, args.out)
     print(f"wrote {args.out} and {plot(report, args.out.with_suffix('.png'))}")

@@ -24,9 +24,13 @@ class ScheduleGenerator(wiring.Component):
     - logarithmic: v = start + ln(1 + k / tau), in 1/16 steps (rate: tau in sweeps)
     All clamp at ``end``. A generator built without a kind (the gain's has neither the
     logarithmic threshold chain nor the exponential multiplier) holds its value under it. For the
-    first ``hold`` sweeps the value stays at ``start`` and k does not count. ``raise_q4`` is the last increase (the start value right after init), which the
-    consolidation counter charges to every cell (barrier) and the work counters multiply with
-    the objective (gain).
+    first ``hold`` sweeps the value stays at ``start`` and k does not count. ``raise_q4`` is the
+    last increase (the start value right after init), which the consolidation counter charges to
+    every cell (barrier) and the work counters multiply with the objective (gain).
+
+    Contract: ``advance`` comes while not ``busy``, and not in the cycle right after ``init`` or
+    after another ``advance`` (an array's sweep takes 6 cycles at least, and its first starts
+    after the generators' warm-up).
     """
 
     def __init__(self, value_bits=BARRIER_BITS, extra_bits=ACC_FRAC_BITS - ARG_FRAC_BITS, logarithmic=True,
@@ -57,15 +61,20 @@ class ScheduleGenerator(wiring.Component):
         tau = Signal(32)
         m.d.comb += tau.eq(self.rate)
 
+        # The next value, registered: formed from acc in the cycle after acc changes, so that the
+        # exponential kind's multiplier and adder do not share the advance's cycle with the clamp
+        # and the raise (the compiled ULX3S builds' critical path). acc changes at init, at an
+        # advance and while stepping; the next advance comes two cycles later at the soonest (the
+        # contract, above), when nxt is the next value of the acc it reads.
         nxt = Signal(acc_bits + 33)
         with m.Switch(self.kind):
             with m.Case(Schedule.LINEAR):
-                m.d.comb += nxt.eq(acc + self.rate)
+                m.d.sync += nxt.eq(acc + self.rate)
             if self.exponential:
                 with m.Case(Schedule.EXPONENTIAL):
-                    m.d.comb += nxt.eq(acc + ((acc * self.rate[:16]) >> 16))
+                    m.d.sync += nxt.eq(acc + ((acc * self.rate[:16]) >> 16))
             with m.Default():
-                m.d.comb += nxt.eq(acc)
+                m.d.sync += nxt.eq(acc)
         nxt_clamped = Signal(acc_bits)
         m.d.comb += nxt_clamped.eq(nxt)
         with m.If(nxt > end_acc):

@@ -154,6 +154,7 @@ def test_schedule_block_matches_model(config, bits, model):
         await ctx.tick()
         ctx.set(dut.init, 0)
         assert ctx.get(dut.value_q4) == model.value_q4 == start
+        await ctx.tick()   # the contract: no advance in the cycle after init
         previous = model.value_q4
         for sweep in range(60):
             ctx.set(dut.advance, 1)

@@ -80,7 +80,8 @@ class ScheduleProperties(_Harness):
     falls when start <= end, and moves only at a sweep's end, whatever its hold.
 
     Contract (the array's): schedule registers are written before ``init`` and held during the
-    run; ``advance`` comes while the schedule is not busy.
+    run; ``advance`` comes while the schedule is not busy, and not in the cycle right after
+    ``init`` or another ``advance``.
     """
 
     def __init__(self, value_bits=BARRIER_BITS, **generator):
@@ -98,6 +99,8 @@ class ScheduleProperties(_Harness):
         with m.Elif(armed):
             m.d.comb += [Assume(p == h) for p, h in zip(params, held)]
         m.d.comb += Assume(~(dut.advance & dut.busy))
+        just_changed = self._past(m, dut.advance | dut.init)
+        m.d.comb += Assume(~(dut.advance & just_changed))
 
         start, end = held[1], held[2]
         low = Signal(dut.value_bits)
