@@ -12,8 +12,8 @@ block-RAM ceiling is the largest problem of G1's density (and of a lattice's) th
 programmable build holds; a compiled problem needs no block RAM but logic per lane. The
 field-update ceiling bounds the programmable array's speed on each Gset instance: each hop
 updates its neighbours' fields, one per lane and cycle at most.
-``--build BOARD:PROBLEM:LANES`` also places and routes that compiled problem and records its
-resources, Fmax and build time (the figure at Fmax is then the board's own).
+``--build BOARD:PROBLEM:LANES[:MHZ]`` also places and routes that compiled problem (at MHZ from
+the board's PLL, if given) and records its resources, Fmax and build time.
 """
 import argparse
 import time
@@ -129,16 +129,18 @@ def field_update_ceilings(board_lanes, target=1e8):
 
 
 def build(spec, out):
-    """Place and route BOARD:PROBLEM:LANES, compiled; its report with the updates per second at
-    the clock the build runs (and at Fmax, when Fmax is higher)."""
+    """Place and route BOARD:PROBLEM:LANES[:MHZ], compiled (at the board's clock, or MHZ from its
+    PLL); its report with the updates per second at the clock the build runs (and at Fmax, when
+    Fmax is higher)."""
     from lim.boards.targets import BOARDS
     from lim.host.cli import _load_problem
     from lim.host.toolchain import build_bitstream
-    board, name, lanes = spec.split(":")
+    board, name, lanes, *clock = spec.split(":")
     geometry = replace(BOARDS[board].geometry, lanes=int(lanes))
     try:
-        report = build_bitstream(board, Path(out) / f"{board}-{name}-{lanes}", geometry=geometry,
-                                 problem=_load_problem(Path(name)))
+        report = build_bitstream(board, Path(out) / spec.replace(":", "-"), geometry=geometry,
+                                 problem=_load_problem(Path(name)),
+                                 clock_hz=round(float(clock[0]) * 1e6) if clock else None)
     except Exception as exc:   # a design that does not fit is a result too
         return {"build": spec, "failed": str(exc)}
     run = report["throughput"][next(iter(report["throughput"]))]
@@ -201,7 +203,7 @@ def plot(report, path):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--lanes", type=int, nargs="+", default=[8, 16, 32], help="the ULX3S array's lanes")
-    parser.add_argument("--build", nargs="*", default=[], metavar="BOARD:PROBLEM:LANES")
+    parser.add_argument("--build", nargs="*", default=[], metavar="BOARD:PROBLEM:LANES[:MHZ]")
     parser.add_argument("--out", type=Path, default=Path("results/bench-compiled.json"))
     args = parser.parse_args()
     board_lanes = {"ulx3s": args.lanes, "icebreaker": [BOARDS["icebreaker"].geometry.lanes]}

@@ -194,26 +194,28 @@ class LimArray(wiring.Component):
         decisions, commit, state_word = self._sweeper(m, sh)
 
         # The gain driver's work dW = round(dg * U) at each gain step (params.gain_step), in a
-        # pipeline: the decoder's (M, s) of the new and the old gain a cycle after the step (and U,
-        # which no commit changes before the next sweep's first), then D = M' 2^(s - s') - M, then
-        # D |U|, then the rounded shift into the counter. It ends three cycles after the step,
-        # before the shortest sweep (6 cycles) brings the next one.
+        # pipeline: the decoder's (M, s) of the new and the old gain a cycle after the step, then
+        # D = M' 2^(s - s') - M and U (no commit changes it before the next sweep's first; the
+        # sweep's last has landed by then, below), then D |U|, then the rounded shift into the
+        # counter. It ends four cycles after the step, before the shortest sweep (6 cycles) brings
+        # the next one.
         work_u = Signal(g.objective_bits)                     # |U| at the step
         work_out = Signal()                                   # U < 0: the array returns work
         work_step = Signal(GAIN_STEP_BITS)                    # D
         work_shift = Signal.like(gain_decoder.shift_before)   # s of the old gain
         work_product = Signal(GAIN_STEP_BITS + g.objective_bits)
-        work_stage = Signal(3)                                # one bit per stage in flight
-        m.d.sync += work_stage.eq(Mux(init, 0, Cat(gain_stepped, work_stage[:2])))
+        work_stage = Signal(4)                                # one bit per stage in flight
+        m.d.sync += work_stage.eq(Mux(init, 0, Cat(gain_stepped, work_stage[:3])))
         with m.If(work_stage[0]):
-            m.d.sync += [work_u.eq(Mux(objective < 0, -objective, objective)), work_out.eq(objective < 0)]
             rise = (gain_decoder.shift_before - gain_decoder.shift)[:GAIN_STEP_SHIFT_BITS]   # octaves crossed
             m.d.sync += [work_step.eq((gain_decoder.mantissa << rise) - gain_decoder.mantissa_before),
                          work_shift.eq(gain_decoder.shift_before)]
         with m.If(work_stage[1]):
+            m.d.sync += [work_u.eq(Mux(objective < 0, -objective, objective)), work_out.eq(objective < 0)]
+        with m.If(work_stage[2]):
             m.d.sync += work_product.eq(work_step * work_u)
         work_now = Signal(GAIN_STEP_BITS + g.objective_bits)
-        m.d.comb += work_now.eq(Mux(work_stage[2], rounded_product(m, work_product, Const(1, 1), work_shift), 0))
+        m.d.comb += work_now.eq(Mux(work_stage[3], rounded_product(m, work_product, Const(1, 1), work_shift), 0))
         m.d.comb += [counters[Counter.WORK_IN_Q4].increment.eq(Mux(work_out, 0, work_now)),
                      counters[Counter.WORK_OUT_Q4].increment.eq(Mux(work_out, work_now, 0))]
 
@@ -221,23 +223,26 @@ class LimArray(wiring.Component):
             counters[Counter.CYCLES].increment.eq(running),
             counters[Counter.SWEEPS].increment.eq(schedule.advance),
         ]
-        # A commit's events reach the counters and the objective a cycle later: each decision's
-        # events are registered as it commits and summed in the next cycle. The hop leaves the
-        # decision's table late in the commit cycle; summed there, it went on through the lanes'
-        # sums and the 48-bit counters' adders in the same cycle (the compiled ULX3S builds'
-        # critical path). The objective is read next by the gain step's work (above), after the
-        # sweep's last commit has landed; the counters after busy falls.
-        committed = Signal()
+        # A commit's events reach the counters and the objective two cycles later, through two
+        # registers: each decision's events as it commits, then their sums over the lanes. The
+        # hop leaves the decision's table late in the commit cycle, and the sums of 16 lanes and
+        # a 48-bit counter's adder each take most of a cycle at 30 MHz (the compiled ULX3S builds'
+        # critical paths, one after the other). The objective is read next by the gain step's
+        # work (above), after the sweep's last commit has landed; the counters after busy falls.
+        committed, summed = Signal(), Signal()
         events = [SimpleNamespace(**{name: Signal(getattr(d, name).shape(), name=f"committed{k}_{name}")
                                      for name in COMMIT_EVENT_FIELDS}) for k, d in enumerate(decisions)]
         raise_q4 = Signal.like(schedule.raise_q4, name="committed_raise_q4")   # the barrier they were decided under
-        m.d.sync += [committed.eq(commit), raise_q4.eq(schedule.raise_q4)]
+        m.d.sync += [committed.eq(commit), raise_q4.eq(schedule.raise_q4), summed.eq(committed)]
         m.d.sync += [getattr(e, name).eq(getattr(d, name)) for e, d in zip(events, decisions) for name in COMMIT_EVENT_FIELDS]
         increments, objective_change = commit_events(events, raise_q4, g.level_bits)
-        with m.If(committed):
-            m.d.comb += [counters[c].increment.eq(value) for c, value in increments.items()]
-            m.d.sync += objective.eq(objective + objective_change)
-        m.d.comb += self.busy.eq(running | (seeding != 0) | start_pending | (work_stage != 0) | committed)
+        sums = {c: Signal(value.shape(), name=f"summed_{c.name.lower()}") for c, value in increments.items()}
+        objective_sum = Signal(objective_change.shape())
+        m.d.sync += [sums[c].eq(value) for c, value in increments.items()] + [objective_sum.eq(objective_change)]
+        with m.If(summed):
+            m.d.comb += [counters[c].increment.eq(value) for c, value in sums.items()]
+            m.d.sync += objective.eq(objective + objective_sum)
+        m.d.comb += self.busy.eq(running | (seeding != 0) | start_pending | (work_stage != 0) | committed | summed)
 
         # ---- bus read-back (registered, one cycle) -------------------------------------------
         regs_rdata = Signal(32)
