@@ -227,22 +227,32 @@ class LimArray(wiring.Component):
         # registers: each decision's events as it commits, then their sums over the lanes. The
         # hop leaves the decision's table late in the commit cycle, and the sums of 16 lanes and
         # a 48-bit counter's adder each take most of a cycle at 30 MHz (the compiled ULX3S builds'
-        # critical paths, one after the other). The objective is read next by the gain step's
-        # work (above), after the sweep's last commit has landed; the counters after busy falls.
-        committed, summed = Signal(), Signal()
-        events = [SimpleNamespace(**{name: Signal(getattr(d, name).shape(), name=f"committed{k}_{name}")
-                                     for name in COMMIT_EVENT_FIELDS}) for k, d in enumerate(decisions)]
-        raise_q4 = Signal.like(schedule.raise_q4, name="committed_raise_q4")   # the barrier they were decided under
-        m.d.sync += [committed.eq(commit), raise_q4.eq(schedule.raise_q4), summed.eq(committed)]
-        m.d.sync += [getattr(e, name).eq(getattr(d, name)) for e, d in zip(events, decisions) for name in COMMIT_EVENT_FIELDS]
-        increments, objective_change = commit_events(events, raise_q4, g.level_bits)
-        sums = {c: Signal(value.shape(), name=f"summed_{c.name.lower()}") for c, value in increments.items()}
-        objective_sum = Signal(objective_change.shape())
-        m.d.sync += [sums[c].eq(value) for c, value in increments.items()] + [objective_sum.eq(objective_change)]
+        # critical paths, one after the other). One lane sums nothing and runs on the iCEBreaker's
+        # 12 MHz, whose UP5K has no cells to spare: its events go to the counters as it commits.
+        # The objective is read next by the gain step's work (above), after the sweep's last
+        # commit has landed; the counters after busy falls.
+        summed = Signal()
+        landing = Signal()   # a commit's events are on their way to the counters
+        if P > 1:
+            committed = Signal()
+            m.d.comb += landing.eq(committed | summed)
+            events = [SimpleNamespace(**{name: Signal(getattr(d, name).shape(), name=f"committed{k}_{name}")
+                                         for name in COMMIT_EVENT_FIELDS}) for k, d in enumerate(decisions)]
+            raise_q4 = Signal.like(schedule.raise_q4, name="committed_raise_q4")   # the barrier they were decided under
+            m.d.sync += [committed.eq(commit), raise_q4.eq(schedule.raise_q4), summed.eq(committed)]
+            m.d.sync += [getattr(e, name).eq(getattr(d, name)) for e, d in zip(events, decisions)
+                         for name in COMMIT_EVENT_FIELDS]
+            increments, objective_change = commit_events(events, raise_q4, g.level_bits)
+            sums = {c: Signal(value.shape(), name=f"summed_{c.name.lower()}") for c, value in increments.items()}
+            objective_sum = Signal(objective_change.shape())
+            m.d.sync += [sums[c].eq(value) for c, value in increments.items()] + [objective_sum.eq(objective_change)]
+        else:
+            sums, objective_sum = commit_events(decisions, schedule.raise_q4, g.level_bits)
+            m.d.comb += summed.eq(commit)
         with m.If(summed):
             m.d.comb += [counters[c].increment.eq(value) for c, value in sums.items()]
             m.d.sync += objective.eq(objective + objective_sum)
-        m.d.comb += self.busy.eq(running | (seeding != 0) | start_pending | (work_stage != 0) | committed | summed)
+        m.d.comb += self.busy.eq(running | (seeding != 0) | start_pending | (work_stage != 0) | landing)
 
         # ---- bus read-back (registered, one cycle) -------------------------------------------
         regs_rdata = Signal(32)

@@ -7,7 +7,7 @@ updated once per completed sweep (``advance``), in one cycle, except the logarit
 which takes one extra cycle per 1/16 step (``busy`` stays high while it steps). The gain's
 geometric schedule is the linear kind of its logarithm (hdl/array.py maps the kinds).
 """
-from amaranth.hdl import Module, Signal
+from amaranth.hdl import Cat, Module, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -65,16 +65,19 @@ class ScheduleGenerator(wiring.Component):
         # exponential kind's multiplier and adder do not share the advance's cycle with the clamp
         # and the raise (the compiled ULX3S builds' critical path). acc changes at init, at an
         # advance and while stepping; the next advance comes two cycles later at the soonest (the
-        # contract, above), when nxt is the next value of the acc it reads.
-        nxt = Signal(acc_bits + 33)
+        # contract, above), when nxt is the next value of the acc it reads. Only acc's bits and
+        # whether the sum passed them are kept: all the clamp needs.
+        formed = Signal(acc_bits + 33)
         with m.Switch(self.kind):
             with m.Case(Schedule.LINEAR):
-                m.d.sync += nxt.eq(acc + self.rate)
+                m.d.comb += formed.eq(acc + self.rate)
             if self.exponential:
                 with m.Case(Schedule.EXPONENTIAL):
-                    m.d.sync += nxt.eq(acc + ((acc * self.rate[:16]) >> 16))
+                    m.d.comb += formed.eq(acc + ((acc * self.rate[:16]) >> 16))
             with m.Default():
-                m.d.sync += nxt.eq(acc)
+                m.d.comb += formed.eq(acc)
+        nxt = Signal(acc_bits + 1)
+        m.d.sync += nxt.eq(Cat(formed[:acc_bits], formed[acc_bits:].any()))
         nxt_clamped = Signal(acc_bits)
         m.d.comb += nxt_clamped.eq(nxt)
         with m.If(nxt > end_acc):
