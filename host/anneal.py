@@ -164,7 +164,7 @@ class _Target:
             sim.build()
             progress.done("ready")
             transport = stack.enter_context(sim).transport
-            self.board = LimBoard(transport, timeout_s=30.0, poll_s=0.05)
+            self.board = LimBoard(transport, timeout_s=30.0)   # polls busy at the driver's 0.05 s
             self.label = f"simulated {board} board ({settings.simulator})"
         else:
             from .transport import SerialTransport
