@@ -42,10 +42,12 @@ def counter_increment_widths(geometry):
 
 def drive_run_inputs(m, sh, target):
     """What every decision of an array shares (decision.run_ports but the decide strobe): the
-    schedules' values and the generators' seeding."""
-    m.d.comb += [target.barrier_q4.eq(sh.schedule.value_q4), target.gain_mantissa.eq(sh.gain_decoder.mantissa),
-                 target.gain_shift.eq(sh.gain_decoder.shift), target.seed.eq(sh.seed),
-                 target.prng_init.eq(sh.init), target.prng_warm.eq(sh.seeding != 0)]
+    schedules' values and the generators' seeding, those of them ``target`` has."""
+    sources = {"barrier_q4": sh.schedule.value_q4, "gain_mantissa": sh.gain_decoder.mantissa,
+               "gain_shift": sh.gain_decoder.shift, "seed": sh.seed, "prng_init": sh.init,
+               "prng_warm": sh.seeding != 0}
+    m.d.comb += [getattr(target, name).eq(source) for name, source in sources.items()
+                 if name in target.signature.members]
 
 
 def sweep_end_states(m, sh, group, first_state):
@@ -127,10 +129,12 @@ class LimArray(wiring.Component):
             m.d.sync += objective.eq(Cat(self.bus_wdata, objective_words[32:]))
         with m.If(reg_write(Reg.OBJECTIVE_HIGH)):
             m.d.sync += objective.eq(Cat(objective_words[:32], self.bus_wdata))
-        init = Signal()
-        start = Signal()
-        m.d.comb += [init.eq(reg_write(Reg.CONTROL) & self.bus_wdata[0]),
-                     start.eq(reg_write(Reg.CONTROL) & self.bus_wdata[1])]
+        # A CONTROL write's init and start act a cycle after it, from a register: init fans out to
+        # every generator's state and every counter, which the bus decode could not reach in a
+        # cycle (busy covers the cycle in between).
+        control = Signal(2)
+        m.d.sync += control.eq(Mux(reg_write(Reg.CONTROL), self.bus_wdata[:2], 0))
+        init, start = control[0], control[1]
 
         # ---- blocks ------------------------------------------------------------------------
         for generator, prefix in ((schedule, "BARRIER"), (gain_schedule, "GAIN")):
@@ -252,7 +256,7 @@ class LimArray(wiring.Component):
         with m.If(summed):
             m.d.comb += [counters[c].increment.eq(value) for c, value in sums.items()]
             m.d.sync += objective.eq(objective + objective_sum)
-        m.d.comb += self.busy.eq(running | (seeding != 0) | start_pending | (work_stage != 0) | landing)
+        m.d.comb += self.busy.eq(running | (control != 0) | (seeding != 0) | start_pending | (work_stage != 0) | landing)
 
         # ---- bus read-back (registered, one cycle) -------------------------------------------
         regs_rdata = Signal(32)

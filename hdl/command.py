@@ -18,7 +18,7 @@ __all__ = ["CommandBlock", "identify_payload", "STATES", "RECEIVING"]
 
 #: The decoder's states, in order of a frame's life.
 STATES = ("IDLE", "CODE", "SEQ", "LEN0", "LEN1", "PAYLOAD", "CRC0", "CRC1", "DRAIN", "CHECK",
-          "LOAD_ADDRESS", "LOAD_COUNT", "WRITE_WORDS", "REPLY_START", "REPLY_HEADER", "REPLY_FETCH",
+          "LOAD_ADDRESS", "CHECK_WINDOW", "LOAD_COUNT", "WRITE_WORDS", "REPLY_START", "REPLY_HEADER", "REPLY_FETCH",
           "REPLY_LATCH", "REPLY_PAYLOAD", "REPLY_CRC0", "REPLY_CRC1")
 #: States that wait for the next byte of a frame (and leave on the timeout).
 RECEIVING = ("CODE", "SEQ", "LEN0", "LEN1", "PAYLOAD", "CRC0", "CRC1", "DRAIN")
@@ -58,6 +58,7 @@ class CommandBlock(wiring.Component):
         # Internal registers created here, not in elaborate(), so that the formal proofs
         # (sim/formal) can state invariants over them.
         self.address = Signal(32)     # the next bus address of a WRITE or READ
+        self.code = Signal(8)         # the frame's command code
         self.n_words = Signal(16)     # data words in the WRITE being executed
         self.count = Signal(16)       # bytes received / words processed
         self.length = Signal(16)      # payload length of the frame
@@ -102,7 +103,7 @@ class CommandBlock(wiring.Component):
             init=[int.from_bytes(self.identify[i:i + 4], "little") for i in range(0, len(self.identify), 4)])
         ident_r = ident.read_port()
 
-        code = Signal(8)
+        code = self.code
         seq = Signal(8)
         length = self.length
         count = self.count
@@ -236,14 +237,20 @@ class CommandBlock(wiring.Component):
                             m.next = "REPLY_START"
             with m.State("LOAD_ADDRESS"):  # buffer word 0 is on buf_r.data now
                 m.d.comb += buf_r.addr.eq(1)
-                m.d.sync += [address.eq(buf_r.data), count.eq(1)]
-                last = Signal(33)
-                m.d.comb += last.eq(buf_r.data + n_words - 1)
-                window_ok = self._window_ok(m, buf_r.data, last)
+                m.d.sync += address.eq(buf_r.data)
                 with m.If(code == Command.READ):
                     m.next = "LOAD_COUNT"
-                with m.Elif(window_ok):
-                    m.d.sync += [last_write_seq.eq(seq), last_write_valid.eq(1)]
+                with m.Else():
+                    m.next = "CHECK_WINDOW"
+            with m.State("CHECK_WINDOW"):  # a WRITE's window, from the address register (a cycle
+                # of its own: the buffer's read, the add and the window's compare in one cycle were
+                # the compiled lattice's slowest path); buffer word 1 stays on buf_r.data
+                m.d.comb += buf_r.addr.eq(1)
+                last = Signal(33)
+                m.d.comb += last.eq(address + n_words - 1)
+                window_ok = self._window_ok(m, address, last)
+                with m.If(window_ok):
+                    m.d.sync += [last_write_seq.eq(seq), last_write_valid.eq(1), count.eq(1)]
                     m.next = "WRITE_WORDS"
                 with m.Else():
                     m.d.sync += [status.eq(Status.BAD_ADDRESS), last_write_valid.eq(0)]
@@ -286,7 +293,11 @@ class CommandBlock(wiring.Component):
                         with m.Else():
                             m.next = "REPLY_FETCH"
             with m.State("REPLY_FETCH"):  # present the next word's source address
-                m.d.comb += [ident_r.addr.eq(tx_index >> 2), self.bus_addr.eq(address + (tx_index >> 2))]
+                # from a register, stepped per word: the bus decode and the array's read
+                # multiplexers get the whole cycle (an adder here sat on the compiled array's
+                # slowest path, its state read across the chip)
+                m.d.comb += [ident_r.addr.eq(tx_index >> 2), self.bus_addr.eq(address)]
+                m.d.sync += address.eq(address + 1)
                 m.next = "REPLY_LATCH"
             with m.State("REPLY_LATCH"):
                 m.d.sync += tx_word.eq(Mux(reply_src == 1, ident_r.data, self.bus_rdata))

@@ -20,15 +20,27 @@ groups enter the pipeline back to back, and the next colour waits only for the l
 A sweep takes n_groups + COMPILED_COLOUR_DRAIN_CYCLES between two colours +
 COMPILED_DRAIN_CYCLES after the last + the schedules' step (sim/golden.py,
 compiled_sweep_cycles). Spin problems only: a QP cell's box and levels are not compiled.
+
+When the cells' tilts take few values (``shared_tilts``), y, the exponent and the probability are
+formed once per tilt (decision.TiltTable) and each lane reads its cell's by the tilt's index.
 """
+import math
+
+import numpy as np
 from amaranth.hdl import Cat, Const, Module, Mux, Shape, Signal, signed
 from amaranth.lib import data
 
 from .array import LimArray, drive_run_inputs, sweep_end_states
-from .decision import Decision, balanced_sum, hop_table
+from .decision import Decision, TiltRange, TiltTable, balanced_sum, hop_table
 from .params import COMPILED_COLOUR_DRAIN_CYCLES, COMPILED_DRAIN_CYCLES, Region
 
-__all__ = ["CompiledArray"]
+__all__ = ["CompiledArray", "SHARED_TILTS_MAX", "shared_tilts"]
+
+#: A problem whose cells' tilts take at most this many values has their y and x formed once per
+#: tilt (decision.TiltTable) instead of once per lane: each value costs a product, a shift
+#: and an exponent, and a multiplexer input in every lane; beyond eight the lanes' multiplexers
+#: cost more than the lanes' own product and exponent.
+SHARED_TILTS_MAX = 8
 
 
 def _unit_magnitude(program):
@@ -37,6 +49,27 @@ def _unit_magnitude(program):
     _, _, weight = program.couplings()
     magnitudes = set(abs(weight).tolist())
     return magnitudes.pop() if len(magnitudes) == 1 else None
+
+
+def shared_tilts(program):
+    """The TiltRange of every t = +-f the cells of ``program`` can have, when its couplings have one
+    magnitude W and the range holds at most SHARED_TILTS_MAX values; else None. A cell of degree d
+    and bias b sees f = b + W (2 k - d), k of its neighbours up (0 .. d); an empty slot f = 0."""
+    unit = _unit_magnitude(program)
+    if not unit:
+        return None
+    source, target, _ = program.couplings()
+    degree = np.bincount(target, minlength=program.valid.size)
+    bias = program.bias.reshape(-1)
+    tilts = {0}
+    for slot in np.flatnonzero(program.valid.reshape(-1)).tolist():
+        d, b = int(degree[slot]), int(bias[slot])
+        tilts.update(sign * (b + unit * (2 * k - d)) for k in range(d + 1) for sign in (1, -1))
+    low = min(tilts)
+    step = math.gcd(*(t - low for t in tilts)) or 1
+    step_log2 = (step & -step).bit_length() - 1   # the largest power of two dividing the step
+    count = (max(tilts) - low >> step_log2) + 1
+    return TiltRange(low, step_log2, count) if count <= SHARED_TILTS_MAX else None
 
 
 def _bits(fields, chunk):
@@ -91,14 +124,22 @@ class CompiledArray(LimArray):
                 m.d.sync += state_word.eq(0)
 
         # ---- the decisions ------------------------------------------------------------------
+        tilts = shared_tilts(program)
+        if tilts is not None:   # y and the hop probability formed once per tilt, not per lane
+            m.submodules.tilt_table = tilt_table = TiltTable(g, tilts)
+            drive_run_inputs(m, sh, tilt_table)
         decisions = []
-        for k in range(0, P, 2):   # one exp(-a) table per two decisions, a read port each
-            m.submodules[f"hop_table{k // 2}"] = table = hop_table()
-            for lane in range(k, min(k + 2, P)):
+        for lane in range(P):
+            if tilts is not None:
+                decision = Decision(g, lane, pipelined=True, tilts=tilts)
+                m.d.comb += decision.tilt_words.eq(tilt_table.words)
+            else:   # one exp(-a) table per two decisions, a read port each
+                if lane % 2 == 0:
+                    m.submodules[f"hop_table{lane // 2}"] = table = hop_table()
                 decision = Decision(g, lane, table.read_port(), pipelined=True)
-                m.submodules[f"decision{lane}"] = decision
-                drive_run_inputs(m, sh, decision)
-                decisions.append(decision)
+            m.submodules[f"decision{lane}"] = decision
+            drive_run_inputs(m, sh, decision)
+            decisions.append(decision)
 
         # ---- SELECT and SUM: the issued group's fields from its neighbours' spins ------------
         # f = bias + sum_j w_j (2 s_j - 1) = (bias - sum_j w_j) + sum_k (s_k ? 2 w_k : 0): per lane, the

@@ -14,8 +14,10 @@ same cycle move two cells along):
 The cell's generator steps once per draw, so a cell's draws are its lane's next two outputs
 whatever the spacing of the stages: the golden model's assignment (sim/golden.py).
 """
+from dataclasses import dataclass
+
 from amaranth.hdl import Const, Module, Mux, Signal, signed, unsigned
-from amaranth.lib import wiring
+from amaranth.lib import data, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
@@ -24,7 +26,7 @@ from .params import (BARRIER_BITS, GAIN_MANTISSA_BITS, PROB_BITS, RUN_BITS, TABL
                      ArrayGeometry, hop_probability_table, table_word)
 from .prng import Xoshiro128pp
 
-__all__ = ["COMMIT_EVENT_FIELDS", "Decision", "balanced_sum", "commit_events", "run_ports", "TiltProduct", "leading_zeros", "hop_table", "change_shape", "hop_argument_shape",
+__all__ = ["COMMIT_EVENT_FIELDS", "Decision", "TiltRange", "TiltTable", "tilt_entry_layout", "drive_hop_exponent", "balanced_sum", "commit_events", "run_ports", "TiltProduct", "leading_zeros", "hop_table", "change_shape", "hop_argument_shape",
            "tilt_shape"]
 
 
@@ -51,6 +53,15 @@ def hop_argument_shape(geometry):
     """Signed width of the hop exponent a = max(Eb + y, 2 y) and of the drop -2 y, y = gain * t
     (|y| <= M |t|): wide enough never to overflow."""
     return signed(max(BARRIER_BITS + 1, GAIN_MANTISSA_BITS + tilt_shape(geometry).width + 1) + 1)
+
+
+def drive_hop_exponent(m, x, y, barrier_q4):
+    """Drive ``x`` with the hop exponent of half-climb ``y`` under barrier ``barrier_q4``
+    (params.hop_exponent): Eb + y downhill, max(Eb + y, 2 y) uphill. Every exponent of the
+    device is formed here: per lane, or once per tilt in a ``TiltTable``."""
+    over_barrier = Signal(x.shape())
+    m.d.comb += [over_barrier.eq(barrier_q4 + y),
+                 x.eq(Mux((y > 0) & ((y << 1) > over_barrier), y << 1, over_barrier))]
 
 
 def leading_zeros(m, value):
@@ -125,6 +136,72 @@ class TiltProduct(wiring.Component):
         return m
 
 
+@dataclass(frozen=True)
+class TiltRange:
+    """The tilts t = low + k 2^step_log2, k = 0 .. count - 1: a superset of every t a compiled
+    problem's cells can have (its fields are a constant plus counts of bits)."""
+    low: int
+    step_log2: int
+    count: int
+
+    @property
+    def values(self):
+        return [self.low + (k << self.step_log2) for k in range(self.count)]
+
+    def index_of(self, t):
+        """The index of t (a value in the range) as an expression."""
+        return ((t - self.low) >> self.step_log2)[:max(1, (self.count - 1).bit_length())]
+
+
+def tilt_entry_layout(geometry):
+    """What a TiltTable holds per tilt, and a lane latches at decide: y (for the counters' drop),
+    the hop exponent's two ends (x <= 0: always; x past the table: never) and the table's word
+    m | e << 16 at x."""
+    return data.StructLayout({"y": hop_argument_shape(geometry), "always": 1, "never": 1,
+                              "entry": PROB_BITS + RUN_BITS.bit_length()})
+
+
+class TiltTable(wiring.Component):
+    """y = gain * t, the hop exponent x and the table's word at x, for every tilt of a
+    ``TiltRange`` under the schedules' values: what a lane forms per cell (Decision) formed once
+    per tilt for all of them, as a p-bit machine reads its probability from a table indexed by
+    the field. The lanes then hold no product, exponent or table of their own.
+
+    Three stages, free-running (y; x; the table's read), so the words follow the schedules'
+    values three cycles late. The gain's mantissa and shift change three cycles before a sweep's
+    first decide (the schedules step, then the sequencer waits a cycle, and the first group is
+    selected, summed and loaded: hdl/array.py, hdl/compiled.py), so the first decide reads the
+    words of its own sweep; the barrier, a cycle earlier still."""
+
+    def __init__(self, geometry, tilts):
+        self.geometry = geometry
+        self.tilts = tilts
+        ports = run_ports(geometry)
+        super().__init__({
+            "barrier_q4": ports["barrier_q4"], "gain_mantissa": ports["gain_mantissa"],
+            "gain_shift": ports["gain_shift"],
+            "words": Out(data.ArrayLayout(tilt_entry_layout(geometry), tilts.count)),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        x_shape = hop_argument_shape(self.geometry)
+        for k, t in enumerate(self.tilts.values):
+            if k % 2 == 0:   # one exp(-a) table per two tilts, a read port each
+                m.submodules[f"hop_table{k // 2}"] = table = hop_table()
+            port = table.read_port()
+            word = self.words[k]
+            product = Signal(unsigned(abs(t).bit_length() + GAIN_MANTISSA_BITS), name=f"product{k}")
+            m.d.comb += product.eq(abs(t) * self.gain_mantissa)
+            y, x = Signal(x_shape, name=f"y{k}"), Signal(x_shape, name=f"x{k}")
+            x_now = Signal(x_shape, name=f"x_now{k}")
+            drive_hop_exponent(m, x_now, y, self.barrier_q4)
+            m.d.sync += [y.eq(rounded_shift(m, product, Const(t < 0), self.gain_shift)), x.eq(x_now),
+                         word.y.eq(y), word.always.eq(x <= 0), word.never.eq(x >= TABLE_DEPTH)]
+            m.d.comb += [port.addr.eq(x[:(TABLE_DEPTH - 1).bit_length()]), word.entry.eq(port.data)]
+        return m
+
+
 class Decision(wiring.Component):
     """The decision of the cells of lane ``index`` of an array of ``geometry``. ``table_port`` is
     a read port of a hop_table() the caller owns (shared with another lane); without it the
@@ -132,7 +209,7 @@ class Decision(wiring.Component):
     the commit cycle (two cycles after its load). ``pipelined``: a cell may load while the one
     before decides (a new cell every cycle)."""
 
-    def __init__(self, geometry, index, table_port=None, pipelined=False):
+    def __init__(self, geometry, index, table_port=None, pipelined=False, tilts=None):
         if not isinstance(geometry, ArrayGeometry):
             raise TypeError(f"geometry must be an ArrayGeometry, not {type(geometry).__name__}")
         self.geometry = g = geometry
@@ -142,6 +219,10 @@ class Decision(wiring.Component):
         # cycle (the programmable array's LOAD, DECIDE, COMMIT), and the cell's carried values and
         # the generator's second draw cost no logic
         self.pipelined = pipelined
+        # the TiltRange every cell's t lies in: y and the hop probability then come from a
+        # TiltTable (its words, port ``tilt_words``), not from the lane's own product, exponent
+        # and table
+        self.tilts = tilts
         self.x_shape = hop_argument_shape(g)
         # Internal registers created here, not in elaborate(), so that the formal proofs
         # (sim/formal) can state properties over them.
@@ -155,6 +236,11 @@ class Decision(wiring.Component):
         self.table_entry = Signal(PROB_BITS + RUN_BITS.bit_length())   # m | e << 16 read for x (commit)
         self.random16 = Signal(PROB_BITS)        # compared with m
         self.run_zeros = Signal(range(RUN_BITS + 1))   # the run's leading zeros: at least e to hop
+        exponents = {}
+        if tilts is not None:
+            self.tilt_index = Signal(range(tilts.count))   # the cell's t in the range, latched at load
+            self.tilt_word = Signal(tilt_entry_layout(g))   # its word, latched at decide
+            exponents = {"tilt_words": In(data.ArrayLayout(tilt_entry_layout(g), tilts.count))}
         super().__init__({
             # the cell, read in the load cycle
             "field": In(signed(g.field_bits)),
@@ -165,6 +251,7 @@ class Decision(wiring.Component):
             "low": In(g.level_bits),                 # QP: the box
             "high": In(g.level_bits),
             **run_ports(g),
+            **exponents,
             "load": In(1),
             # results, valid in the commit cycle
             "valid": Out(1),
@@ -179,7 +266,9 @@ class Decision(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         g = self.geometry
-        if self.table_port is None:
+        if self.tilts is not None:
+            table_r = None
+        elif self.table_port is None:
             m.submodules.hop_table = table = hop_table()
             table_r = table.read_port()
         else:
@@ -211,18 +300,24 @@ class Decision(wiring.Component):
         decided = ({name: Signal(shape, name=f"decided_{name}") for name, (shape, _) in carried.items()}
                    if self.pipelined else loaded)
         with m.If(self.load):
-            m.d.sync += [self.product.eq(tilt.product), self.negative.eq(tilt.negative),
-                         first_zeros.eq(first_zeros_now)]
+            if self.tilts is None:
+                m.d.sync += [self.product.eq(tilt.product), self.negative.eq(tilt.negative)]
+            else:
+                m.d.sync += self.tilt_index.eq(self.tilts.index_of(tilt.t))
+            m.d.sync += first_zeros.eq(first_zeros_now)
             m.d.sync += [loaded[name].eq(value) for name, (_, value) in carried.items()]
 
         # ---- decide -------------------------------------------------------------------------
-        y = self.y
-        over_barrier = Signal(self.x_shape)
-        m.d.comb += [y.eq(rounded_shift(m, self.product, self.negative, self.gain_shift)),
-                     over_barrier.eq(self.barrier_q4 + y)]
-        x_now = self.x_next
-        m.d.comb += x_now.eq(Mux((y > 0) & ((y << 1) > over_barrier), y << 1, over_barrier))
-        m.d.comb += table_r.addr.eq(x_now[:(TABLE_DEPTH - 1).bit_length()])
+        y, x_now = self.y, self.x_next
+        if self.tilts is None:
+            m.d.comb += y.eq(rounded_shift(m, self.product, self.negative, self.gain_shift))
+            drive_hop_exponent(m, x_now, y, self.barrier_q4)
+            m.d.comb += table_r.addr.eq(x_now[:(TABLE_DEPTH - 1).bit_length()])
+        else:   # the tilt's y and probability, formed once for every cell of the array
+            word = self.tilt_words[self.tilt_index]
+            m.d.comb += y.eq(word.y)
+            with m.If(self.decide):
+                m.d.sync += self.tilt_word.eq(word)
         x = self.x
         second_zeros_now = leading_zeros(m, second[:32 - PROB_BITS])
         with m.If(self.decide):
@@ -233,11 +328,14 @@ class Decision(wiring.Component):
                 m.d.sync += [decided[name].eq(loaded[name]) for name in carried]
 
         # ---- commit -------------------------------------------------------------------------
-        m.d.comb += self.table_entry.eq(table_r.data)
+        if self.tilts is None:
+            m.d.comb += self.table_entry.eq(table_r.data)
+            always, never = x <= 0, x >= TABLE_DEPTH
+        else:
+            m.d.comb += self.table_entry.eq(self.tilt_word.entry)
+            always, never = self.tilt_word.always, self.tilt_word.never
         mantissa, halvings = self.table_entry[:PROB_BITS], self.table_entry[PROB_BITS:]
         run_of_zeros = self.run_zeros >= halvings   # the run's top e bits are zero
-        always = x <= 0
-        never = x >= TABLE_DEPTH
         value = decided["value"]
         went_up, allowed = (decided["up"], decided["allowed"]) if g.qp else (0, 1)
         m.d.comb += [

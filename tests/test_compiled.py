@@ -6,13 +6,13 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from cases import SMALL, edge_cases, random_cases, with_biases
+from cases import SMALL, edge_cases, gain, random_cases, with_biases
 from lim.hdl.compiled import CompiledArray, _unit_magnitude
 from lim.hdl.params import Counter, Schedule
 from lim.sim.cosim.runner import Cosimulator, Job, compiled_design
 from lim.sim.golden import GoldenArray, RunConfig, compiled_sweep_cycles
 from lim.sim.mapping import map_problem
-from lim.sim.problem import random_maxcut, random_qp
+from lim.sim.problem import IsingProblem, random_maxcut, random_qp, toroidal_lattice
 
 # mixed weights with biases (fields summed from couplings), extreme weights and gain, padding slots
 # with +-1 couplings (fields counted from bits and signs), no couplings at all (no places), K9 (nine
@@ -27,6 +27,21 @@ PROBLEMS["plus-minus-three"] = Job("plus-minus-three", map_problem(_THREES, SMAL
                                    RunConfig(seed=21, gain_log=4000, schedule=Schedule.LINEAR, barrier_end_q4=90,
                                              rate=1 << 15), [3, 2])
 
+# tilts taking few values, so y and the hop probability come from the shared TiltTable: a +-1 torus (t in
+# -4 .. 4, step 2), and a ring with biases -1 .. 1 (t in -3 .. 3, step 1). The torus has no
+# barrier and a gain that rises 8-fold a sweep from where every move hops (y = 0), so a sweep's
+# first group decided on its table a cycle late (the sweep before's gain) hops where it should not.
+_TORUS = toroidal_lattice(6, seed=6)
+PROBLEMS["torus6"] = Job("torus6", map_problem(_TORUS, SMALL), np.random.default_rng(6).integers(0, 2, size=36),
+                         RunConfig(seed=6, gain_log=gain(0.005), schedule=Schedule.CONSTANT, barrier_start_q4=0,
+                                   gain_schedule=Schedule.EXPONENTIAL, gain_end_log=gain(8.0), gain_rate=3 << 28),
+                         [3, 2])
+_RING = with_biases(IsingProblem.maxcut(25, np.arange(25), (np.arange(25) + 1) % 25, np.ones(25, dtype=np.int64)),
+                    np.arange(25) % 3 - 1)
+PROBLEMS["ring-biases"] = Job("ring-biases", map_problem(_RING, SMALL), np.random.default_rng(25).integers(0, 2, size=25),
+                              RunConfig(seed=25, gain_log=gain(0.6), schedule=Schedule.LINEAR, barrier_end_q4=64,
+                                        rate=2 << 16), [3, 2])
+
 
 def _jobs(job):
     """The case's own job, and a second on the same build: another seed and start state, the
@@ -39,8 +54,10 @@ def _jobs(job):
 
 pytestmark = pytest.mark.cosim
 
-# every problem on Icarus; Verilator (a build of 20 to 40 s each) on the one with mixed weights and biases
-RUNS = [("icarus", name) for name in sorted(PROBLEMS)] + [("verilator", n) for n in PROBLEMS if n.startswith("random")]
+# every problem on Icarus; Verilator (a build of 20 to 40 s each) on the one with mixed weights and
+# biases and on the torus (the shared tilt table)
+RUNS = ([("icarus", name) for name in sorted(PROBLEMS)]
+        + [("verilator", n) for n in PROBLEMS if n.startswith("random") or n == "torus6"])
 
 
 @pytest.mark.parametrize("simulator, name", RUNS)

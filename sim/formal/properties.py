@@ -17,7 +17,7 @@ from ...hdl.decision import Decision
 from ...hdl.params import (BARRIER_BITS, GAIN_ACC_EXTRA_BITS, GAIN_BITS,
                            PROB_BITS, TABLE_DEPTH, ArrayGeometry, Region, hop_probability_table,
                            table_word)
-from ...hdl.protocol import MAX_PAYLOAD
+from ...hdl.protocol import MAX_PAYLOAD, Command
 from ...hdl.system import frame_timeout_cycles
 from ...hdl.schedule import ScheduleGenerator
 
@@ -248,6 +248,8 @@ class CommandLiveness(_Harness):
             m.d.comb += rank.eq(1 + self.reply_start)
         with m.If(st["LOAD_ADDRESS"]):
             m.d.comb += rank.eq(self.check - 1)
+        with m.If(st["CHECK_WINDOW"]):
+            m.d.comb += rank.eq(self.check - 2)
         with m.If(st["CHECK"]):
             m.d.comb += rank.eq(self.check)
         for name in RECEIVING:
@@ -270,6 +272,8 @@ class CommandLiveness(_Harness):
             m.d.comb += Assert(dut.tx_index < dut.reply_len, "payload index")
         with m.If(st["WRITE_WORDS"]):
             m.d.comb += Assert((dut.count >= 1) & (dut.count <= dut.n_words), "burst index")
+        with m.If(st["CHECK_WINDOW"] | (st["LOAD_ADDRESS"] & (dut.code == Command.WRITE))):
+            m.d.comb += Assert((dut.code == Command.WRITE) & (dut.n_words >= 1), "a write's burst has a word")
         with m.If(st["CHECK"] | st["PAYLOAD"] | st["CRC0"] | st["CRC1"]):
             m.d.comb += Assert(dut.length <= self.max_payload, "frame length")
         for name in RECEIVING:
