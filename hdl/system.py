@@ -1,5 +1,5 @@
 """The LIM array behind its UART command interface: what a board, or a simulated board, runs."""
-from amaranth.hdl import Module, ResetInserter
+from amaranth.hdl import Module, ResetInserter, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -48,7 +48,11 @@ class LimSystem(wiring.Component):
         m.submodules.command = cmd = CommandBlock(self.geometry, self.board_id, self.clk_hz, self.timeout_cycles,
                                                   problem_digest=digest)
         array = LimArray(self.geometry) if self.program is None else CompiledArray(self.program)
-        m.submodules.array = ResetInserter(cmd.array_reset)(array)
+        # the RESET command resets the array a cycle later, from a register: that reset reaches
+        # every register of the array, across the chip, and gets the whole cycle for it
+        array_reset = Signal()
+        m.d.sync += array_reset.eq(cmd.array_reset)
+        m.submodules.array = ResetInserter(array_reset)(array)
         m.d.comb += [
             rx.rx.eq(self.rx), self.tx.eq(tx.tx),
             cmd.rx_data.eq(rx.data), cmd.rx_valid.eq(rx.valid),

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from cases import SMALL, gain
-from lim.hdl.params import Reg, Region, Schedule
+from lim.hdl.params import Counter, Reg, Region, Schedule
 from lim.hdl.protocol import SYNC, Command, Status
 from lim.host.driver import LimBoard
 from lim.host.protocol import ReplyParser, encode_frame
@@ -58,6 +58,23 @@ def test_anneal_through_the_board_equals_golden_model(board):
         assert got.rows.tolist() == want.rows.tolist()
         assert got.counters == want.counters and got.saturated == want.saturated
         assert got.barrier_q4 == want.barrier_q4
+
+
+def test_reset_clears_the_counters_the_run_left(board):
+    """RESET reaches the array (a cycle after the command, from a register): every counter of the
+    run before reads 0 after it, and the board takes the next job as before."""
+    driver = LimBoard(board.transport, timeout_s=5.0)
+    problem = random_maxcut(20, 40, seed=5)
+    program = map_problem(problem, SMALL)
+    bits = np.random.default_rng(5).integers(0, 2, problem.n)
+    job = Job("before-reset", program, bits, RunConfig(seed=5), [2])
+    before = driver.run([job])[0][-1]
+    assert before.counters[Counter.SWEEPS] == 2 and before.counters[Counter.ATTEMPTS] > 0
+    driver.reset()
+    after = driver.snapshot(program.n_groups)
+    assert not driver.busy() and all(value == 0 for value in after.counters.values())
+    again = driver.run([job])[0][-1]
+    assert again.counters == before.counters and again.rows.tolist() == before.rows.tolist()
 
 
 def raw(code, seq, payload=b""):
