@@ -316,14 +316,12 @@ class Decision(wiring.Component):
         else:   # the tilt's y and probability, formed once for every cell of the array
             word = self.tilt_words[self.tilt_index]
             m.d.comb += y.eq(word.y)
-            with m.If(self.decide):
-                m.d.sync += self.tilt_word.eq(word)
         x = self.x
         second_zeros_now = leading_zeros(m, second[:32 - PROB_BITS])
         with m.If(self.decide):
             run_zeros = Mux(first_zeros == 31, 31 + second_zeros_now, first_zeros)
-            m.d.sync += [x.eq(x_now), self.half_tilt.eq(y), self.random16.eq(second[32 - PROB_BITS:]),
-                         self.run_zeros.eq(run_zeros)]
+            m.d.sync += [self.half_tilt.eq(y), self.random16.eq(second[32 - PROB_BITS:]), self.run_zeros.eq(run_zeros)]
+            m.d.sync += x.eq(x_now) if self.tilts is None else self.tilt_word.eq(word)
             if self.pipelined:
                 m.d.sync += [decided[name].eq(loaded[name]) for name in carried]
 

@@ -256,3 +256,40 @@ def test_writing_n_groups_alone_recomputes_the_fields():
     simulate(dut, bench)
     assert cycles == expected
     assert expected[2] - expected[1] > field_pass_cycles(program)
+
+
+TILT_RUNS = [(512, 0, 0), (1021, 0, (1 << BARRIER_BITS) - 1), (733, 13, 40), (1021, 31, 0), (512, 26, 300),
+             (1021, 27, 0), (900, 25, 4000)]   # (M, s, barrier): every move hops .. none does
+
+
+def test_the_tilt_table_holds_each_tilts_word_as_the_golden_model_forms_it():
+    """decision.TiltTable against params: y = gain_product(t), and at x = hop_exponent(Eb, y) the
+    flags x <= 0 and x past the table, and the table's word inside it, for a lattice's tilts and a
+    biased ring's, from a hot gain to the highest barrier."""
+    from lim.hdl.decision import TiltRange, TiltTable
+    from lim.hdl.params import ArrayGeometry, gain_product, hop_exponent, table_word
+    table = hop_probability_table()
+    for tilts in (TiltRange(-4, 1, 5), TiltRange(-3, 0, 7)):
+        dut = TiltTable(ArrayGeometry(lanes=4, groups=16, edge_depth=64, weight_bits=2), tilts)
+        got = []
+
+        async def bench(ctx):
+            for mantissa, shift, barrier in TILT_RUNS:
+                ctx.set(dut.gain_mantissa, mantissa)
+                ctx.set(dut.gain_shift, shift)
+                ctx.set(dut.barrier_q4, barrier)
+                await ctx.tick().repeat(3)   # three stages
+                got.append([(w.y, w.always, w.never, w.entry) for w in
+                            (ctx.get(dut.words[k]) for k in range(tilts.count))])
+
+        simulate(dut, bench)
+        seen = set()
+        for (mantissa, shift, barrier), words in zip(TILT_RUNS, got):
+            for t, (y, always, never, entry) in zip(tilts.values, words):
+                want_y = int(gain_product(t, mantissa, shift))
+                x = int(hop_exponent(barrier, want_y))
+                assert (y, always, never) == (want_y, x <= 0, x >= TABLE_DEPTH), (t, mantissa, shift, barrier)
+                if 0 < x < TABLE_DEPTH:
+                    assert entry == table_word(table[x]), (t, x)
+                seen.add("always" if x <= 0 else "never" if x >= TABLE_DEPTH else "table")
+        assert seen == {"always", "never", "table"}   # the runs reach all three kinds
