@@ -17,13 +17,18 @@ from amaranth.lib.wiring import In, Out
 
 from .counters import SaturatingCounter
 from .gain import GainDecoder, rounded_product
-from .decision import COMMIT_EVENT_FIELDS, change_shape, commit_events, hop_argument_shape, hop_table
+from .decision import COMMIT_EVENT_FIELDS, balanced_sum, change_shape, commit_events, hop_argument_shape, hop_table
 from .lane import Lane
 from .params import (ArrayGeometry, BARRIER_BITS, Counter, GAIN_ACC_EXTRA_BITS, GAIN_BITS,
                      GAIN_RATE_BITS, GAIN_STEP_BITS, GAIN_STEP_SHIFT_BITS, PRNG_WARMUP_STEPS, Reg, Region, Schedule)
 from .schedule import ScheduleGenerator
 
 __all__ = ["LimArray", "counter_increment_widths"]
+
+
+#: The counters' increments are summed over this many lanes in one stage, then over those sums in
+#: the next: a sum over 32 lanes in one cycle bounded the compiled lattices' clock.
+COUNTER_SUM_LANES = 8
 
 
 def counter_increment_widths(geometry):
@@ -227,34 +232,51 @@ class LimArray(wiring.Component):
             counters[Counter.CYCLES].increment.eq(running),
             counters[Counter.SWEEPS].increment.eq(schedule.advance),
         ]
-        # A commit's events reach the counters and the objective two cycles later, through two
-        # registers: each decision's events as it commits, then their sums over the lanes. The
-        # hop leaves the decision's table late in the commit cycle, and the sums of 16 lanes and
-        # a 48-bit counter's adder each take most of a cycle at 30 MHz (the compiled ULX3S builds'
-        # critical paths, one after the other). One lane sums nothing and runs on the iCEBreaker's
-        # 12 MHz, whose UP5K has no cells to spare: its events go to the counters as it commits.
-        # The objective is read next by the gain step's work (above), after the sweep's last
-        # commit has landed; the counters after busy falls.
-        summed = Signal()
+        # A commit's events reach the objective two cycles later and the counters (with more than
+        # COUNTER_SUM_LANES lanes) three, through registers: each decision's events as it commits,
+        # then their sums over the lanes (for the counters, over each COUNTER_SUM_LANES lanes first,
+        # then over those). The hop leaves the decision late in the commit cycle, and a sum over 32
+        # lanes, or a 48-bit counter's adder, takes most of a cycle (the compiled ULX3S builds'
+        # critical paths, one after the other). The objective is read next by the gain step's
+        # work (above), with no cycle to spare after the sweep's last commit: it takes its sum over
+        # the lanes in one stage (its terms are the narrowest). The counters are read after busy
+        # falls. One lane sums nothing and runs on the iCEBreaker's 12 MHz, whose UP5K has no
+        # cells to spare: its events go to the counters and the objective as it commits.
+        objective_landed = Signal()
+        counters_landed = Signal()
         landing = Signal()   # a commit's events are on their way to the counters
         if P > 1:
             committed = Signal()
-            m.d.comb += landing.eq(committed | summed)
             events = [SimpleNamespace(**{name: Signal(getattr(d, name).shape(), name=f"committed{k}_{name}")
                                          for name in COMMIT_EVENT_FIELDS}) for k, d in enumerate(decisions)]
             raise_q4 = Signal.like(schedule.raise_q4, name="committed_raise_q4")   # the barrier they were decided under
-            m.d.sync += [committed.eq(commit), raise_q4.eq(schedule.raise_q4), summed.eq(committed)]
+            m.d.sync += [committed.eq(commit), raise_q4.eq(schedule.raise_q4), objective_landed.eq(committed)]
             m.d.sync += [getattr(e, name).eq(getattr(d, name)) for e, d in zip(events, decisions)
                          for name in COMMIT_EVENT_FIELDS]
-            increments, objective_change = commit_events(events, raise_q4, g.level_bits)
-            sums = {c: Signal(value.shape(), name=f"summed_{c.name.lower()}") for c, value in increments.items()}
+            parts = [commit_events(events[k:k + COUNTER_SUM_LANES], raise_q4, g.level_bits)
+                     for k in range(0, P, COUNTER_SUM_LANES)]
+            objective_change = balanced_sum(change for _, change in parts)
             objective_sum = Signal(objective_change.shape())
-            m.d.sync += [sums[c].eq(value) for c, value in increments.items()] + [objective_sum.eq(objective_change)]
+            m.d.sync += objective_sum.eq(objective_change)
+            if len(parts) > 1:   # a stage more: each part's sums, registered
+                parted = Signal()
+                partial = [{c: Signal(value.shape(), name=f"part{k}_{c.name.lower()}") for c, value in increments.items()}
+                           for k, (increments, _) in enumerate(parts)]
+                m.d.sync += [parted.eq(committed)] + [partial[k][c].eq(value) for k, (increments, _) in enumerate(parts)
+                                                       for c, value in increments.items()]
+                increments = {c: balanced_sum(p[c] for p in partial) for c in partial[0]}
+                m.d.comb += landing.eq(committed | parted | counters_landed)
+            else:
+                parted, increments = committed, parts[0][0]
+                m.d.comb += landing.eq(committed | counters_landed)
+            sums = {c: Signal(counters[c].increment_width, name=f"summed_{c.name.lower()}") for c in increments}
+            m.d.sync += [counters_landed.eq(parted)] + [sums[c].eq(value) for c, value in increments.items()]
         else:
             sums, objective_sum = commit_events(decisions, schedule.raise_q4, g.level_bits)
-            m.d.comb += summed.eq(commit)
-        with m.If(summed):
+            m.d.comb += [objective_landed.eq(commit), counters_landed.eq(commit)]
+        with m.If(counters_landed):
             m.d.comb += [counters[c].increment.eq(value) for c, value in sums.items()]
+        with m.If(objective_landed):
             m.d.sync += objective.eq(objective + objective_sum)
         m.d.comb += self.busy.eq(running | (control != 0) | (seeding != 0) | start_pending | (work_stage != 0) | landing)
 

@@ -42,6 +42,14 @@ PROBLEMS["ring-biases"] = Job("ring-biases", map_problem(_RING, SMALL), np.rando
                               RunConfig(seed=25, gain_log=gain(0.6), schedule=Schedule.LINEAR, barrier_end_q4=64,
                                         rate=2 << 16), [3, 2])
 
+# twelve lanes: the counters' increments summed over 8 lanes, then over those (hdl/array.py,
+# COUNTER_SUM_LANES); mixed weights and biases, so drops and climbs of many sizes land together
+_TWELVE = with_biases(random_maxcut(60, 170, seed=27, weights=(-2, 1, 3)), np.arange(60) % 5 - 2)
+PROBLEMS["twelve-lanes"] = Job("twelve-lanes", map_problem(_TWELVE, replace(SMALL, lanes=12)),
+                               np.random.default_rng(27).integers(0, 2, size=60),
+                               RunConfig(seed=27, gain_log=gain(0.4), schedule=Schedule.LINEAR, barrier_end_q4=80,
+                                         rate=3 << 16), [3, 2])
+
 
 def _jobs(job):
     """The case's own job, and a second on the same build: another seed and start state, the
@@ -64,7 +72,7 @@ RUNS = ([("icarus", name) for name in sorted(PROBLEMS)]
 def test_the_compiled_array_equals_the_golden_model(simulator, name, tmp_path):
     jobs = _jobs(PROBLEMS[name])
     program = jobs[0].program
-    runner = Cosimulator(SMALL, simulator, design=compiled_design(program))
+    runner = Cosimulator(program.geometry, simulator, design=compiled_design(program))
     for job, rtl in zip(jobs, runner.run(jobs)):
         compiled = GoldenArray(program, job.initial_bits, job.config, compiled=True)
         programmable = GoldenArray(program, job.initial_bits, job.config)
