@@ -28,7 +28,7 @@ def main():
         ("qp_precision.py", quick + ["--out", str(args.out / "bench-qp.json")]),
         ("sim_board.py", quick + ["--out", str(args.out / "bench-sim-board.json")]),
         ("compiled.py", ["--out", str(args.out / "bench-compiled.json")]
-         + ([] if args.quick else ["--build", "ulx3s:torus16:16:55", "icebreaker:torus8:1"])),
+         + ([] if args.quick else ["--build", "ulx3s:torus16:16:55", "icebreaker:torus4:1"])),
     ]
     if not args.quick:
         steps.append(("boards.py", ["--out", str(args.out / "bench-boards.json")]))

@@ -36,10 +36,12 @@ from .params import COMPILED_COLOUR_DRAIN_CYCLES, COMPILED_DRAIN_CYCLES, Region
 
 __all__ = ["CompiledArray", "SHARED_TILTS_MAX", "shared_tilts"]
 
-#: A problem whose cells' tilts take at most this many values has their y and x formed once per
-#: tilt (decision.TiltTable) instead of once per lane: each value costs a product, a shift
-#: and an exponent, and a multiplexer input in every lane; beyond eight the lanes' multiplexers
-#: cost more than the lanes' own product and exponent.
+#: A problem whose cells' tilts take at most this many values, and at most two per lane, has
+#: their y and x formed once per tilt (decision.TiltTable) instead of once per lane: each value
+#: costs a shift and an exponent (half a lane's own) and a multiplexer input in every lane;
+#: beyond eight the lanes' multiplexers cost more than the lanes' own product and exponent, and
+#: beyond two per lane the table costs more than the lanes save (one lane of a +-1 lattice, 5
+#: tilts: 148 iCE40 cells more with the table; 4 lanes: about 300 ECP5 LUT4 fewer).
 SHARED_TILTS_MAX = 8
 
 
@@ -53,7 +55,7 @@ def _unit_magnitude(program):
 
 def shared_tilts(program):
     """The TiltRange of every t = +-f the cells of ``program`` can have, when its couplings have one
-    magnitude W and the range holds at most SHARED_TILTS_MAX values; else None. A cell of degree d
+    magnitude W and the range holds at most SHARED_TILTS_MAX values and two per lane; else None. A cell of degree d
     and bias b sees f = b + W (2 k - d), k of its neighbours up (0 .. d); an empty slot f = 0."""
     unit = _unit_magnitude(program)
     if not unit:
@@ -69,7 +71,7 @@ def shared_tilts(program):
     step = math.gcd(*(t - low for t in tilts)) or 1
     step_log2 = (step & -step).bit_length() - 1   # the largest power of two dividing the step
     count = (max(tilts) - low >> step_log2) + 1
-    return TiltRange(low, step_log2, count) if count <= SHARED_TILTS_MAX else None
+    return TiltRange(low, step_log2, count) if count <= min(SHARED_TILTS_MAX, 2 * program.geometry.lanes) else None
 
 
 def _bits(fields, chunk):

@@ -13,28 +13,41 @@ from lim.boards.targets import BOARDS
 LIM = shutil.which("lim", path=str(Path(sys.executable).parent))
 
 
+#: What the suite builds, longest first: each board's default (programmable) build, and for each
+#: family a small problem compiled in (the largest two-colour lattice whose compiled array fits the
+#: iCEBreaker's UP5K is 4 x 4: its shell and one lane take 97% of the cells; 8 x 8 takes 108%).
+BUILDS = {"ulx3s": [], "ulx3s-torus8": ["--problem", "torus8"], "icebreaker-torus4": ["--problem", "torus4"],
+          "icebreaker": []}
+
+
 @pytest.fixture(scope="module")
 def builds(tmp_path_factory):
-    """Both boards built at once (two cores), through the command line."""
+    """Every build of BUILDS, two at once (two cores), through the command line; each in
+    OUT/NAME/BOARD."""
     out = tmp_path_factory.mktemp("bitstreams")
 
-    def build(board):
-        proc = subprocess.run([LIM, "build", "--board", board, "--out", str(out)],
+    def build(name):
+        board = name.split("-")[0]
+        proc = subprocess.run([LIM, "build", "--board", board, "--out", str(out / name), *BUILDS[name]],
                               capture_output=True, text=True, timeout=2400)
-        return board, proc
+        return name, proc
 
     with ThreadPoolExecutor(max_workers=2) as pool:
-        results = dict(pool.map(build, sorted(BOARDS)))
+        results = dict(pool.map(build, BUILDS))
     return out, results
+
+
+def _report(builds, name, board):
+    out, results = builds
+    proc = results[name]
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+    return proc, json.loads((out / name / board / f"lim_{board}.json").read_text())
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("board", sorted(BOARDS))
 def test_bitstream_builds_and_meets_timing(builds, board):
-    out, results = builds
-    proc = results[board]
-    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
-    report = json.loads((out / board / f"lim_{board}.json").read_text())
+    proc, report = _report(builds, board, board)
     assert report["timing_met"] and report["fmax_mhz"] * 1e6 >= report["clk_hz"]
     assert Path(report["bitstream"]).stat().st_size > 10_000
     assert report["geometry"] == BOARDS[board].geometry.__dict__
@@ -52,6 +65,31 @@ def test_bitstream_builds_and_meets_timing(builds, board):
     for label, u in report["utilisation"].items():
         assert 0 <= u["used"] <= u["available"], label
     assert "Fmax" in proc.stdout and "spin updates/s" in proc.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("board, side", [("icebreaker", 4), ("ulx3s", 8)])
+def test_a_compiled_problem_builds_for_each_family(builds, board, side):
+    """The lattice compiled into the board's array: timing met, the report names the problem the
+    bitstream holds (its digest) and gives its speed from the compiled array's cycles (its
+    groups, a drain per colour, the schedules' step: not the programmable array's)."""
+    from lim.host.toolchain import compiled_target
+    from lim.sim.golden import compiled_sweep_cycles
+    from lim.sim.problem import toroidal_lattice
+    proc, report = _report(builds, f"{board}-torus{side}", board)
+    lattice = toroidal_lattice(side, seed=1)
+    target, program = compiled_target(BOARDS[board], lattice)
+    assert report["compiled_problem"]["digest"] == f"{program.digest():08x}"
+    assert report["compiled_problem"]["spins"] == side * side and report["compiled_problem"]["colours"] == 2
+    assert report["timing_met"] and report["fmax_mhz"] * 1e6 >= report["clk_hz"]
+    assert Path(report["bitstream"]).stat().st_size > 10_000
+    (name, speed), = report["throughput"].items()
+    assert name == lattice.name and speed["attempts"] == speed["sweeps"] * side * side
+    assert speed["cycles"] == speed["sweeps"] * (compiled_sweep_cycles(program) + 2)
+    assert report["spin_updates_per_second"] == pytest.approx(speed["attempts"] * report["clk_hz"] / speed["cycles"])
+    for label, u in report["utilisation"].items():
+        assert 0 <= u["used"] <= u["available"], label
+    assert f"torus{side}" in proc.stdout and "spin updates/s" in proc.stdout
 
 
 def test_flash_dry_run_prints_the_exact_command():

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from cases import SMALL, edge_cases, gain, random_cases, with_biases
-from lim.hdl.compiled import CompiledArray, _unit_magnitude
+from lim.hdl.compiled import CompiledArray, _unit_magnitude, shared_tilts
+from lim.hdl.decision import TiltRange
 from lim.hdl.params import Counter, Schedule
 from lim.sim.cosim.runner import Cosimulator, Job, compiled_design
 from lim.sim.golden import GoldenArray, RunConfig, compiled_sweep_cycles
@@ -117,6 +118,19 @@ def test_fields_are_counted_from_bits_only_when_every_coupling_has_one_magnitude
     assert _unit_magnitude(PROBLEMS["plus-minus-three"].program) == 3
     assert _unit_magnitude(PROBLEMS["max-weights-max-gain"].program) is None
     assert next(_unit_magnitude(job.program) for name, job in PROBLEMS.items() if name.startswith("random")) is None
+
+
+def test_the_tilt_table_serves_few_tilts_on_enough_lanes():
+    """The co-simulated torus and ring decide from the shared TiltTable (their tilts, and no
+    other values); one lane of the same torus, a problem of many tilts and one of mixed weights
+    keep the per-lane path."""
+    assert shared_tilts(PROBLEMS["torus6"].program) == TiltRange(-4, 1, 5)
+    assert shared_tilts(PROBLEMS["ring-biases"].program) == TiltRange(-3, 0, 7)
+    one_lane = map_problem(_TORUS, replace(SMALL, lanes=1))
+    assert shared_tilts(map_problem(_TORUS, replace(SMALL, lanes=3))) == TiltRange(-4, 1, 5)
+    assert shared_tilts(one_lane) is None and shared_tilts(map_problem(_TORUS, replace(SMALL, lanes=2))) is None
+    assert shared_tilts(PROBLEMS["plus-minus-three"].program) is None       # biases -3 .. 3 and +-3 couplings
+    assert shared_tilts(PROBLEMS["max-weights-max-gain"].program) is None   # not one magnitude
 
 
 def test_a_qp_is_refused_by_the_compiled_array():
