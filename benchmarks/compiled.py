@@ -3,7 +3,7 @@ one (hdl/compiled.py), on both boards at their clocks, with each board's block-R
 the p-bit FPGA anchors drawn for reference.
 
     .venv/bin/python benchmarks/compiled.py [--lanes 8 16 32] [--out results/bench-compiled.json]
-                                            [--build ulx3s:torus16:16 ...]
+                                            [--build ulx3s:torus16:16 ...] [--router router2]
 
 Every figure is a whole default run's attempts / (CYCLES / f), CYCLES exact from the golden model
 (bit-exact with both arrays' RTL), on the real Gset instances and on toroidal +-1 lattices: the
@@ -23,7 +23,7 @@ from pathlib import Path
 from lim.boards.targets import BOARDS
 from lim.hdl.params import ArrayGeometry
 from lim.host.anneal import array_throughput, fit_geometry, write_result
-from lim.host.toolchain import largest_problem
+from lim.host.toolchain import ROUTERS, largest_problem
 from lim.sim.gset import load_named
 from lim.sim.mapping import MappingError
 from lim.sim.problem import toroidal_lattice
@@ -128,10 +128,10 @@ def field_update_ceilings(board_lanes, target=1e8):
     return out
 
 
-def build(spec, out):
+def build(spec, out, router=None):
     """Place and route BOARD:PROBLEM:LANES[:MHZ], compiled (at the board's clock, or MHZ from its
-    PLL); its report with the updates per second at the clock the build runs (and at Fmax, when
-    Fmax is higher)."""
+    PLL; with nextpnr's ``router``); its report with the updates per second at the clock the build
+    runs (and at Fmax, when Fmax is higher)."""
     from lim.boards.targets import BOARDS
     from lim.host.cli import _load_problem
     from lim.host.toolchain import build_bitstream
@@ -140,14 +140,15 @@ def build(spec, out):
     try:
         report = build_bitstream(board, Path(out) / spec.replace(":", "-"), geometry=geometry,
                                  problem=_load_problem(Path(name)),
-                                 clock_hz=round(float(clock[0]) * 1e6) if clock else None)
+                                 clock_hz=round(float(clock[0]) * 1e6) if clock else None, router=router)
     except Exception as exc:   # a design that does not fit is a result too
         return {"build": spec, "failed": str(exc)}
     run = report["throughput"][next(iter(report["throughput"]))]
     at_fmax = run["attempts"] * report["fmax_mhz"] * 1e6 / run["cycles"] if report["fmax_mhz"] else None
     return {"build": spec, "spins": run["spins"], "cycles_per_sweep": run["cycles_per_sweep"],
             "utilisation": report["utilisation"], "fmax_mhz": report["fmax_mhz"],
-            "clk_hz": report["clk_hz"], "timing_met": report["timing_met"], "build_seconds": report["build_seconds"],
+            "clk_hz": report["clk_hz"], "timing_met": report["timing_met"], "router": report["router"],
+            "build_seconds": report["build_seconds"],
             "spin_updates_per_second": report["spin_updates_per_second"], "at_fmax": at_fmax}
 
 
@@ -204,13 +205,15 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--lanes", type=int, nargs="+", default=[8, 16, 32], help="the ULX3S array's lanes")
     parser.add_argument("--build", nargs="*", default=[], metavar="BOARD:PROBLEM:LANES[:MHZ]")
+    parser.add_argument("--router", choices=ROUTERS, default=None,
+                        help="nextpnr's router for the builds (router2 for the largest)")
     parser.add_argument("--out", type=Path, default=Path("results/bench-compiled.json"))
     args = parser.parse_args()
     board_lanes = {"ulx3s": args.lanes, "icebreaker": [BOARDS["icebreaker"].geometry.lanes]}
     report = {"boards": {b: {"clk_hz": BOARDS[b].clk_hz, "lanes": lanes} for b, lanes in board_lanes.items()},
               "anchors": ANCHORS, "rows": sweep(board_lanes), "ceilings": ceilings(board_lanes),
               "field_update_ceilings": field_update_ceilings(board_lanes),
-              "builds": [build(spec, args.out.parent / "builds") for spec in args.build]}
+              "builds": [build(spec, args.out.parent / "builds", args.router) for spec in args.build]}
     write_result(report, args.out)
     print(f"wrote {args.out} and {plot(report, args.out.with_suffix('.png'))}")
 

@@ -372,6 +372,7 @@ def _cmd_bounds(args):
 
 def _build_parser(sub):
     from ..boards.targets import BOARDS
+    from .toolchain import ROUTERS
     p = sub.add_parser("build", formatter_class=_Formatter,
                        help="build a board's bitstream with Yosys + nextpnr (YoWASP) and report it",
                        description="Synthesise, place and route the LIM array with its UART command interface\n"
@@ -386,6 +387,9 @@ def _build_parser(sub):
     p.add_argument("--clock-mhz", type=float, default=None,
                    help="the array's clock from the board's PLL (ULX3S; default: the board's, 30 MHz): a "
                         "design that misses timing at the default can be built for the Fmax it reached")
+    p.add_argument("--router", choices=ROUTERS, default="router1",
+                   help="nextpnr's router: router2 routes the large compiled arrays router1 leaves congested "
+                        "(a 32 x 32 lattice at 32 lanes, G1)")
     _add_out(p, "the build (a subfolder per board)", "build")
     _add_quiet(p)
     p.set_defaults(handler=_cmd_build)
@@ -416,7 +420,7 @@ def _cmd_build(args):
     if problem is not None and hasattr(problem, "high"):
         raise SettingsError("a compiled array holds spin problems")
     report = build_bitstream(args.board, args.out / args.board, geometry=geometry, problem=problem,
-                             clock_hz=clock_hz)
+                             clock_hz=clock_hz, router=args.router)
     if not args.quiet or not report["timing_met"]:
         print(format_report(report))
     print(f"report     {args.out / args.board / f'lim_{args.board}.json'}")

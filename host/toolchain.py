@@ -122,13 +122,21 @@ def compiled_target(target, problem):
     return replace(target, geometry=geometry), program
 
 
-def build_bitstream(board, out_dir, geometry=None, problem=None, clock_hz=None):
+#: nextpnr's routers: router1 (its default) and router2, which routes the large compiled arrays
+#: router1 leaves congested.
+ROUTERS = ("router1", "router2")
+
+
+def build_bitstream(board, out_dir, geometry=None, problem=None, clock_hz=None, router=None):
     """Build ``board``'s bitstream into ``out_dir``; returns the report dict (also written as JSON).
 
     ``geometry`` replaces the board's array geometry (for sweeps over lanes, say). With
     ``problem`` (a spin problem), the array is that problem's compiled array (hdl/compiled.py).
-    ``clock_hz`` replaces the PLL's output (ECP5 boards).
+    ``clock_hz`` replaces the PLL's output (ECP5 boards). ``router`` is nextpnr's (router1,
+    router2; default nextpnr's).
     """
+    if router not in (None, *ROUTERS):
+        raise ValueError(f"router must be one of {', '.join(ROUTERS)}, not {router!r}")
     if board not in BOARDS:
         raise ValueError(f"unknown board {board!r}; choose one of {', '.join(BOARDS)}")
     target = BOARDS[board]
@@ -150,7 +158,8 @@ def build_bitstream(board, out_dir, geometry=None, problem=None, clock_hz=None):
     try:
         platform.build(BoardTop(target, program), name=name, build_dir=str(out_dir), do_program=False,
                        synth_opts=target.synth_opts,
-                       nextpnr_opts=f"--report {name}.report.json --timing-allow-fail")
+                       nextpnr_opts=f"--report {name}.report.json --timing-allow-fail"
+                                    + (f" --router {router}" if router else ""))
     except subprocess.CalledProcessError:
         raise BuildFailed(_build_failure(out_dir, name)) from None
     seconds = time.perf_counter() - t0
@@ -184,6 +193,7 @@ def build_bitstream(board, out_dir, geometry=None, problem=None, clock_hz=None):
         "throughput": speed,
         "spin_updates_per_second": speed[top]["spin_updates_per_second"],
         "lane_clock_product_per_second": target.geometry.lanes * clk_hz,
+        "router": router or "router1",
         "build_seconds": seconds,
         "bitstream": str(out_dir / f"{name}.{ext}"),
     }
@@ -192,9 +202,12 @@ def build_bitstream(board, out_dir, geometry=None, problem=None, clock_hz=None):
 
 
 def format_report(r):
+    g = r["geometry"]
+    lanes = f"{g['lanes']} lane{'s' * (g['lanes'] > 1)}"
+    memories = ("compiled in (no update rows)" if r.get("compiled_problem")
+                else f"{g['groups']} groups, {g['edge_depth']} update rows per lane")
     lines = [f"board      {r['board']}: {r['description']}",
-             f"array      {r['geometry']['lanes']} lanes, {r['geometry']['groups']} groups, "
-             f"{r['geometry']['edge_depth']} update rows per lane"]
+             f"array      {lanes}, {memories}; nextpnr {r.get('router', 'router1')}"]
     for label, u in r["utilisation"].items():
         lines.append(f"           {label:<18}{u['used']:>7} / {u['available']:<7} ({100 * u['used'] / max(u['available'], 1):.1f}%)")
     verdict = "met" if r["timing_met"] else "NOT MET"

@@ -15,9 +15,10 @@ LIM = shutil.which("lim", path=str(Path(sys.executable).parent))
 
 #: What the suite builds, longest first: each board's default (programmable) build, and for each
 #: family a small problem compiled in (the largest two-colour lattice whose compiled array fits the
-#: iCEBreaker's UP5K is 4 x 4: its shell and one lane take 97% of the cells; 8 x 8 takes 108%).
-BUILDS = {"ulx3s": [], "ulx3s-torus8": ["--problem", "torus8"], "icebreaker-torus4": ["--problem", "torus4"],
-          "icebreaker": []}
+#: iCEBreaker's UP5K is 4 x 4: its shell and one lane take 97% of the cells; 8 x 8 takes 108%),
+#: the iCEBreaker's through nextpnr's router2.
+BUILDS = {"ulx3s": [], "ulx3s-torus8": ["--problem", "torus8"],
+          "icebreaker-torus4": ["--problem", "torus4", "--router", "router2"], "icebreaker": []}
 
 
 @pytest.fixture(scope="module")
@@ -90,6 +91,9 @@ def test_a_compiled_problem_builds_for_each_family(builds, board, side):
     for label, u in report["utilisation"].items():
         assert 0 <= u["used"] <= u["available"], label
     assert f"torus{side}" in proc.stdout and "spin updates/s" in proc.stdout
+    router = "router2" if "router2" in BUILDS[f"{board}-torus{side}"] else "router1"
+    script = (Path(report["bitstream"]).parent / f"build_lim_{board}.sh").read_text()
+    assert report["router"] == router and ("--router router2" in script) == (router == "router2")
 
 
 def test_flash_dry_run_prints_the_exact_command():
