@@ -17,14 +17,18 @@ groups enter the pipeline back to back, and the next colour waits only for the l
         c+4  COMMIT  the spins of group g and the counters (the next colour's first group: SUM,
                      which takes its neighbours in group g from this commit: late places)
 
-A sweep takes n_groups + COMPILED_COLOUR_DRAIN_CYCLES between two colours +
-COMPILED_DRAIN_CYCLES after the last + the schedules' step (sim/golden.py,
-compiled_sweep_cycles). Spin problems only: a QP cell's box and levels are not compiled.
+A group is issued COMPILED_READ_DISTANCE cycles or more after any group it reads, so the sequencer
+waits (at most two cycles) only where a colour's first groups read the last ones before them
+(Program.compiled_issue; the mapping puts first in each colour the cells that read neither).
+A sweep takes its groups, those waits, COMPILED_DRAIN_CYCLES after the last and the schedules'
+step (sim/golden.py, compiled_sweep_cycles). Spin problems only: a QP cell's box and levels are not compiled.
 
 When the cells' tilts take few values (``shared_tilts``), y, the exponent and the probability are
 formed once per tilt (decision.TiltTable) and each lane reads its cell's by the tilt's index.
 """
+import functools
 import math
+import operator
 
 import numpy as np
 from amaranth.hdl import Cat, Const, Module, Mux, Shape, Signal, signed
@@ -32,7 +36,7 @@ from amaranth.lib import data
 
 from .array import LimArray, drive_run_inputs, sweep_end_states
 from .decision import Decision, TiltRange, TiltTable, balanced_sum, hop_table
-from .params import COMPILED_COLOUR_DRAIN_CYCLES, COMPILED_DRAIN_CYCLES, Region
+from .params import COMPILED_DRAIN_CYCLES, COMPILED_READ_DISTANCE, Region
 
 __all__ = ["CompiledArray", "SHARED_TILTS_MAX", "shared_tilts"]
 
@@ -167,14 +171,17 @@ class CompiledArray(LimArray):
         # the multiplexers carry the constants and degrees only as wide as this problem's are
         constant_shape = Shape.cast(range(min(0, *constants.values()), max(0, *constants.values()) + 1))
         reads_shape = Shape.cast(range(int(program.reads.max(initial=0)) + 1))
-        # A colour's first group is selected two cycles after the colour before's last group, so that
-        # group commits in the first's SUM cycle: a neighbour there is read late, in SUM, from the
-        # commit (a late place: the source's lane and coupling). Any other neighbour's spin is in
-        # the registers, or forwarded from the commit, when SELECT reads it. (Group g - 1 holds a
-        # neighbour of group g only when g starts a colour: one colour's cells are not coupled.)
+        # A group is issued COMPILED_READ_DISTANCE (3) cycles or more after any group it reads
+        # (Program.compiled_issue). A group issued 3 cycles before commits in this one's SUM cycle:
+        # a neighbour there is read late, in SUM, from the commit (a late place: the source's lane
+        # and coupling). Any other neighbour's spin is in the registers, or forwarded from the
+        # commit, when SELECT reads it.
+        issued = program.compiled_issue()
         early, late = [], []
         for slot, neighbours in enumerate(wiring):
-            read_late = [slot >= P and j // P == slot // P - 1 for j, _ in neighbours]
+            distance = [int(issued[slot // P] - issued[j // P]) for j, _ in neighbours]
+            assert all(d >= COMPILED_READ_DISTANCE or d <= 0 for d in distance)
+            read_late = [d == COMPILED_READ_DISTANCE for d in distance]
             early.append([n for n, is_late in zip(neighbours, read_late) if not is_late])
             late.append([(j % P, w) for (j, w), is_late in zip(neighbours, read_late) if is_late])
         late_places = max(len(places) for places in late) if late else 0
@@ -257,11 +264,15 @@ class CompiledArray(LimArray):
                     with m.Case(grp):
                         m.d.sync += spins[grp].eq(committed)
 
-        # ---- the sequencer: a colour's groups back to back, then the pipeline drains ----------
-        colour_end = Signal()   # the group issued now is its colour's last
-        sweep_end = Signal()    # ... and the sweep's last
-        ends = {g1 - 1 for _, g1 in program.colour_groups}
-        m.d.comb += [colour_end.eq(sum(group == e for e in ends) != 0), sweep_end.eq(group == G - 1)]
+        # ---- the sequencer: groups back to back, waiting where one reads those just before ----
+        sweep_end = Signal()    # the group issued now is the sweep's last
+        pause = Signal(range(COMPILED_DRAIN_CYCLES + 1))   # cycles before the next group (or the schedules)
+        m.d.comb += sweep_end.eq(group == G - 1)
+        pauses = {grp: int(issued[grp + 1] - issued[grp]) - 1 for grp in range(G - 1) if issued[grp + 1] - issued[grp] > 1}
+        pauses[G - 1] = COMPILED_DRAIN_CYCLES
+        # an OR of a few compares (a Switch on the group here, one case in most designs, left
+        # Icarus spinning at the first sweep: its process was never woken)
+        m.d.comb += pause.eq(functools.reduce(operator.or_, (Mux(group == grp, p, 0) for grp, p in pauses.items())))
         drain = Signal(range(COMPILED_DRAIN_CYCLES + 1))
         last = Signal()
         with m.FSM() as fsm:
@@ -272,11 +283,10 @@ class CompiledArray(LimArray):
             with m.State("ISSUE"):
                 m.d.comb += issue.eq(1)
                 m.d.sync += group.eq(group + 1)
-                with m.If(colour_end):
-                    m.d.sync += [drain.eq(Mux(sweep_end, COMPILED_DRAIN_CYCLES, COMPILED_COLOUR_DRAIN_CYCLES) - 1),
-                                 last.eq(sweep_end)]
+                with m.If(pause != 0):
+                    m.d.sync += [drain.eq(pause - 1), last.eq(sweep_end)]
                     m.next = "DRAIN"
-            with m.State("DRAIN"):   # the colour's last group loads, decides and commits
+            with m.State("DRAIN"):   # the groups in flight load, decide and commit
                 m.d.sync += drain.eq(drain - 1)
                 with m.If(drain == 0):
                     with m.If(last):

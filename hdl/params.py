@@ -13,7 +13,7 @@ __all__ = [
     "ARG_FRAC_BITS", "PROB_BITS", "RUN_BITS", "TABLE_DEPTH", "BARRIER_BITS", "GAIN_BITS", "GAIN_FRAC_BITS",
     "GAIN_MANTISSA_BITS", "GAIN_SHIFT_MAX", "QP_GAIN_SHIFT", "GAIN_ACC_EXTRA_BITS", "GAIN_RATE_BITS", "GAIN_RATE_MAX_OCTAVES", "GAIN_STEP_SHIFT_BITS", "gain_step", "GAIN_STEP_BITS",
     "ACC_FRAC_BITS", "gain_mantissa_table", "gain_operands", "gain_product", "gain_register",
-    "LOG_STEP_MULT", "DECIDE_CYCLES", "DRAIN_CYCLES", "COMPILED_COLOUR_DRAIN_CYCLES", "COMPILED_DRAIN_CYCLES", "PRNG_WARMUP_STEPS", "Schedule", "Counter", "Reg", "Region",
+    "LOG_STEP_MULT", "DECIDE_CYCLES", "DRAIN_CYCLES", "COMPILED_READ_DISTANCE", "COMPILED_DRAIN_CYCLES", "PRNG_WARMUP_STEPS", "Schedule", "Counter", "Reg", "Region",
     "ArrayGeometry", "hop_probability_table", "table_word", "decision_draws", "hop_decision", "run_of_zeros",
     "implemented_hop_probability", "detailed_balance_reach",
     "hop_exponent", "lane_prng_state", "xoshiro_next",
@@ -70,11 +70,12 @@ DECIDE_CYCLES = 3
 #: Cycles after a group's last field update before any field is read again: the read-modify-write
 #: pipeline's two stages.
 DRAIN_CYCLES = 2
-#: Cycles a compiled array waits after a colour's last group enters its pipeline, before the next
-#: colour's first group is selected: that group's sum and load; its decide and commit overlap the
-#: next one's select and sum, which read its hops from the commit (hdl/compiled.py).
-COMPILED_COLOUR_DRAIN_CYCLES = 2
-#: ... and after a sweep's last group, before the schedules step: its sum, load and decide (its
+#: The fewest cycles between a compiled array's issue of a group and of a group coupled to it
+#: (hdl/compiled.py): the first's select, sum and load; its decide and commit overlap the second's
+#: select and sum, which reads its hops from the commit. The sequencer waits before a group only
+#: as long as this asks (Program.compiled_issue): at most 2 cycles, where a colour follows another.
+COMPILED_READ_DISTANCE = 3
+#: Cycles after a sweep's last group, before the schedules step: its sum, load and decide (its
 #: commit counts the barrier it was decided under).
 COMPILED_DRAIN_CYCLES = 3
 #: A lane's generator starts from (seed, LANE_KEY * (lane + 1), PRNG_INIT_WORDS) ...

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..hdl.params import (ACC_FRAC_BITS, ARG_FRAC_BITS, BARRIER_BITS, COMPILED_COLOUR_DRAIN_CYCLES, COMPILED_DRAIN_CYCLES, DECIDE_CYCLES, DRAIN_CYCLES,
+from ..hdl.params import (ACC_FRAC_BITS, ARG_FRAC_BITS, BARRIER_BITS, COMPILED_DRAIN_CYCLES, DECIDE_CYCLES, DRAIN_CYCLES,
                           GAIN_ACC_EXTRA_BITS, GAIN_BITS, GAIN_RATE_BITS, LOG_STEP_MULT, LOG_THRESHOLD_BITS,
                           Counter, Reg, Schedule, gain_operands, gain_product, gain_step, decision_draws, hop_decision, hop_exponent, hop_probability_table,
                           lane_prng_state, xoshiro_next, xoshiro_output)
@@ -180,10 +180,10 @@ def source_cycles(sources, rows):
 
 
 def compiled_sweep_cycles(program):
-    """Cycles a compiled array's sweep spends in its groups (hdl/compiled.py): one per group, the
-    drain between two colours, and the longer one after the last colour."""
-    colours = len(program.colour_groups)
-    return program.n_groups + (COMPILED_COLOUR_DRAIN_CYCLES * (colours - 1) + COMPILED_DRAIN_CYCLES if colours else 0)
+    """Cycles a compiled array's sweep spends in its groups (hdl/compiled.py): from the first's
+    issue to the last's (Program.compiled_issue: a group waits for the groups it reads), and the
+    drain after the last."""
+    return int(program.compiled_issue()[-1]) + 1 + COMPILED_DRAIN_CYCLES if program.n_groups else 0
 
 
 def field_pass_cycles(program):

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..hdl.params import ArrayGeometry, Region, Reg
+from ..hdl.params import COMPILED_READ_DISTANCE, ArrayGeometry, Region, Reg
 from .problem import IsingProblem, ProblemError, QpProblem
 
 __all__ = ["MappingError", "Program", "map_problem"]
@@ -66,6 +66,20 @@ class Program:
         for part in (self.valid, self.bias, self.reads, *self.couplings(), np.array(self.colour_groups)):
             crc = zlib.crc32(np.ascontiguousarray(part, dtype=np.int64).tobytes(), crc)
         return crc
+
+    def compiled_issue(self):
+        """The cycle, from a sweep's first, in which a compiled array issues each group (G,): the
+        next cycle, or COMPILED_READ_DISTANCE after the last group holding one of its neighbours,
+        whichever is later (hdl/compiled.py). Within a colour the groups follow back to back."""
+        P = self.geometry.lanes
+        source, target, _ = self.couplings()
+        issue = np.zeros(self.n_groups, dtype=np.int64)
+        needs = np.full(self.n_groups, -1, dtype=np.int64)   # the latest earlier group a group reads
+        earlier = source // P < target // P
+        np.maximum.at(needs, target[earlier] // P, source[earlier] // P)
+        for grp in range(1, self.n_groups):
+            issue[grp] = max(issue[grp - 1] + 1, issue[needs[grp]] + COMPILED_READ_DISTANCE if needs[grp] >= 0 else 0)
+        return issue
 
     def couplings(self):
         """The stored couplings as (source slot, target slot, weight) arrays, one per non-zero entry:
@@ -196,6 +210,40 @@ def _balanced_lanes(n, rows, cols, colour, degree, P):
     return lane_of
 
 
+def _lead_with_the_unread(columns, before, neighbours):
+    """``columns`` (a colour's cells per lane) with, in each lane, the cells coupled to none of the
+    two groups ``before`` first: a compiled array issues a group COMPILED_READ_DISTANCE cycles
+    after any group it reads (Program.compiled_issue), so a colour whose first group reads neither
+    of the last two groups before it, and whose second reads not the last, follows it with no
+    cycle lost. Each lane's first cell: the first (by degree) coupled to neither, else to the
+    second-last only; its second: coupled to neither of them (the last matters only if the first
+    group follows straight on, and then it is only two cycles away)."""
+    if not before:
+        return columns
+    last = {v for v in before[-1] if v >= 0}
+    older = {v for v in before[-2] if v >= 0} if len(before) > 1 else set()
+
+    def reads(v, group):
+        return not neighbours[v].isdisjoint(group)
+
+    def level(v):   # the cycles the group must wait for this cell: 0, 1 or 2
+        return 2 if reads(v, last) else 1 if reads(v, older) else 0
+
+    led = []
+    for column in columns:
+        column = list(column)
+        if column:
+            first = min(range(len(column)), key=lambda k: (level(column[k]), k))
+            column.insert(0, column.pop(first))
+        led.append(column)
+    if max((level(column[0]) for column in led if column), default=0) == 0:
+        for column in led:
+            free = next((k for k in range(1, len(column)) if not reads(column[k], last)), None)
+            if free is not None:
+                column.insert(1, column.pop(free))
+    return led
+
+
 def map_problem(problem, geometry):
     """Colour, group and pad ``problem`` for ``geometry``; raise MappingError when it does not fit."""
     g = geometry
@@ -223,10 +271,15 @@ def map_problem(problem, geometry):
     groups = []       # list of node lists (length P, -1 = padding)
     colour_groups = []
     lane_of = _balanced_lanes(problem.n, rows, cols, colour, degree, P)
+    neighbours = [set() for _ in range(problem.n)]
+    for i, j in zip(rows.tolist(), cols.tolist()):
+        neighbours[i].add(j)
+        neighbours[j].add(i)
     for c in range(colour.max() + 1 if problem.n else 0):
         members = np.flatnonzero(colour == c)
         members = members[np.argsort(-degree[members], kind="stable")]
-        columns = [[v for v in members.tolist() if lane_of[v] == lane] for lane in range(P)]
+        columns = _lead_with_the_unread([[v for v in members.tolist() if lane_of[v] == lane] for lane in range(P)],
+                                        groups[-2:], neighbours)
         g0 = len(groups)
         for k in range(max(len(col) for col in columns)):
             groups.append([col[k] if k < len(col) else -1 for col in columns])
