@@ -144,17 +144,23 @@ class Program:
         return writes
 
 
-def _colouring(n, rows, cols):
+def _neighbours(n, rows, cols):
+    """Each node's neighbours, as sets (the colouring's and the issue order's adjacency)."""
+    neighbours = [set() for _ in range(n)]
+    for i, j in zip(rows.tolist(), cols.tolist()):
+        neighbours[i].add(j)
+        neighbours[j].add(i)
+    return neighbours
+
+
+def _colouring(neighbours):
     """DSatur (Brelaz): colour next the node whose neighbours already hold the most distinct
     colours (ties: larger degree, then lower index), with the smallest colour free. Fewer colours
     than largest-degree-first greedy on the Gset graphs (G1: 15, not 17; G22 and G43: 8, not 10),
     and each colour costs a sweep a pipeline drain (hdl/compiled.py) and a group's padding."""
     import heapq
-    neighbours = [[] for _ in range(n)]
-    for i, j in zip(rows.tolist(), cols.tolist()):
-        neighbours[i].append(j)
-        neighbours[j].append(i)
-    degree = np.array([len(a) for a in neighbours])
+    n = len(neighbours)
+    degree = np.array([len(a) for a in neighbours], dtype=np.int64)
     colour = np.full(n, -1, dtype=np.int64)
     seen = [set() for _ in range(n)]      # the colours among each node's coloured neighbours
     heap = [(0, -int(degree[v]), v) for v in range(n)]
@@ -265,16 +271,13 @@ def map_problem(problem, geometry):
             bad = values[(values < lo) | (values > hi)][0]
             raise MappingError(f"{problem.name}: {what} {bad} is outside the array's {bits}-bit "
                                f"range {lo} .. {hi}", "weight_bits")
-    colour, degree = _colouring(problem.n, rows, cols)
+    neighbours = _neighbours(problem.n, rows, cols)
+    colour, degree = _colouring(neighbours)
     own = (problem.diagonal != 0).astype(np.int64) if qp else np.zeros(problem.n, dtype=np.int64)
 
     groups = []       # list of node lists (length P, -1 = padding)
     colour_groups = []
     lane_of = _balanced_lanes(problem.n, rows, cols, colour, degree, P)
-    neighbours = [set() for _ in range(problem.n)]
-    for i, j in zip(rows.tolist(), cols.tolist()):
-        neighbours[i].add(j)
-        neighbours[j].add(i)
     for c in range(colour.max() + 1 if problem.n else 0):
         members = np.flatnonzero(colour == c)
         members = members[np.argsort(-degree[members], kind="stable")]

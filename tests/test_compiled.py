@@ -114,10 +114,11 @@ def test_a_compiled_sweep_takes_the_same_cycles_however_many_cells_hop():
 
 @pytest.mark.parametrize("name", sorted(PROBLEMS))
 def test_a_group_is_issued_as_soon_as_the_groups_it_reads_allow(name):
-    """Program.compiled_issue: every group 3 cycles or more after any group it reads (its hops
-    reach the reader's SUM from the commit at the earliest), and no later than that or the cycle
-    after the group before; where the mapping puts first, in each colour, the cells that read
-    none of the last groups before it, the colour follows with no cycle lost."""
+    """Program.compiled_issue against its definition, restated from the couplings group by group
+    (documentation as much as a check: it fails if the issue order takes the earliest group read
+    instead of the latest, or a coupling within a group appears). That 3 cycles suffice, and that
+    the RTL's waits and late places follow this order, is what the co-simulations above check
+    (a wait one cycle short reads a stale spin; one cycle long miscounts CYCLES)."""
     program = PROBLEMS[name].program
     P = program.geometry.lanes
     issue = program.compiled_issue()
