@@ -16,8 +16,9 @@ from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from .counters import SaturatingCounter
-from .gain import GainDecoder, rounded_product
 from .decision import COMMIT_EVENT_FIELDS, balanced_sum, change_shape, commit_events, hop_argument_shape, hop_table
+from .fanout import replica
+from .gain import GainDecoder, rounded_product
 from .lane import Lane
 from .params import (ArrayGeometry, BARRIER_BITS, Counter, GAIN_ACC_EXTRA_BITS, GAIN_BITS,
                      GAIN_RATE_BITS, GAIN_STEP_BITS, GAIN_STEP_SHIFT_BITS, PRNG_WARMUP_STEPS, Reg, Region, Schedule)
@@ -47,10 +48,14 @@ def counter_increment_widths(geometry):
 
 def drive_run_inputs(m, sh, target):
     """What every decision of an array shares (decision.run_ports but the decide strobe): the
-    schedules' values and the generators' seeding, those of them ``target`` has."""
+    schedules' values and the generators' seeding, those of them ``target`` has. The seeding
+    strobes reach the generators through a registered copy per target (hdl/fanout.py): the
+    generators seed and warm up a cycle after ``init``, long before a start can step them."""
     sources = {"barrier_q4": sh.schedule.value_q4, "gain_mantissa": sh.gain_decoder.mantissa,
-               "gain_shift": sh.gain_decoder.shift, "seed": sh.seed, "prng_init": sh.init,
-               "prng_warm": sh.seeding != 0}
+               "gain_shift": sh.gain_decoder.shift, "seed": sh.seed}
+    if "prng_init" in target.signature.members:
+        sources.update(prng_init=replica(m, sh.init, "prng_init"),
+                       prng_warm=replica(m, sh.seeding != 0, "prng_warm"))
     m.d.comb += [getattr(target, name).eq(source) for name, source in sources.items()
                  if name in target.signature.members]
 

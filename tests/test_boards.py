@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from lim.boards.targets import BOARDS
+from lim.hdl.fanout import REPLICA_ATTRIBUTE
+from lim.host.toolchain import build_report_path
 
 LIM = shutil.which("lim", path=str(Path(sys.executable).parent))
 
@@ -38,11 +40,23 @@ def builds(tmp_path_factory):
     return out, results
 
 
+def _replica_flip_flops(report, board):
+    """{bit: type of the cell driving it} for the bits of the wires hdl/fanout.py marks as
+    replicas, read from the build's netlist (Yosys's lim_BOARD.json)."""
+    netlist = json.loads((Path(report["bitstream"]).parent / f"lim_{board}.json").read_text())
+    top, = (module for module in netlist["modules"].values() if module["attributes"].get("top"))
+    drivers = {bit: cell["type"] for cell in top["cells"].values()
+               for port, bits in cell["connections"].items() if cell["port_directions"][port] == "output"
+               for bit in bits}
+    return {bit: drivers.get(bit) for net in top["netnames"].values()
+            if REPLICA_ATTRIBUTE in net["attributes"] for bit in net["bits"]}
+
+
 def _report(builds, name, board):
     out, results = builds
     proc = results[name]
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
-    return proc, json.loads((out / name / board / f"lim_{board}.json").read_text())
+    return proc, json.loads(build_report_path(out / name / board, board).read_text())
 
 
 @pytest.mark.slow
@@ -90,6 +104,11 @@ def test_a_compiled_problem_builds_for_each_family(builds, board, side):
     assert report["spin_updates_per_second"] == pytest.approx(speed["attempts"] * report["clk_hz"] / speed["cycles"])
     for label, u in report["utilisation"].items():
         assert 0 <= u["used"] <= u["available"], label
+    # every lane's load and decide strobes and its generator's seeding strobes: its own flip-flops
+    flip_flop = "SB_DFF" if board == "icebreaker" else "TRELLIS_FF"
+    replicas = _replica_flip_flops(report, board)
+    assert len(replicas) == 4 * target.geometry.lanes
+    assert all(kind and kind.startswith(flip_flop) for kind in replicas.values()), replicas
     assert f"torus{side}" in proc.stdout and "spin updates/s" in proc.stdout
     router = "router2" if "router2" in BUILDS[f"{board}-torus{side}"] else "router1"
     script = (Path(report["bitstream"]).parent / f"build_lim_{board}.sh").read_text()
