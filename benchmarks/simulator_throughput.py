@@ -22,7 +22,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=Path("results/bench-simulators.json"))
     parser.add_argument("--quick", action="store_true",
-                        help="few sweeps of each on a 64-node problem (CI: checks the path, measures little)")
+                        help="few sweeps of each on a 64-node problem, models from the shared cache (CI: checks the path, measures little)")
     parser.add_argument("--verilator-sweeps", type=int, default=200)
     parser.add_argument("--icarus-sweeps", type=int, default=4)
     parser.add_argument("--golden-sweeps", type=int, default=1000)
@@ -53,8 +53,10 @@ def main():
             Simulator(LimArray(geometry))
             runner = AmaranthSimulator(geometry)
         else:
-            runner = Cosimulator(geometry, simulator, build_root=fresh / simulator)
-            runner.build()  # from scratch, as users pay it on every change (the C++ runtime from the compiler cache)
+            # from scratch, as users pay it on every change (the C++ runtime from the compiler cache);
+            # --quick checks the path only, from the shared model cache
+            runner = Cosimulator(geometry, simulator, build_root=None if args.quick else fresh / simulator)
+            runner.build()
         build_s = time.perf_counter() - t0
         snap = runner.run([Job(problem.name, program, initial, config, [sweeps])])[0][0]
         gold = GoldenArray(program, initial, config).run(sweeps)
