@@ -22,9 +22,11 @@ LIM = shutil.which("lim", path=str(Path(sys.executable).parent))
 #: takes 108%), the iCEBreaker's through nextpnr's router2, the ULX3S's on 2 lanes (its build
 #: takes 140 s of CPU at 1 lane, 340 s for 8 x 8 at 8 lanes: the suite's time; the large
 #: compiled builds are benchmarks/compiled.py's).
-COMPILED_BUILDS = {"icebreaker": (4, None), "ulx3s": (4, 2)}   # board: (lattice side, lanes)
-BUILDS = {"ulx3s": [], "icebreaker": [], "ulx3s-torus4": ["--problem", "torus4", "--lanes", "2"],
-          "icebreaker-torus4": ["--problem", "torus4", "--router", "router2"]}
+COMPILED_BUILDS = {"ulx3s": (4, 2, "router1"), "icebreaker": (4, None, "router2")}   # board: (side, lanes, router)
+BUILDS = {"ulx3s": [], "icebreaker": [],
+          **{f"{board}-torus{side}": ["--problem", f"torus{side}", *(["--lanes", str(lanes)] if lanes else []),
+                                      *(["--router", router] if router != "router1" else [])]
+             for board, (side, lanes, router) in COMPILED_BUILDS.items()}}
 
 
 @pytest.fixture(scope="module")
@@ -95,7 +97,7 @@ def test_a_compiled_problem_builds_for_each_family(builds, board):
     from lim.host.toolchain import compiled_target
     from lim.sim.golden import compiled_sweep_cycles
     from lim.sim.problem import toroidal_lattice
-    side, lanes = COMPILED_BUILDS[board]
+    side, lanes, router = COMPILED_BUILDS[board]
     proc, report = _report(builds, f"{board}-torus{side}", board)
     lattice = toroidal_lattice(side, seed=1)
     base = BOARDS[board]
@@ -119,7 +121,6 @@ def test_a_compiled_problem_builds_for_each_family(builds, board):
     assert len(replicas) == 4 * target.geometry.lanes
     assert all(kind and kind.startswith(flip_flop) for kind in replicas.values()), replicas
     assert f"torus{side}" in proc.stdout and "spin updates/s" in proc.stdout
-    router = "router2" if "router2" in BUILDS[f"{board}-torus{side}"] else "router1"
     script = (Path(report["bitstream"]).parent / f"build_lim_{board}.sh").read_text()
     assert report["router"] == router and ("--router router2" in script) == (router == "router2")
 
