@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from lim.hdl.params import ArrayGeometry, Counter
-from lim.host.anneal import write_result
+from lim.host.anneal import DEFAULT_GEOMETRY, write_result
 from lim.host.settings import AnnealSettings
 from lim.sim.cosim.runner import Cosimulator, Job
 from lim.sim.golden import GoldenArray
@@ -24,7 +24,8 @@ def main():
     parser.add_argument("--out", type=Path, default=Path("results/bench-scaling.json"))
     args = parser.parse_args()
     sizes = [200, 400] if args.quick else [200, 400, 800, 1600, 3200]
-    geometry = ArrayGeometry(lanes=8, groups=128 if args.quick else 512, edge_depth=4096 if args.quick else 32768)
+    # --quick: the command line's default array (its model is the one `lim anneal` builds)
+    geometry = DEFAULT_GEOMETRY if args.quick else ArrayGeometry(lanes=8, groups=512, edge_depth=32768)
     golden_sweeps, rtl_sweeps = (50, 5) if args.quick else (200, 20)
     cosim = Cosimulator(geometry, "verilator")
     cosim.build()

@@ -5,7 +5,8 @@ state. Wall seconds of the command, seconds on the link, frames, and the anneal'
 
     .venv/bin/python benchmarks/sim_board.py [--quick] [--out results/bench-sim-board.json]
 
---quick runs a 16 x 16 lattice for 20 sweeps, once per build: it checks the path, it measures little.
+--quick runs a 4 x 4 lattice (the smallest compiled board model to build) for 20 sweeps, once per
+build: it checks the path, it measures little.
 """
 import argparse
 import json
@@ -36,7 +37,7 @@ def main():
     parser.add_argument("--out", type=Path, default=Path("results/bench-sim-board.json"))
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
-    problem = ["--problem", "torus16", "--sweeps", "20"] if args.quick else []
+    problem = ["--problem", "torus4", "--sweeps", "20"] if args.quick else []
     report = {"command": "lim anneal --sim-board " + " ".join(problem), "runs": {}}
     with tempfile.TemporaryDirectory(prefix="lim-bench-") as folder:
         for mode, extra in (("programmable", []), ("compiled", ["--compiled"])):

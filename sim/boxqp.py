@@ -9,7 +9,6 @@ is solved in float by SciPy (L-BFGS-B with the box), so the gap of a run is in f
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import minimize
 
 from . import temperature
 from .problem import ProblemError, QpProblem, random_qp, read_text_file
@@ -77,6 +76,7 @@ class BoxQp:
     def solve(self, starts=16, seed=0):
         """The float optimum over the box: SciPy's L-BFGS-B, best of ``starts`` starts (one for
         a convex problem, where every start finds the same minimum)."""
+        from scipy.optimize import minimize   # here, not at the top: every `lim` command imports this module
         convex = np.linalg.eigvalsh(self.A).min() >= -1e-12
         rng = np.random.default_rng(seed)
         best = None

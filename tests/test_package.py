@@ -50,6 +50,18 @@ def test_wheel_installs_into_a_clean_environment_and_runs(tmp_path):
     assert any((tmp_path / "models").glob("verilator-*"))
 
 
+def test_the_environment_is_byte_compiled():
+    """make's set-up compiles every installed module once: with PYTHONDONTWRITEBYTECODE set (CI
+    images often set it), Python would otherwise compile NumPy, SciPy and Amaranth again in every
+    process the suite starts (each simulator run embeds one)."""
+    import importlib.util
+    import amaranth
+    import numpy
+    import scipy
+    for module in (numpy, scipy, amaranth):
+        assert Path(importlib.util.cache_from_source(module.__file__)).exists(), module.__name__
+
+
 def _actionlint():
     path = shutil.which("actionlint", path=str(Path(sys.executable).parent))
     assert path, "actionlint is part of the dev extra: pip install -e '.[dev]'"
