@@ -181,3 +181,22 @@ def test_verilator_compiles_through_the_compiler_cache(tmp_path, monkeypatch):
     # a user's own choice (OBJCACHE=, no cache) is left alone
     monkeypatch.setenv("OBJCACHE", "")
     assert compiler_cache(tmp_path) == {}
+
+
+def test_verilator_optimises_only_the_code_that_runs_every_cycle():
+    """A model's make gets g++ -O2 for the code evaluated every cycle and -O0 for what Verilator
+    marks slow (construction, initial values: half the C++, run once), through MAKEFLAGS as the
+    build sets it (the command line's default array: a small model is one file, all of it fast).
+    make -n -B lists the commands of a full build without running them."""
+    import os
+    import subprocess
+    from lim.host.anneal import DEFAULT_GEOMETRY
+    model = Cosimulator(DEFAULT_GEOMETRY, "verilator").build()
+    dry = subprocess.run(["make", "-n", "-B", "-f", "Vtop.mk"], cwd=model, env=os.environ,
+                         capture_output=True, text=True, timeout=60)
+    compiles = [line for line in dry.stdout.splitlines() if " -c " in line and "Vtop" in line]
+    slow = [line for line in compiles if "__Slow.cpp" in line]
+    fast = [line for line in compiles if "Vtop___024root__" in line and "__Slow.cpp" not in line]
+    assert slow and fast, dry.stdout[-2000:]
+    assert all(" -O0 " in line and " -O2 " not in line for line in slow), slow
+    assert all(" -O2 " in line and " -O0 " not in line for line in fast), fast

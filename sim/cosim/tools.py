@@ -36,12 +36,19 @@ def simulator_environment(simulator):
             # g++ takes the header for a link input once Verilator splits a model into several
             # files. A variable in MAKEFLAGS overrides the makefile's own assignment.
             if "CFG_CXXFLAGS_PCH_I" not in os.environ.get("MAKEFLAGS", ""):
-                os.environ["MAKEFLAGS"] = f"{os.environ.get('MAKEFLAGS', '')} CFG_CXXFLAGS_PCH_I=-include".strip()
+                set_make_variables(CFG_CXXFLAGS_PCH_I="-include")
         if shutil.which("make") is None or shutil.which("g++") is None:
             raise SimulatorMissing("Verilator needs make and a C++ compiler: apt-get install make g++")
     else:
         if shutil.which("iverilog") is None or shutil.which("vvp") is None:
             raise SimulatorMissing("Icarus Verilog is missing: apt-get install iverilog")
+
+
+def set_make_variables(**values):
+    """Give Verilator's make these variables, through MAKEFLAGS (where a variable overrides the
+    makefile's own assignment), keeping the variables already there."""
+    kept = [word for word in os.environ.get("MAKEFLAGS", "").split() if word.split("=", 1)[0] not in values]
+    os.environ["MAKEFLAGS"] = " ".join(kept + [f"{name}={value}" for name, value in values.items()])
 
 
 def compiler_cache(build_root):
