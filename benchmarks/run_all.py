@@ -1,8 +1,9 @@
 """The benchmark suite in one command: MaxCut against dwave-samplers, simulator throughput,
 scaling with N, QP energy against precision, the simulated board's whole command, programmable
 against compiled arrays over problem size, and on-board throughput against lanes (real place and
-route). Writes JSON and PNG into --out. About 15 minutes on 2 cores; --quick (used in CI) takes about 2 and skips the
-board builds, which the test suite runs anyway.
+route). Writes JSON and PNG into --out. About 15 minutes on 2 cores; --quick (used in CI) takes
+about 4 from an empty model cache (2 with the models cached) and skips the board builds, which the
+test suite runs anyway.
 
     .venv/bin/python benchmarks/run_all.py [--quick] [--out results]
 """
