@@ -167,6 +167,7 @@ def build_bitstream(board, out_dir, geometry=None, problem=None, clock_hz=None, 
         platform.build(BoardTop(target, program), name=name, build_dir=str(out_dir), do_program=False,
                        synth_opts=target.synth_opts, script_after_read=KEEP_REPLICAS,
                        nextpnr_opts=f"--report {name}.report.json --timing-allow-fail"
+                                    + (f" --placer {target.placer}" if target.placer else "")
                                     + (f" --router {router}" if router else ""))
     except subprocess.CalledProcessError:
         raise BuildFailed(_build_failure(out_dir, name)) from None
@@ -201,7 +202,7 @@ def build_bitstream(board, out_dir, geometry=None, problem=None, clock_hz=None, 
         "throughput": speed,
         "spin_updates_per_second": speed[top]["spin_updates_per_second"],
         "lane_clock_product_per_second": target.geometry.lanes * clk_hz,
-        "router": router or "router1",
+        "router": router or "router1", "placer": target.placer or "heap",
         "build_seconds": seconds,
         "bitstream": str(out_dir / f"{name}.{ext}"),
     }
@@ -215,7 +216,7 @@ def format_report(r):
     memories = ("compiled in (no update rows)" if r.get("compiled_problem")
                 else f"{g['groups']} groups, {g['edge_depth']} update rows per lane")
     lines = [f"board      {r['board']}: {r['description']}",
-             f"array      {lanes}, {memories}; nextpnr {r.get('router', 'router1')}"]
+             f"array      {lanes}, {memories}; nextpnr {r.get('placer', 'heap')} placer, {r.get('router', 'router1')}"]
     for label, u in r["utilisation"].items():
         lines.append(f"           {label:<18}{u['used']:>7} / {u['available']:<7} ({100 * u['used'] / max(u['available'], 1):.1f}%)")
     verdict = "met" if r["timing_met"] else "NOT MET"

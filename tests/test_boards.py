@@ -123,6 +123,9 @@ def test_a_compiled_problem_builds_for_each_family(builds, board):
     assert f"torus{side}" in proc.stdout and "spin updates/s" in proc.stdout
     script = (Path(report["bitstream"]).parent / f"build_lim_{board}.sh").read_text()
     assert report["router"] == router and ("--router router2" in script) == (router == "router2")
+    # the iCE40 builds place with nextpnr's static placer (BoardTarget.placer), the ECP5 ones with HeAP
+    placer = BOARDS[board].placer
+    assert report["placer"] == (placer or "heap") and ("--placer static" in script) == (placer == "static")
 
 
 def test_flash_dry_run_prints_the_exact_command():
