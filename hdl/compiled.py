@@ -9,17 +9,19 @@ own wiring (a sum per cell, selected by the group), so nothing streams after a h
 groups enter the pipeline back to back, and the next colour waits only for the last decision.
 
   cycle c    SELECT  per lane, the group's neighbour spins, couplings and constants (one
-                     multiplexer per lane, selected by the group), registered; a spin being
-                     committed in this cycle is read as the commit leaves it
+                     multiplexer per lane, selected by the group), registered
         c+1  SUM     the fields: one adder tree per lane (and SELECT takes group g+1 of the colour)
         c+2  LOAD    the decisions load group g
-        c+3  DECIDE  (the next colour's first group: SELECT)
-        c+4  COMMIT  the spins of group g and the counters (the next colour's first group: SUM,
-                     which takes its neighbours in group g from this commit: late places)
+        c+3  DECIDE
+        c+4  COMMIT  the spins of group g and the counters, registered (the next colour's first
+                     group: SELECT, which reads the spins as they were)
+        c+5          (that group's SUM: its neighbours in group g are late places, read from the
+                     registered commit)
 
-A group is issued COMPILED_READ_DISTANCE cycles or more after any group it reads, so the sequencer
-waits (at most two cycles) only where a colour's first groups read the last ones before them
-(Program.compiled_issue; the mapping puts first in each colour the cells that read neither).
+A group is issued COMPILED_READ_DISTANCE (4) cycles or more after any group it reads, so the
+sequencer waits (at most three cycles) only where a colour's first groups read the last ones
+before them (Program.compiled_issue; the mapping puts first in each colour the cells that read
+none of those).
 A sweep takes its groups, those waits, COMPILED_DRAIN_CYCLES after the last and the schedules'
 step (sim/golden.py, compiled_sweep_cycles). Spin problems only: a QP cell's box and levels are not compiled.
 
@@ -151,8 +153,8 @@ class CompiledArray(LimArray):
         # ---- SELECT and SUM: the issued group's fields from its neighbours' spins ------------
         # f = bias + sum_j w_j (2 s_j - 1) = (bias - sum_j w_j) + sum_k (s_k ? 2 w_k : 0): per lane, the
         # group selects its cell's neighbour spins and couplings (SELECT), then one adder tree sums
-        # them (SUM); the wiring is the problem's. SELECT reads the spins as the commit in the same
-        # cycle leaves them, so the next colour's first group is selected while the last one commits.
+        # them (SUM); the wiring is the problem's. Every path starts at a register: no decision's
+        # comparison reaches another lane's multiplexer or adder in the cycle it is made.
         wiring = self._neighbours()
         group = Signal(range(G + 1))      # the group SELECT takes this cycle
         issue = Signal()
@@ -161,8 +163,8 @@ class CompiledArray(LimArray):
         m.d.sync += [selecting.eq(issue), selected_group.eq(group)]
         commit, committing = Signal(), Signal(range(G))
         committed = Cat(d.next_value for d in decisions)
-        current = [Signal(P, name=f"current{grp}") for grp in range(G)]
-        m.d.comb += [current[grp].eq(Mux(commit & (committing == grp), committed, spins[grp])) for grp in range(G)]
+        last_commit = Signal(P)   # the spins the cycle before committed: the late places' source
+        m.d.sync += last_commit.eq(committed)
         unit = _unit_magnitude(program)
         constants = {}   # per slot: f minus the sum the places make
         for slot, neighbours in enumerate(wiring):
@@ -172,11 +174,11 @@ class CompiledArray(LimArray):
         # the multiplexers carry the constants and degrees only as wide as this problem's are
         constant_shape = Shape.cast(range(min(0, *constants.values()), max(0, *constants.values()) + 1))
         reads_shape = Shape.cast(range(int(program.reads.max(initial=0)) + 1))
-        # A group is issued COMPILED_READ_DISTANCE (3) cycles or more after any group it reads
-        # (Program.compiled_issue). A group issued 3 cycles before commits in this one's SUM cycle:
-        # a neighbour there is read late, in SUM, from the commit (a late place: the source's lane
-        # and coupling). Any other neighbour's spin is in the registers, or forwarded from the
-        # commit, when SELECT reads it.
+        # A group is issued COMPILED_READ_DISTANCE (4) cycles or more after any group it reads
+        # (Program.compiled_issue). A group issued 4 cycles before commits in this one's SELECT
+        # cycle: a neighbour there is read late, in SUM, from that commit's register (a late
+        # place: the source's lane and coupling). Any other neighbour's spin is in the registers
+        # when SELECT reads it.
         issued = program.compiled_issue()
         early, late = [], []
         for slot, neighbours in enumerate(wiring):
@@ -214,10 +216,10 @@ class CompiledArray(LimArray):
                     # that a chunk is cut from a few small values (cutting it from one Cat of the
                     # whole word made Amaranth walk the word once per chunk: minutes for G1)
                     words[grp] = [
-                        *(current[j // P][j % P] if j is not None else Const(0, 1) for j, _ in neighbours),
+                        *(spins[j // P][j % P] if j is not None else Const(0, 1) for j, _ in neighbours),
                         *(coupling(w) for _, w in neighbours),
                         Const(constants[slot], constant_shape),
-                        current[grp][lane], Const(1, 1), Const(int(program.reads[grp, lane]), reads_shape),
+                        spins[grp][lane], Const(1, 1), Const(int(program.reads[grp, lane]), reads_shape),
                         *(Const(k < len(late[slot]), 1) for k in range(late_places)),
                         *(Const(q, lane_shape) for q, _ in later), *(coupling(w) for _, w in later)]
             # one multiplexer per 64 bits of the word: the same logic, and a simulator that forms a
@@ -236,8 +238,8 @@ class CompiledArray(LimArray):
             value = Signal(name=f"value{lane}")
             valid = Signal(name=f"valid{lane}")
             reads = Signal(g.reads_bits, name=f"reads{lane}")
-            # a late place's spin: its lane's bit of the commit in this cycle
-            late_spins = [selected.late[k] & committed.bit_select(selected.late_lane[k], 1) for k in range(late_places)]
+            # a late place's spin: its lane's bit of the commit in the cycle before
+            late_spins = [selected.late[k] & last_commit.bit_select(selected.late_lane[k], 1) for k in range(late_places)]
             if unit:
                 count = balanced_sum([selected.spins[k] ^ selected.negative[k] for k in range(places)]
                                      + [s ^ selected.late_negative[k] for k, s in enumerate(late_spins)])

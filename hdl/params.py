@@ -71,10 +71,12 @@ DECIDE_CYCLES = 3
 #: pipeline's two stages.
 DRAIN_CYCLES = 2
 #: The fewest cycles between a compiled array's issue of a group and of a group coupled to it
-#: (hdl/compiled.py): the first's select, sum and load; its decide and commit overlap the second's
-#: select and sum, which reads its hops from the commit. The sequencer waits before a group only
-#: as long as this asks (Program.compiled_issue): at most 2 cycles, where a colour follows another.
-COMPILED_READ_DISTANCE = 3
+#: (hdl/compiled.py): the first's select, sum, load and decide; its commit overlaps the second's
+#: select, and the second's sum reads its hops from the commit's register. The sequencer waits
+#: before a group only as long as this asks (Program.compiled_issue): at most 3 cycles, where a
+#: colour follows another. (At 3, a decision's comparison reached other lanes' multiplexers in
+#: its cycle: the compiled 32 x 32 lattice's critical path.)
+COMPILED_READ_DISTANCE = 4
 #: Cycles after a sweep's last group, before the schedules step: its sum, load and decide (its
 #: commit counts the barrier it was decided under).
 COMPILED_DRAIN_CYCLES = 3

@@ -217,36 +217,31 @@ def _balanced_lanes(n, rows, cols, colour, degree, P):
 
 
 def _lead_with_the_unread(columns, before, neighbours):
-    """``columns`` (a colour's cells per lane) with, in each lane, the cells coupled to none of the
-    two groups ``before`` first: a compiled array issues a group COMPILED_READ_DISTANCE cycles
-    after any group it reads (Program.compiled_issue), so a colour whose first group reads neither
-    of the last two groups before it, and whose second reads not the last, follows it with no
-    cycle lost. Each lane's first cell: the first (by degree) coupled to neither, else to the
-    second-last only; its second: coupled to neither of them (the last matters only if the first
-    group follows straight on, and then it is only two cycles away)."""
-    if not before:
-        return columns
-    last = {v for v in before[-1] if v >= 0}
-    older = {v for v in before[-2] if v >= 0} if len(before) > 1 else set()
+    """``columns`` (a colour's cells per lane) reordered so that the colour's first groups read
+    as few as possible of the groups ``before`` it: a compiled array issues a group
+    COMPILED_READ_DISTANCE (D) cycles or more after any group it reads (Program.compiled_issue).
+    Issued back to back, the colour's k-th group (k = 0, 1, ..) follows the group b places
+    before the colour by k + b cycles, so a cell of it coupled to that group makes it wait
+    D - k - b cycles. Position by position (k < D - 1), each lane puts there the first of its
+    remaining cells (by degree) that waits least, and stops once a position waits anyway (a
+    wait shifts every later group: their reads are then in reach)."""
+    D = COMPILED_READ_DISTANCE
+    recent = [{v for v in group if v >= 0} for group in reversed(before[-(D - 1):])]   # b = 1, 2, ..
 
-    def reads(v, group):
-        return not neighbours[v].isdisjoint(group)
+    def wait(v, k):
+        return max([D - k - b for b, group in enumerate(recent, start=1) if not neighbours[v].isdisjoint(group)],
+                   default=0)
 
-    def level(v):   # the cycles the group must wait for this cell: 0, 1 or 2
-        return 2 if reads(v, last) else 1 if reads(v, older) else 0
-
-    led = []
-    for column in columns:
-        column = list(column)
-        if column:
-            first = min(range(len(column)), key=lambda k: (level(column[k]), k))
-            column.insert(0, column.pop(first))
-        led.append(column)
-    if max((level(column[0]) for column in led if column), default=0) == 0:
+    led = [list(column) for column in columns]
+    for k in range(D - 1 if recent else 0):
+        waits = []
         for column in led:
-            free = next((k for k in range(1, len(column)) if not reads(column[k], last)), None)
-            if free is not None:
-                column.insert(1, column.pop(free))
+            if len(column) > k:
+                best = min(range(k, len(column)), key=lambda i: (wait(column[i], k), i))
+                column.insert(k, column.pop(best))
+                waits.append(wait(column[k], k))
+        if max(waits, default=0) > 0:
+            break
     return led
 
 
@@ -282,7 +277,7 @@ def map_problem(problem, geometry):
         members = np.flatnonzero(colour == c)
         members = members[np.argsort(-degree[members], kind="stable")]
         columns = _lead_with_the_unread([[v for v in members.tolist() if lane_of[v] == lane] for lane in range(P)],
-                                        groups[-2:], neighbours)
+                                        groups, neighbours)
         g0 = len(groups)
         for k in range(max(len(col) for col in columns)):
             groups.append([col[k] if k < len(col) else -1 for col in columns])

@@ -53,4 +53,4 @@ def board_design(geometry, program=None):
     from .runner import Design
     compiled = "" if program is None else f", compiled {program.digest():08x}"
     return Design("lim_sim_board", lambda: SimBoard(geometry, program=program), "lim.sim.cosim.board_bench",
-                  key=f"SimBoard({geometry!r}{compiled})")
+                  key=f"SimBoard({geometry!r}{compiled})", compiled=program is not None)
