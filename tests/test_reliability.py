@@ -102,12 +102,19 @@ def test_a_failed_write_leaves_the_previous_result_intact(tmp_path, monkeypatch)
     assert [p.name for p in tmp_path.iterdir()] == ["r.json"]
 
 
+def interruptible():
+    """Popen's preexec_fn: Ctrl-C's default action in the child, whatever the test was started
+    with (a shell without job control starts its background commands with SIGINT ignored, and a
+    child then inherits that: it would finish its run, as it should there)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGKILL, -signal.SIGKILL)])
 def test_an_interrupted_run_writes_nothing(tmp_path, sig, code):
     out = tmp_path / "out"
     proc = subprocess.Popen([LIM, "anneal", "--simulator", "golden", "--sweeps", "100000",
                              "--out", str(out)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=interruptible)
     time.sleep(4)        # inside the run (its progress has started)
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=60)
@@ -143,7 +150,8 @@ def test_simulator_dies_with_its_host(tmp_path, gset, target, sig):
     """The array in Verilator, and the simulated ULX3S board behind its UART bridge."""
     out = tmp_path / "out"
     host = subprocess.Popen([LIM, "anneal", *target, "--problem", str(gset), "--sweeps", "40000", "--checkpoints", "2",
-                             "--quiet", "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                             "--quiet", "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            preexec_fn=interruptible)
     try:
         deadline = time.monotonic() + 600          # the first call builds the model
         while not run_processes(host.pid):
