@@ -230,13 +230,14 @@ class LimArray(wiring.Component):
         with m.If(work_stage[2]):
             m.d.sync += work_product.eq(work_step * work_u)
         work_now = Signal(GAIN_STEP_BITS + g.objective_bits)
-        work_now_landing = Signal.like(work_now)
-        rounded = rounded_product(m, work_product, Const(1, 1), work_shift)   # (its logic is combinational:
-        with m.If(work_stage[3]):                                              # formed outside the If)
+        # the helper's logic is combinational: formed outside the If (inside, its assignments
+        # became conditional, and Icarus never advanced)
+        rounded = rounded_product(m, work_product, Const(1, 1), work_shift)
+        with m.If(work_stage[3]):
             m.d.sync += work_now.eq(rounded)
-        m.d.comb += work_now_landing.eq(Mux(work_stage[4], work_now, 0))
-        m.d.comb += [counters[Counter.WORK_IN_Q4].increment.eq(Mux(work_out, 0, work_now_landing)),
-                     counters[Counter.WORK_OUT_Q4].increment.eq(Mux(work_out, work_now_landing, 0))]
+        landing_work = Mux(work_stage[4], work_now, 0)
+        m.d.comb += [counters[Counter.WORK_IN_Q4].increment.eq(Mux(work_out, 0, landing_work)),
+                     counters[Counter.WORK_OUT_Q4].increment.eq(Mux(work_out, landing_work, 0))]
 
         m.d.comb += [
             counters[Counter.CYCLES].increment.eq(running),
