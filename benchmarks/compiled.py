@@ -11,7 +11,8 @@ ULX3S at its 30 MHz with ``--lanes`` lanes, the iCEBreaker at 12 MHz with its on
 block-RAM ceiling is the largest problem of G1's density (and of a lattice's) the board's
 programmable build holds; a compiled problem needs no block RAM but logic per lane. The
 field-update ceiling bounds the programmable array's speed on each Gset instance: each hop
-updates its neighbours' fields, one per lane and cycle at most.
+updates its neighbours' fields, one per field bank of a lane and cycle at most. The rows stream
+one hop at a time, so its hops bound each programmable run too (one_source_a_cycle_ceiling).
 ``--build BOARD:PROBLEM:LANES[:MHZ]`` also places and routes that compiled problem (at MHZ from
 the board's PLL, if given) and records its resources, Fmax and build time.
 """
@@ -42,9 +43,11 @@ def problems():
     yield from ((f"torus{side}", toroidal_lattice(side, seed=1)) for side in LATTICES)
 
 
-def fitted(problem, lanes):
-    """The smallest power-of-two memories of ``lanes`` lanes that hold ``problem``."""
-    return fit_geometry(problem, lanes, base=ArrayGeometry(lanes=lanes, groups=64, edge_depth=1024))[0]
+def fitted(problem, lanes, field_banks=1):
+    """The smallest power-of-two memories of ``lanes`` lanes (fields in ``field_banks`` banks) that
+    hold ``problem``."""
+    base = ArrayGeometry(lanes=lanes, groups=64, edge_depth=1024, field_banks=field_banks)
+    return fit_geometry(problem, lanes, base=base)[0]
 
 
 def sweep(board_lanes):
@@ -55,7 +58,7 @@ def sweep(board_lanes):
         for board, lanes_list in board_lanes.items():
             target = BOARDS[board]
             for lanes in lanes_list:
-                geometry = fitted(problem, lanes)
+                geometry = fitted(problem, lanes, target.geometry.field_banks)
                 own = replace(target.geometry, lanes=lanes)
                 for compiled in (False, True):
                     if not compiled and fitted_on(problem, own) is None:
@@ -63,8 +66,12 @@ def sweep(board_lanes):
                     t0 = time.perf_counter()
                     run = array_throughput(problem, geometry, target.clk_hz, compiled=compiled)
                     rows.append({"problem": name, "spins": problem.n, "couplings": problem.m, "board": board,
-                                 "lanes": lanes, "mode": "compiled" if compiled else "programmable", **run,
+                                 "lanes": lanes, "field_banks": geometry.field_banks,
+                                 "mode": "compiled" if compiled else "programmable", **run,
                                  "model_seconds": time.perf_counter() - t0})
+                    if not compiled:   # every hop streams at least a row, after its group's 3 cycles
+                        floor = run["hops"] + 3 * run["groups"] * run["sweeps"]
+                        rows[-1]["one_source_a_cycle_ceiling"] = run["attempts"] * target.clk_hz / floor
                     print(f"{name:8} {board:10} {lanes:3} lanes {rows[-1]['mode']:12} {run['cycles_per_sweep']:8.1f} "
                           f"cycles/sweep {run['spin_updates_per_second']:.3g} updates/s at "
                           f"{target.clk_hz / 1e6:g} MHz", flush=True)
@@ -92,11 +99,13 @@ def ceilings(board_lanes):
 
 
 def field_update_ceilings(board_lanes, target=1e8):
-    """The programmable array's ceiling on each Gset instance from its field updates, per board and
-    lane count. A hop changes the field of each of the cell's neighbours: a read-modify-write of
-    the field memory of the neighbour's lane, at most one per lane and cycle, however the rows
-    are packed. So a sweep takes at least (its hops' degrees summed) / lanes cycles, counted over
-    the default run (a cell decides once a sweep: the cells whose spin changed are its hops)."""
+    """The programmable array's ceilings on each Gset instance, per board and lane count, counted
+    over the default run (a cell decides once a sweep: the cells whose spin changed are its hops).
+
+    A hop changes the field of each of the cell's neighbours, a read-modify-write in the field
+    bank of the neighbour's lane, at most one per bank and cycle however the rows are packed: a
+    sweep takes at least (its hops' degrees summed) / (lanes x banks) cycles. (Each programmable
+    row of ``sweep`` also carries its run's own one-source-a-cycle ceiling.)"""
     import numpy as np
     from lim.host.anneal import initial_state
     from lim.host.settings import AnnealSettings
@@ -109,22 +118,25 @@ def field_update_ceilings(board_lanes, target=1e8):
                              minlength=problem.n)
         golden = GoldenArray(fitted_on(problem, fitted(problem, 8)), initial_state(problem, settings),
                              settings.to_config())
-        updates, spins = 0, golden.spins_pm().copy()
+        updates, hops, spins = 0, 0, golden.spins_pm().copy()
         for _ in range(settings.sweeps):
             golden.run(1, trace=False)
             now = golden.spins_pm()
-            updates += int(degree[now != spins].sum())
+            moved = (now != spins) & (degree > 0)
+            updates += int(degree[moved].sum())
+            hops += int(moved.sum())
             spins = now.copy()
-        per_sweep = updates / settings.sweeps
+        per_sweep, hops_per_sweep = updates / settings.sweeps, hops / settings.sweeps
         for board, lanes_list in board_lanes.items():
-            clk_hz = BOARDS[board].clk_hz
+            clk_hz, banks = BOARDS[board].clk_hz, BOARDS[board].geometry.field_banks
             needed = target * per_sweep / (problem.n * clk_hz)
             out.append({"problem": name, "spins": problem.n, "board": board, "field_updates_per_sweep": per_sweep,
-                        "lanes_for_target": needed, "target": target,
-                        "ceiling": {lanes: problem.n * clk_hz * lanes / per_sweep for lanes in lanes_list}})
-            print(f"{name:8} {board:10} {per_sweep:8.0f} field updates/sweep: programmable ceiling "
-                  + ", ".join(f"{v:.3g} at {k} lanes" for k, v in out[-1]["ceiling"].items())
-                  + f"; {target:.0e} needs {needed:.0f} field updates a cycle", flush=True)
+                        "hops_per_sweep": hops_per_sweep, "field_banks": banks,
+                        "field_updates_a_cycle_for_target": needed, "target": target,
+                        "ceiling": {lanes: problem.n * clk_hz * lanes * banks / per_sweep for lanes in lanes_list}})
+            print(f"{name:8} {board:10} {per_sweep:8.0f} field updates, {hops_per_sweep:4.0f} hops a sweep: "
+                  "programmable ceiling " + ", ".join(f"{v:.3g} at {k} lanes" for k, v in out[-1]["ceiling"].items())
+                  + f" x {banks} banks; {target:.0e} needs {needed:.0f} field updates a cycle", flush=True)
     return out
 
 
@@ -165,7 +177,9 @@ def plot(report, path):
         instances = [r for r in rows if not r["problem"].startswith("torus")]
         line, = ax.plot([r["spins"] for r in lattices], [r["spin_updates_per_second"] for r in lattices],
                         marker=marker, linestyle="-" if mode == "compiled" else "--", linewidth=1, markersize=4,
-                        label=f"{board} {BOARDS[board].clk_hz / 1e6:g} MHz, {mode}, {lanes} lane{'s' * (lanes > 1)}")
+                        label=f"{board} {BOARDS[board].clk_hz / 1e6:g} MHz, {mode}, {lanes} lane{'s' * (lanes > 1)}"
+                              + (f" x {rows[0]['field_banks']} field banks" if mode == "programmable"
+                                 and rows[0].get("field_banks", 1) > 1 else ""))
         ax.scatter([r["spins"] for r in instances], [r["spin_updates_per_second"] for r in instances],
                    marker=marker, s=40, facecolors="none", edgecolors=line.get_color())
     for ceiling, style in zip(report["ceilings"], ("-.", ":", "--", "-")):

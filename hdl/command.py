@@ -32,7 +32,7 @@ def identify_payload(geometry, board_id, clk_hz, problem_digest=None):
     features = int(g.logarithmic_barrier) | (2 if problem_digest is not None else 0)
     data = (MAGIC + bytes([PROTOCOL_VERSION, board_id, g.lanes, g.weight_bits, g.counter_bits, g.cell_bits, features])
             + g.groups.to_bytes(2, "little") + g.edge_depth.to_bytes(4, "little") + int(clk_hz).to_bytes(4, "little")
-            + (problem_digest or 0).to_bytes(4, "little"))
+            + (problem_digest or 0).to_bytes(4, "little") + bytes([g.field_banks]))
     return data + bytes(-len(data) % 4)
 
 

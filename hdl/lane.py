@@ -1,21 +1,25 @@
 """One update lane of the programmable array: its cells' memories, their kept fields and their
 ``Decision`` (hdl/decision.py).
 
-A lane holds, for its cells (one per group), the local field f in a field RAM. Deciding a group
-reads f (no neighbour is read: the field is current) into the lane's decision: load, decide and
-commit in three cycles. When cells hop, the array streams each
-hopping cell's update rows to all lanes at once; lane t applies its entry of a row to the field
-of its own cell that neighbours the hopping one (docs/architecture.md, Field updates):
+A lane holds, for its cells (one per group), the local field f in field RAMs: B banks
+(``field_banks``), group g's field in bank g mod B. Deciding a group reads f (no neighbour is
+read: the field is current) into the lane's decision: load, decide and commit in three cycles.
+When cells hop, the array streams each hopping cell's update rows to all lanes at once; a row
+holds an entry for each bank of each lane, and every bank applies its entry to the field of its
+cell that neighbours the hopping one, all in the same cycle (docs/architecture.md, Field updates):
 
-  c    EDGES read at ``link_row``                             (issue)
-  c+1  the entry {group, J}: field RAM read at the entry's group
-  c+2  field += J * dv, written back; a read made while the previous write landed takes the
-       written value (forwarding), so back-to-back updates of one field add up.
+  c    EDGES read at ``link_row``: the row's B entries for this lane   (issue)
+  c+1  each entry {group, J}: its bank read at the entry's group
+  c+2  field += J * dv, written back; a read made while the bank's previous write landed takes
+       the written value (forwarding), so back-to-back updates of one field add up.
+
+A hop thus streams as many rows as its busiest bank has entries: B banks take B field updates a
+cycle in every lane, at the price of the rows' padding in the EDGES memory.
 
 The same rows, streamed with each cell's value as dv over fields holding the biases, compute every
 field from the state after the host wrote it (the field pass).
 """
-from amaranth.hdl import Module, Mux, Signal, signed, unsigned
+from amaranth.hdl import Array, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -102,11 +106,16 @@ class Lane(wiring.Component):
         m.submodules.cells = cells = Memory(shape=cell_layout(g), depth=g.groups, init=[])
         m.submodules.links = links = Memory(shape=links_layout(g), depth=g.groups, init=[])
         m.submodules.degrees = degrees = Memory(shape=degrees_layout(g), depth=g.groups, init=[])
-        m.submodules.edges = edges = Memory(shape=edge_layout(g), depth=g.edge_depth, init=[])
-        m.submodules.fields = fields = Memory(shape=signed(g.field_bits), depth=g.groups, init=[])
+        B, bank_bits = g.field_banks, g.bank_bits
+        # an update row's entries for this lane, one per field bank
+        m.submodules.edges = edges = Memory(shape=data.ArrayLayout(edge_layout(g), B), depth=g.edge_depth, init=[])
+        banks = []
+        for b in range(B):
+            m.submodules[f"fields{b}"] = bank = Memory(shape=signed(g.field_bits), depth=g.bank_depth, init=[])
+            banks.append(bank)
         m.submodules.decision = decision = self.decision
 
-        written = [(cells, self.cell_we), (links, self.links_we), (degrees, self.degrees_we), (edges, self.edge_we)]
+        written = [(cells, self.cell_we), (links, self.links_we), (degrees, self.degrees_we)]
         if g.qp:
             m.submodules.boxes = boxes = Memory(shape=box_layout(g), depth=g.groups, init=[])
             written.append((boxes, self.box_we))
@@ -115,40 +124,50 @@ class Lane(wiring.Component):
         for memory, we in written:
             port = memory.write_port()
             m.d.comb += [port.addr.eq(self.bus_index), port.data.eq(self.bus_wdata), port.en.eq(we)]
+        # EDGES index: row * W + k, the word carrying banks k E .. k E + E - 1 (params.edge_word_entries)
+        E, word_bits = g.edge_word_entries, (g.edge_words - 1).bit_length()
+        edge_w = edges.write_port(granularity=E)
+        m.d.comb += [edge_w.addr.eq(self.bus_index[word_bits:]),
+                     edge_w.data.eq(self.bus_wdata[:E * g.edge_entry_bits].replicate(g.edge_words)),
+                     edge_w.en.eq(Mux(self.edge_we, 1 << self.bus_index[:word_bits], 0))]
         cell_r, links_r, degrees_r = cells.read_port(), links.read_port(), degrees.read_port()
         edge_r = edges.read_port()
-        field_r = fields.read_port()
-        field_w = fields.write_port()
         m.d.comb += [cell_r.addr.eq(self.group), links_r.addr.eq(self.group), degrees_r.addr.eq(self.group),
                      edge_r.addr.eq(self.link_row), self.loading_valid.eq(cell_r.data.valid)]
 
-        # ---- field updates: read-modify-write, two stages after the row's issue ------------------
+        # ---- field updates: read-modify-write in every bank, two stages after the row's issue ------
         issued = Signal()
         dv1 = Signal(change_shape(g))
-        m.d.sync += [issued.eq(self.link_issue), dv1.eq(self.link_dv)]
-        target = Signal(g.row_bits)
-        delta = Signal(signed(g.field_bits))
-        applies = Signal()
-        m.d.sync += [target.eq(edge_r.data.group), delta.eq(edge_r.data.weight * dv1),
-                     applies.eq(issued & (edge_r.data.weight != 0))]
-        m.d.comb += field_r.addr.eq(Mux(issued, edge_r.data.group, self.group))
-        last_target = Signal(g.row_bits)
-        last_value = Signal(signed(g.field_bits))
-        wrote = Signal()
-        old = Signal(signed(g.field_bits))
-        updated = Signal(signed(g.field_bits))
-        m.d.comb += [old.eq(Mux(wrote & (last_target == target), last_value, field_r.data)),
-                     updated.eq(old + delta)]
-        m.d.sync += [wrote.eq(applies), last_target.eq(target), last_value.eq(updated)]
-        previous_group = Signal(g.row_bits)
-        m.d.sync += previous_group.eq(self.group)
-        m.d.comb += [field_w.addr.eq(Mux(self.bias_we, previous_group, target)),
-                     field_w.data.eq(Mux(self.bias_we, cell_r.data.bias, updated)),
-                     field_w.en.eq(self.bias_we | applies)]
+        previous_group = Signal(g.row_bits)   # the group read in the cycle before (fetch, bias row)
+        m.d.sync += [issued.eq(self.link_issue), dv1.eq(self.link_dv), previous_group.eq(self.group)]
+        fields_read = []
+        for b, bank in enumerate(banks):
+            entry = edge_r.data[b]
+            field_r, field_w = bank.read_port(), bank.write_port()
+            fields_read.append(field_r.data)
+            target = Signal(g.row_bits, name=f"target{b}")   # the group, its bank's address
+            delta = Signal(signed(g.field_bits), name=f"delta{b}")
+            applies = Signal(name=f"applies{b}")
+            m.d.sync += [target.eq(entry.group >> bank_bits), delta.eq(entry.weight * dv1),
+                         applies.eq(issued & (entry.weight != 0))]
+            m.d.comb += field_r.addr.eq(Mux(issued, entry.group, self.group) >> bank_bits)
+            last_target = Signal(g.row_bits, name=f"last_target{b}")
+            last_value = Signal(signed(g.field_bits), name=f"last_value{b}")
+            wrote = Signal(name=f"wrote{b}")
+            old = Signal(signed(g.field_bits), name=f"old{b}")
+            updated = Signal(signed(g.field_bits), name=f"updated{b}")
+            m.d.comb += [old.eq(Mux(wrote & (last_target == target), last_value, field_r.data)),
+                         updated.eq(old + delta)]
+            m.d.sync += [wrote.eq(applies), last_target.eq(target), last_value.eq(updated)]
+            bias_here = self.bias_we & (previous_group[:bank_bits] == b) if B > 1 else self.bias_we
+            m.d.comb += [field_w.addr.eq(Mux(self.bias_we, previous_group >> bank_bits, target)),
+                         field_w.data.eq(Mux(self.bias_we, cell_r.data.bias, updated)),
+                         field_w.en.eq(bias_here | applies)]
+        field = Array(fields_read)[previous_group[:bank_bits]] if B > 1 else fields_read[0]
 
         # ---- the cell's decision: loaded from the memories as read, in a sweep only ------------
         m.d.comb += [
-            decision.field.eq(field_r.data), decision.value.eq(self.fresh_value),
+            decision.field.eq(field), decision.value.eq(self.fresh_value),
             decision.cell_valid.eq(cell_r.data.valid), decision.cell_reads.eq(degrees_r.data.reads),
             decision.diagonal.eq(degrees_r.data.diagonal),
             decision.load.eq(self.load & ~self.field_pass),

@@ -142,7 +142,7 @@ class Region(IntEnum):
     STATE = 2      # index g: the spins of group g, bit l = lane l (read and write)
     LINKS = 3      # lane, index g: {base, rows} of the cell's update rows in every lane's EDGES (write)
     CELLS = 4      # lane, index g: {valid, bias} (write)
-    EDGES = 5      # lane, index r: update row r's entry for this lane, {group, weight} (write)
+    EDGES = 5      # lane, index r * W + k: update row r's entries for this lane's banks k E .. k E + E - 1 (write; ArrayGeometry.edge_word_entries)
     DEGREES = 6    # lane, index g: {reads per attempt, Q_ii} (write)
     BOXES = 7      # lane, index g: a QP cell's box {low, high} (write; QP cells only)
 
@@ -165,11 +165,15 @@ class ArrayGeometry:
     #: The barrier's logarithmic schedule (its 56-bit threshold chain: 694 logic cells of the
     #: iCE40 UP5K, which leaves it out to fit); without it that kind holds the barrier.
     logarithmic_barrier: bool = True
+    #: Each lane's fields in this many banks (a power of two), group g in bank g mod B: an update
+    #: row holds an entry for every bank of every lane, so a hop's rows are as many as its busiest
+    #: bank needs, not its busiest lane (hdl/lane.py).
+    field_banks: int = 1
 
     def __post_init__(self):
         checks = [
             ("lanes", 1, 32), ("groups", 1, 1 << 16), ("edge_depth", 1, 1 << 20),
-            ("weight_bits", 2, 16), ("counter_bits", 8, 64), ("cell_bits", 0, 8),
+            ("weight_bits", 2, 16), ("counter_bits", 8, 64), ("cell_bits", 0, 8), ("field_banks", 1, 16),
         ]
         for name, lo, hi in checks:
             value = getattr(self, name)
@@ -177,6 +181,8 @@ class ArrayGeometry:
                 raise TypeError(f"{name} must be an int, not {type(value).__name__}")
             if not lo <= value <= hi:
                 raise ValueError(f"{name} must be in {lo} .. {hi}, not {value}")
+        if self.field_banks & (self.field_banks - 1):
+            raise ValueError(f"field_banks must be a power of two, not {self.field_banks}")
         if not isinstance(self.logarithmic_barrier, bool):
             raise TypeError(f"logarithmic_barrier must be a bool, not {type(self.logarithmic_barrier).__name__}")
 
@@ -201,6 +207,39 @@ class ArrayGeometry:
     @property
     def row_bits(self):
         return _bits_for(self.groups - 1)
+
+    @property
+    def bank_bits(self):
+        """Bits of a group's field bank: its low bits."""
+        return (self.field_banks - 1).bit_length()
+
+    @property
+    def bank_depth(self):
+        """Fields a bank holds: every field_banks-th group's."""
+        return -(-self.groups // self.field_banks)
+
+    @property
+    def edge_entry_bits(self):
+        """An update entry: the target's group and the coupling."""
+        return self.row_bits + self.weight_bits
+
+    @property
+    def edge_word_entries(self):
+        """Entries E a bus word of EDGES carries: as many of a row's banks as fit 32 bits (a power
+        of two), so that banks do not multiply the words a program sends (G1 at 8 lanes, 2 banks:
+        a word holds both 16-bit entries of a row)."""
+        fit = min(self.field_banks, 32 // self.edge_entry_bits) if self.edge_entry_bits <= 32 else 1
+        return 1 << (max(fit, 1).bit_length() - 1)
+
+    @property
+    def edge_words(self):
+        """Bus words W of EDGES per update row and lane: field_banks / edge_word_entries."""
+        return self.field_banks // self.edge_word_entries
+
+    @property
+    def columns(self):
+        """Entries of an update row: one per bank of every lane, column = lane * field_banks + bank."""
+        return self.lanes * self.field_banks
 
     @property
     def col_bits(self):
@@ -267,7 +306,7 @@ class ArrayGeometry:
 
     @property
     def index_bits(self):
-        return max(self.row_bits, self.edge_addr_bits, _bits_for(2 * len(Counter)), 4)
+        return max(self.row_bits, _bits_for(self.edge_depth * self.edge_words - 1), _bits_for(2 * len(Counter)), 4)
 
     @property
     def lane_addr_bits(self):
@@ -296,7 +335,7 @@ class ArrayGeometry:
             return None
         per_lane = (region in (Region.CELLS, Region.LINKS, Region.DEGREES, Region.EDGES, Region.BOXES)
                     or (region == Region.STATE and self.qp))
-        depth = {Region.REGS: len(Reg), Region.EDGES: self.edge_depth}.get(region, self.groups)
+        depth = {Region.REGS: len(Reg), Region.EDGES: self.edge_depth * self.edge_words}.get(region, self.groups)
         return per_lane, depth
 
     def region_of(self, address):

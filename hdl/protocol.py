@@ -12,14 +12,14 @@ from enum import IntEnum
 __all__ = ["SYNC", "PROTOCOL_VERSION", "MAX_PAYLOAD", "MAGIC", "Command", "Status", "crc16_ccitt"]
 
 SYNC = 0xA5
-PROTOCOL_VERSION = 5
+PROTOCOL_VERSION = 6
 MAX_PAYLOAD = 1024          # bytes, a multiple of 4
 MAGIC = b"LIM1"
 CRC_INIT = 0xFFFF
 
 
 class Command(IntEnum):
-    IDENTIFY = 0x01  # -> MAGIC, version, board id, lanes, weight_bits, counter_bits, cell_bits, features, groups (2), edge_depth (4), clk_hz (4), problem digest (4)
+    IDENTIFY = 0x01  # -> MAGIC, version, board id, lanes, weight_bits, counter_bits, cell_bits, features, groups (2), edge_depth (4), clk_hz (4), problem digest (4), field banks
     WRITE = 0x02     # address, word, word, ...: bus writes at address, address + 1, ...
     READ = 0x03      # address, count: -> count words read at address, address + 1, ...
     RESET = 0x04     # reset the array's registers and counters (memories keep their contents)

@@ -27,7 +27,7 @@ from .settings import SettingsError, check_fits_build
 
 __all__ = ["default_problem", "fit_geometry", "run_anneal", "array_throughput", "write_result"]
 
-DEFAULT_GEOMETRY = ArrayGeometry(lanes=8, groups=256, edge_depth=8192)
+DEFAULT_GEOMETRY = ArrayGeometry(lanes=8, groups=256, edge_depth=8192, field_banks=2)   # the ULX3S build's
 _Q = 2 ** ARG_FRAC_BITS
 
 
@@ -36,11 +36,13 @@ def default_problem():
     return load_named("G1")
 
 
-def fit_geometry(problem, lanes, base=DEFAULT_GEOMETRY):
-    """``base`` with ``lanes`` lanes, its memories doubled until ``problem`` fits."""
+def fit_geometry(problem, lanes, base=DEFAULT_GEOMETRY, field_banks=None):
+    """``base`` with ``lanes`` lanes (and ``field_banks``, if given), its memories doubled until
+    ``problem`` fits."""
     groups, depth = base.groups, base.edge_depth
+    banks = base.field_banks if field_banks is None else field_banks
     while True:
-        geometry = replace(base, lanes=lanes, groups=groups, edge_depth=depth)
+        geometry = replace(base, lanes=lanes, groups=groups, edge_depth=depth, field_banks=banks)
         try:
             return geometry, map_problem(problem, geometry)
         except MappingError as exc:
@@ -206,7 +208,7 @@ def run_anneal(problem, settings, progress=None, waves=False, target="rtl", port
 def _run(problem, settings, progress, waves, where):
     config = settings.to_config()
     if where.geometry is None:
-        geometry, program = fit_geometry(problem, settings.lanes)
+        geometry, program = fit_geometry(problem, settings.lanes, field_banks=settings.field_banks)
     else:
         check_fits_build(settings, where.geometry, f"the array on {where.label}")
         geometry, program = where.geometry, map_problem(problem, where.geometry)
@@ -294,6 +296,7 @@ def _run(problem, settings, progress, waves, where):
         "problem": {"name": problem.name, "spins": problem.n, "couplings": problem.m,
                     "sha256": problem.digest()},
         "array": {"lanes": geometry.lanes, "groups": geometry.groups, "edge_depth": geometry.edge_depth,
+                  "field_banks": geometry.field_banks,
                   "weight_bits": geometry.weight_bits, "counter_bits": geometry.counter_bits,
                   "groups_used": program.n_groups, "colours": len(program.colour_groups),
                   "update_rows_per_lane": program.update_rows, "compiled": settings.compiled},

@@ -71,6 +71,8 @@ def _anneal_parser(sub):
                    help="sweeps at the end over which the barrier rises (default: 5%% of the sweeps)")
     _add_seed(p, d.seed)
     p.add_argument("--lanes", type=int, default=d.lanes, help="parallel update lanes of the array")
+    p.add_argument("--field-banks", type=int, default=None, metavar="B", help=FIELD_BANKS_HELP + " (default: 2, "
+                   "as the ULX3S build; a board's own on a board)")
     p.add_argument("--compiled", action="store_true",
                    help="the problem built into the array's gateware (spin problems): a group of lanes decided "
                         "every cycle, no update rows streamed, no program sent; the same device, bit for bit")
@@ -95,6 +97,8 @@ def _anneal_parser(sub):
 #: The options every command that has them shares, with one meaning each.
 QUIET_HELP = "no progress display and no detail: only the result lines, failures and where the files went"
 SEED_HELP = "PRNG seed of the array's lanes (and of the start state, where one is drawn)"
+FIELD_BANKS_HELP = ("the programmable array's fields in B banks per lane (1, 2, 4, 8, 16): a hop's update rows "
+                    "carry an entry per bank, B field updates a lane and cycle, for B times the rows' memory")
 SIMULATOR_HELP = "where the RTL runs next to the golden model, which checks it ('golden': the model only)"
 
 
@@ -165,8 +169,8 @@ def _cmd_anneal(args):
         gain_schedule="constant" if args.gain is not None else args.gain_schedule,
         gain_start_kt=args.gain if args.gain is not None else args.gain_start,
         gain_end_kt=args.gain if args.gain is not None else args.gain_end, gain_rate=args.gain_rate, seed=args.seed,
-        lanes=args.lanes, checkpoints=args.checkpoints, simulator=args.simulator, compiled=args.compiled,
-        **_device_settings(args)).validate()
+        lanes=args.lanes, field_banks=args.field_banks, checkpoints=args.checkpoints, simulator=args.simulator,
+        compiled=args.compiled, **_device_settings(args)).validate()
     problem = _load_problem(args.problem) if args.problem else default_problem()
     if args.port and args.sim_board:
         raise SettingsError("--port and --sim-board exclude each other")
@@ -384,6 +388,8 @@ def _build_parser(sub):
                         "L x L toroidal +-1 lattice): the bitstream runs it, and only it, a group per cycle")
     p.add_argument("--lanes", type=int, default=None,
                    help="lanes of the array (default: the board's); a compiled problem's groups are this wide")
+    p.add_argument("--field-banks", type=int, default=None, metavar="B",
+                   help=FIELD_BANKS_HELP + " (default: the board's; not with --problem)")
     p.add_argument("--clock-mhz", type=float, default=None,
                    help="the array's clock from the board's PLL (ULX3S; default: the board's, 30 MHz): a "
                         "design that misses timing at the default can be built for the Fmax it reached")
@@ -400,9 +406,13 @@ def _cmd_build(args):
     from ..boards.targets import BOARDS
     from .toolchain import build_bitstream, build_report_path, format_report
     geometry = None
-    if args.lanes is not None:
+    if args.field_banks is not None and args.problem is not None:
+        raise SettingsError("a compiled array keeps no fields in memory: --field-banks is for the programmable build")
+    if args.lanes is not None or args.field_banks is not None:
+        base = BOARDS[args.board].geometry
         try:
-            geometry = replace(BOARDS[args.board].geometry, lanes=args.lanes)
+            geometry = replace(base, lanes=base.lanes if args.lanes is None else args.lanes,
+                               field_banks=base.field_banks if args.field_banks is None else args.field_banks)
         except ValueError as exc:
             raise SettingsError(str(exc)) from None
     clock_hz = None

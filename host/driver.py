@@ -29,7 +29,7 @@ class BoardIdentity:
         if version != PROTOCOL_VERSION:
             raise ProtocolError(f"board speaks protocol {version}, this host {PROTOCOL_VERSION}")
         board_id, lanes, weight_bits, counter_bits, cell_bits, features = payload[5:11]
-        groups, edge_depth, clk_hz, digest = struct.unpack_from("<HIII", payload, 11)
+        groups, edge_depth, clk_hz, digest, field_banks = struct.unpack_from("<HIIIB", payload, 11)
         self.compiled = bool(features & 2)
         self.problem_digest = digest if self.compiled else None
         self.version = version
@@ -37,12 +37,12 @@ class BoardIdentity:
         self.clk_hz = clk_hz
         self.geometry = ArrayGeometry(lanes=lanes, groups=groups, edge_depth=edge_depth,
                                       weight_bits=weight_bits, counter_bits=counter_bits, cell_bits=cell_bits,
-                                      logarithmic_barrier=bool(features & 1))
+                                      logarithmic_barrier=bool(features & 1), field_banks=field_banks)
 
     def to_dict(self):
         g = self.geometry
         return {"board": self.board, "protocol": self.version, "clk_hz": self.clk_hz, "lanes": g.lanes,
-                "groups": g.groups, "edge_depth": g.edge_depth, "weight_bits": g.weight_bits,
+                "groups": g.groups, "edge_depth": g.edge_depth, "field_banks": g.field_banks, "weight_bits": g.weight_bits,
                 "counter_bits": g.counter_bits, "logarithmic_barrier": g.logarithmic_barrier,
                 "compiled_problem": None if self.problem_digest is None else f"{self.problem_digest:08x}"}
 

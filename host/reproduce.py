@@ -106,7 +106,8 @@ def reproduce(path, problem_path=None, simulator=None, port=None, progress=None)
         raise ReproduceError("this run was on a real board: give its serial port with --port")
     a = original["array"]
     geometry = ArrayGeometry(lanes=a["lanes"], groups=a["groups"], edge_depth=a["edge_depth"],
-                             weight_bits=a.get("weight_bits", 8), counter_bits=a.get("counter_bits", 48))
+                             weight_bits=a.get("weight_bits", 8), counter_bits=a.get("counter_bits", 48),
+                             field_banks=a.get("field_banks", 1))   # results from before the banks had one
     if settings.simulator == "golden" and target != "rtl":
         target = "rtl"   # the golden model alone, on the board's geometry
     rerun = run_anneal(problem, settings, progress, target=target, port=port, board=board, geometry=geometry)

@@ -164,6 +164,7 @@ class AnnealSettings:
     gain_rate: float = None
     seed: int = 1
     lanes: int = 8
+    field_banks: int = None             # each lane's field banks (hdl/lane.py); None: the array's own
     checkpoints: int = 10
     simulator: str = "verilator"
     compiled: bool = False              # the problem built into the array (hdl/compiled.py): spins only
@@ -227,6 +228,13 @@ class AnnealSettings:
             raise SettingsError("a compiled array runs in verilator or icarus (or on the golden model)")
         if not isinstance(self.lanes, int) or not 1 <= self.lanes <= 32:
             raise SettingsError(f"lanes must be from 1 to 32, not {self.lanes!r}")
+        if self.field_banks is not None:
+            if (not isinstance(self.field_banks, int) or not 1 <= self.field_banks <= 16
+                    or self.field_banks & (self.field_banks - 1)):
+                raise SettingsError(f"field banks must be 1, 2, 4, 8 or 16, not {self.field_banks!r}")
+            if self.compiled:
+                raise SettingsError("a compiled array keeps no fields in memory: --field-banks is for the "
+                                    "programmable array")
         if not isinstance(self.seed, int) or not 0 <= self.seed < 2 ** 32:
             raise SettingsError(f"seed must be a whole number from 0 to {2 ** 32 - 1}, not {self.seed!r}")
         if self.resolved:
@@ -308,10 +316,14 @@ class AnnealSettings:
 
 
 def check_fits_build(settings, geometry, where="this build"):
-    """Refuse a run that needs a schedule kind ``geometry``'s build leaves out."""
+    """Refuse a run that needs a schedule kind ``geometry``'s build leaves out, or field banks it
+    was not built with."""
     if settings.schedule == "logarithmic" and not geometry.logarithmic_barrier:
         raise SettingsError(f"{where} leaves out the barrier's logarithmic schedule (to fit its FPGA); "
                             "use --schedule linear, exponential or constant")
+    if settings.field_banks not in (None, geometry.field_banks):
+        raise SettingsError(f"{where} keeps its fields in {geometry.field_banks} bank(s) per lane, not "
+                            f"{settings.field_banks}: leave out --field-banks, or build it with them")
 
 
 def format_notes(settings):

@@ -214,7 +214,8 @@ def format_report(r):
     g = r["geometry"]
     lanes = f"{g['lanes']} lane{'s' * (g['lanes'] > 1)}"
     memories = ("compiled in (no update rows)" if r.get("compiled_problem")
-                else f"{g['groups']} groups, {g['edge_depth']} update rows per lane")
+                else f"{g['groups']} groups, {g['edge_depth']} update rows per lane, fields in "
+                     f"{g.get('field_banks', 1)} bank{'s' * (g.get('field_banks', 1) > 1)}")
     lines = [f"board      {r['board']}: {r['description']}",
              f"array      {lanes}, {memories}; nextpnr {r.get('placer', 'heap')} placer, {r.get('router', 'router1')}"]
     for label, u in r["utilisation"].items():

@@ -41,8 +41,8 @@ class Program:
     base: np.ndarray           # (G, P) first update row of the cell
     rows: np.ndarray           # (G, P) update rows of the cell (0 for padding)
     reads: np.ndarray          # (G, P) neighbour reads per attempt: degree (+1 for a QP cell's own entry)
-    entry_group: np.ndarray    # (D, P) update row r, lane t: the target cell's group
-    entry_weight: np.ndarray   # (D, P) and the coupling; 0 where the row has no entry in lane t
+    entry_group: np.ndarray    # (D, P * B) update row r, column t * B + b (lane t, field bank b): the target cell's group
+    entry_weight: np.ndarray   # (D, P * B) and the coupling; 0 where the row has no entry there
     slot_of_node: np.ndarray   # (n,) g * P + lane
     colour_groups: list        # [(g0, g1)] group ranges, one per colour
     diagonal: np.ndarray = None   # (G, P) Q_ii of QP cells
@@ -86,8 +86,8 @@ class Program:
         what a hop of the source adds to the target's field (times the source's change)."""
         P = self.geometry.lanes
         source = np.repeat(np.arange(self.n_groups * P), self.rows.reshape(-1))
-        r, t = np.nonzero(self.entry_weight)
-        return source[r], self.entry_group[r, t] * P + t, self.entry_weight[r, t]
+        r, c = np.nonzero(self.entry_weight)
+        return source[r], self.entry_group[r, c] * P + c // self.geometry.field_banks, self.entry_weight[r, c]
 
     def spins_to_rows(self, spins_bits):
         """Node values (spin bits, or QP levels) to state RAM rows (G, P); padding slots hold 0."""
@@ -135,11 +135,15 @@ class Program:
         for region, word in words.items():
             writes += [(g.address(region, grp, lane), word(grp, lane))
                        for lane in range(P) for grp in range(self.n_groups)]
-        # the update rows, lane by lane, as arrays: 53,000 words for G1 at 8 lanes
+        # the update rows, lane by lane, as arrays: a row's entries for a lane's banks in
+        # edge_words words of edge_word_entries each (37,000 words for G1 at 8 lanes and 2 banks)
         first = g.address(Region.EDGES, 0)
         lane_step = g.address(Region.EDGES, 0, 1) - first if P > 1 else 0
-        addresses = first + lane_step * np.arange(P)[:, None] + np.arange(self.update_rows)[None, :]
-        entries = g.edge_word(self.entry_group.T, self.entry_weight.T)
+        addresses = first + lane_step * np.arange(P)[:, None] + np.arange(self.update_rows * g.edge_words)[None, :]
+        by_lane = (self.update_rows, P, g.edge_words, g.edge_word_entries)
+        packed = g.edge_word(self.entry_group.reshape(by_lane), self.entry_weight.reshape(by_lane))
+        shifts = g.edge_entry_bits * np.arange(g.edge_word_entries, dtype=np.int64)
+        entries = (packed << shifts).sum(axis=-1).transpose(1, 0, 2).reshape(P, -1)
         writes += zip(addresses.ravel().tolist(), entries.ravel().tolist())
         return writes
 
@@ -300,11 +304,13 @@ def map_problem(problem, geometry):
         mine = np.flatnonzero(own)
         src, dst, w = np.concatenate([src, mine]), np.concatenate([dst, mine]), np.concatenate([w, problem.diagonal[mine]])
     source_slot, target_slot = slot_of_node[src], slot_of_node[dst]
-    lane_of_target = target_slot % P
-    order = np.lexsort((target_slot, lane_of_target, source_slot))
-    source_slot, target_slot, lane_of_target, w = source_slot[order], target_slot[order], lane_of_target[order], w[order]
-    # rank of each entry among its source's entries into the same lane: its row within the source's rows
-    key = source_slot * P + lane_of_target
+    B = g.field_banks
+    column_of_target = (target_slot % P) * B + (target_slot // P) % B   # its lane's bank of its group
+    order = np.lexsort((target_slot, column_of_target, source_slot))
+    source_slot, target_slot, column_of_target, w = (source_slot[order], target_slot[order],
+                                                     column_of_target[order], w[order])
+    # rank of each entry among its source's entries into the same column: its row within the source's rows
+    key = source_slot * g.columns + column_of_target
     first = np.searchsorted(key, key, side="left")
     rank = np.arange(len(key)) - first
     rows_of = np.zeros(G * P, dtype=np.int64)
@@ -322,11 +328,11 @@ def map_problem(problem, geometry):
     if len(reads_of) and reads_of.max() >= 1 << g.reads_bits:
         raise MappingError(f"{problem.name}: a cell with {reads_of.max()} couplings; the array counts up to "
                            f"{(1 << g.reads_bits) - 1}", "edge_depth")
-    entry_group = np.zeros((D, P), dtype=np.int64)
-    entry_weight = np.zeros((D, P), dtype=np.int64)
+    entry_group = np.zeros((D, g.columns), dtype=np.int64)
+    entry_weight = np.zeros((D, g.columns), dtype=np.int64)
     row = base_of[source_slot] + rank
-    entry_group[row, lane_of_target] = target_slot // P
-    entry_weight[row, lane_of_target] = w
+    entry_group[row, column_of_target] = target_slot // P
+    entry_weight[row, column_of_target] = w
 
     valid = slots >= 0
     bias = np.zeros((G, P), dtype=np.int64)

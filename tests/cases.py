@@ -13,8 +13,9 @@ from lim.sim.mapping import map_problem
 from lim.sim.problem import IsingProblem, QpProblem, random_maxcut, random_qp
 
 SMALL = ArrayGeometry(lanes=4, groups=64, edge_depth=1024)
-# 3 lanes (not a power of two) and 12-bit counters, so that runs drive counters to saturation.
-TINY = ArrayGeometry(lanes=3, groups=16, edge_depth=256, counter_bits=12)
+# 3 lanes (not a power of two) and 12-bit counters, so that runs drive counters to saturation;
+# each lane's fields in 4 banks (hdl/lane.py), SMALL's in one.
+TINY = ArrayGeometry(lanes=3, groups=16, edge_depth=256, counter_bits=12, field_banks=4)
 
 RATES = {  # a rate per schedule kind that moves the barrier within a few sweeps
     Schedule.CONSTANT: 0,
@@ -139,16 +140,25 @@ def edge_cases():
         RunConfig(seed=13, gain_log=gain(2.5), schedule=Schedule.LINEAR, barrier_end_q4=400, rate=1 << 17), [6, 200])
     add("three-lanes", t, random_maxcut(10, 15, seed=14, weights=(-1, 2)),
         RunConfig(seed=14, gain_log=gain(1), schedule=Schedule.LOGARITHMIC, barrier_end_q4=60, rate=1), [4])
+    # banked fields: every leaf's hop updates the centre's field in one bank, row after row (the
+    # bank forwards its write), while a dense problem's rows update several banks of a lane at once
+    add("star-forwarding-banked", t, star(13),
+        RunConfig(seed=20, gain_log=0, gain_schedule=Schedule.LINEAR, gain_end_log=gain(2.5), gain_rate=3 << 16,
+                  schedule=Schedule.CONSTANT), [3, 5], bits=np.ones(13, dtype=np.int64))   # the leaves' changes add up
+    add("dense-banked", t, with_biases(random_maxcut(40, 300, seed=21, weights=(-3, -1, 2, 5)), rng.integers(-4, 5, size=40)),
+        RunConfig(seed=21, gain_log=gain(0.3), gain_schedule=Schedule.EXPONENTIAL, gain_end_log=gain(3), gain_rate=3 << 26,
+                  schedule=Schedule.LINEAR, barrier_end_q4=200, rate=1 << 15), [2, 3])
     return cases
 
 
-def qp_geometry(bits, lanes=4):
-    return ArrayGeometry(lanes=lanes, groups=64, edge_depth=1024, cell_bits=bits)
+def qp_geometry(bits, lanes=4, field_banks=1):
+    return ArrayGeometry(lanes=lanes, groups=64, edge_depth=1024, cell_bits=bits, field_banks=field_banks)
 
 
 def qp_cases(seed=99):
-    """QP cells at 1, 3 (on 3 lanes), 5 and 8 bits: random definite and indefinite problems,
-    boxes, and the extremes (levels at the box edges, largest weights, biases and gain)."""
+    """QP cells at 1, 3 (on 3 lanes, fields in 2 banks), 5 and 8 bits: random definite and
+    indefinite problems, boxes, and the extremes (levels at the box edges, largest weights,
+    biases and gain)."""
     rng = np.random.default_rng(seed)
     cases = []
     for k, bits in enumerate((1, 1, 3, 3, 5, 5, 8, 8)):
@@ -161,7 +171,7 @@ def qp_cases(seed=99):
         config = RunConfig(seed=int(rng.integers(1 << 32)), **random_gain(rng, GAIN_KINDS[(k + 1) % 3]),
                            schedule=kind, barrier_start_q4=start, barrier_end_q4=start + int(rng.integers(0, 100)),
                            rate=RATES[kind])
-        g = qp_geometry(bits, lanes=3 if bits == 3 else 4)   # one build per precision
+        g = qp_geometry(bits, *((3, 2) if bits == 3 else (4, 1)))   # one build per precision
         levels = rng.integers(problem.low, problem.high + 1)
         cases.append((f"qp{k}-p{bits}-n{n}-{kind.name.lower()}", g,
                       Job(problem.name, map_problem(problem, g), levels, config,

@@ -76,9 +76,10 @@ def run_naive(program, initial_bits, config, sweeps):
                 if not program.valid[g, lane]:
                     continue
                 field = int(program.bias[g, lane])
+                column = lane * program.geometry.field_banks + g % program.geometry.field_banks   # its field's bank
                 for e in range(program.update_rows):
-                    w = int(program.entry_weight[e, lane])
-                    if w == 0 or int(program.entry_group[e, lane]) != g:
+                    w = int(program.entry_weight[e, column])
+                    if w == 0 or int(program.entry_group[e, column]) != g:
                         continue
                     totals[Counter.READS] += 1
                     source_group, source_lane = owner[e]

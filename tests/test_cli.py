@@ -205,3 +205,38 @@ def test_bounds_for_one_workload(tmp_path, capsys):
 def test_bounds_bad_input(args, message):
     proc = subprocess.run([LIM, "bounds", *args], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2 and message in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["anneal", "--field-banks", "3", "--simulator", "golden"], "field banks must be 1, 2, 4, 8 or 16, not 3"),
+    (["anneal", "--field-banks", "0", "--simulator", "golden"], "field banks must be 1, 2, 4, 8 or 16, not 0"),
+    (["anneal", "--field-banks", "32", "--simulator", "golden"], "field banks must be 1, 2, 4, 8 or 16, not 32"),
+    (["anneal", "--field-banks", "4", "--compiled", "--simulator", "golden"], "keeps no fields in memory"),
+    # a board's banks are built in: the iCEBreaker's lane keeps its fields in one
+    (["anneal", "--field-banks", "2", "--sim-board", "--board", "icebreaker", "--sweeps", "40"],
+     "keeps its fields in 1 bank(s) per lane, not 2"),
+    (["build", "--board", "ulx3s", "--field-banks", "3"], "field_banks must be a power of two, not 3"),
+    (["build", "--board", "ulx3s", "--field-banks", "32"], "field_banks must be in 1 .. 16, not 32"),
+    (["build", "--board", "ulx3s", "--problem", "torus4", "--field-banks", "2"], "keeps no fields in memory"),
+])
+def test_field_banks_an_array_cannot_have_are_refused(argv, message, tmp_path, capsys):
+    from lim.host.cli import main
+    assert main([*argv, "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+    assert not list(tmp_path.iterdir())
+
+
+def test_field_banks_change_the_cycles_not_the_run(tmp_path):
+    """The same G1 run with its fields in 1 and in 4 banks per lane: the same states, hops and
+    energy (the banks hold the same fields), fewer cycles (a hop streams fewer update rows)."""
+    from lim.host.api import run
+    from lim.host.settings import AnnealSettings
+    runs = {banks: run("G1", "golden", AnnealSettings(sweeps=20, field_banks=banks)).data for banks in (1, 4)}
+    one, four = runs[1], runs[4]
+    assert one["array"]["field_banks"] == 1 and four["array"]["field_banks"] == 4
+    assert one["objective"] == four["objective"]
+    assert {k: v for k, v in one["counters"].items() if k != "CYCLES"} == \
+           {k: v for k, v in four["counters"].items() if k != "CYCLES"}
+    assert four["array"]["update_rows_per_lane"] < 0.6 * one["array"]["update_rows_per_lane"]
+    assert four["counters"]["CYCLES"] < 0.7 * one["counters"]["CYCLES"]

@@ -29,21 +29,25 @@ def test_the_gset_graphs_take_as_few_colours_as_dsatur_finds(name, colours):
     assert not np.any(group_of[p.rows] == group_of[p.cols])
 
 
-def test_every_coupling_is_an_update_entry_of_both_ends():
-    """Walking the memory images as the RTL does: the rows of a cell (LINKS) hold, lane by lane,
-    its neighbours' groups and couplings (EDGES), each neighbour once, in the lane it lives in."""
+@pytest.mark.parametrize("banks", [1, 4])
+def test_every_coupling_is_an_update_entry_of_both_ends(banks):
+    """Walking the memory images as the RTL does: the rows of a cell (LINKS) hold, lane by lane
+    and bank by bank, its neighbours' groups and couplings (EDGES), each neighbour once, in the
+    lane it lives in and the bank of its group."""
     p = random_maxcut(40, 200, seed=2, weights=(-3, 5))
-    g = ArrayGeometry(lanes=4, groups=64, edge_depth=2048)
+    g = ArrayGeometry(lanes=4, groups=64, edge_depth=2048, field_banks=banks)
     prog = map_problem(p, g)
     seen = {}
     for node, slot in enumerate(prog.slot_of_node.tolist()):
         grp, lane = divmod(slot, g.lanes)
         base, rows = int(prog.base[grp, lane]), int(prog.rows[grp, lane])
         for r in range(base, base + rows):
-            for t in range(g.lanes):
-                w = int(prog.entry_weight[r, t])
+            for column in range(g.columns):
+                w = int(prog.entry_weight[r, column])
                 if w:
-                    key = (node, int(prog.entry_group[r, t]) * g.lanes + t)
+                    t, bank = divmod(column, banks)
+                    assert int(prog.entry_group[r, column]) % banks == bank
+                    key = (node, int(prog.entry_group[r, column]) * g.lanes + t)
                     assert key not in seen
                     seen[key] = w
         assert prog.reads[grp, lane] == sum(1 for (i, _) in seen if i == node)
@@ -52,10 +56,11 @@ def test_every_coupling_is_an_update_entry_of_both_ends():
         expected[(i, int(prog.slot_of_node[j]))] = J
         expected[(j, int(prog.slot_of_node[i]))] = J
     assert seen == expected
-    # a cell's rows are as few as its busiest lane needs, and the rows of all cells do not overlap
+    # a cell's rows are as few as its busiest bank needs, and the rows of all cells do not overlap
     busiest = {}
     for (i, target) in seen:
-        busiest[(i, target % g.lanes)] = busiest.get((i, target % g.lanes), 0) + 1
+        column = (target % g.lanes, target // g.lanes % banks)
+        busiest[(i, column)] = busiest.get((i, column), 0) + 1
     for node, slot in enumerate(prog.slot_of_node.tolist()):
         need = max((c for (i, _), c in busiest.items() if i == node), default=0)
         assert prog.rows.reshape(-1)[slot] == need

@@ -57,3 +57,19 @@ def test_uart_loopback_back_to_back(divider):
     sim.add_testbench(bench)
     sim.run()
     assert received == sent
+
+
+def test_identify_carries_the_whole_geometry():
+    """The host maps a problem for the geometry IDENTIFY reports: every field that changes the
+    memory images (lanes, groups, edge depth, formats, field banks) comes back as built."""
+    from dataclasses import replace
+    from lim.boards.targets import BOARDS
+    from lim.hdl.command import identify_payload
+    from lim.hdl.params import ArrayGeometry
+    from lim.host.driver import BoardIdentity
+    geometries = [BOARDS["ulx3s"].geometry, BOARDS["icebreaker"].geometry,
+                  ArrayGeometry(lanes=3, groups=16, edge_depth=256, counter_bits=12, field_banks=4),
+                  replace(ArrayGeometry(cell_bits=5, weight_bits=12), field_banks=16)]
+    for geometry in geometries:
+        identity = BoardIdentity(identify_payload(geometry, 2, 30_000_000))
+        assert identity.geometry == geometry and identity.clk_hz == 30_000_000
