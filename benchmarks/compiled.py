@@ -58,9 +58,9 @@ def sweep(board_lanes):
         for board, lanes_list in board_lanes.items():
             target = BOARDS[board]
             for lanes in lanes_list:
-                geometry = fitted(problem, lanes, target.geometry.field_banks)
                 own = replace(target.geometry, lanes=lanes)
                 for compiled in (False, True):
+                    geometry = fitted(problem, lanes, 1 if compiled else target.geometry.field_banks)
                     if not compiled and fitted_on(problem, own) is None:
                         continue
                     t0 = time.perf_counter()

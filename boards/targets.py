@@ -71,10 +71,12 @@ BOARDS = {
         synth_opts="-dsp", placer="static"),
     "ulx3s": BoardTarget(
         "ulx3s", 2, "amaranth_boards.ulx3s:ULX3S_85F_Platform",
-        # fields in 2 banks per lane: G1's hops stream 4,593 update rows a lane instead of 6,647
-        # (1.02e7 spin updates per second at 30 MHz against 7.7e6), and the rows of G22, the
-        # largest Gset instance it holds, still fit the 8,192 (benchmarks/compiled.py)
-        ArrayGeometry(lanes=8, groups=256, edge_depth=8192, counter_bits=48, field_banks=2), 1_000_000, "ecp5",
+        # fields in 4 banks per lane: G1's hops stream 2,722 update rows a lane instead of 6,647
+        # with one (1.48e7 spin updates per second at 30 MHz against 7.7e6); 4,096 rows of 4
+        # entries take the block RAM 8,192 rows of 2 would, hold G22 (3,678 rows; the largest
+        # Gset instance the 256 groups hold) and problems of G1's density up to 1,196 spins
+        # (1,590 with 2 banks, 1,426 with one; benchmarks/compiled.py, lim build)
+        ArrayGeometry(lanes=8, groups=256, edge_depth=4096, counter_bits=48, field_banks=4), 1_000_000, "ecp5",
         "ULX3S (ECP5 LFE5U-85F, 84k LUT4, 208 x 18 kbit EBR), 25 MHz oscillator and PLL, FT231X serial",
         pll_hz=30_000_000),
 }

@@ -3,7 +3,7 @@
 Every constant and table here is cited by ``docs/architecture.md``; the RTL is elaborated from
 them and the golden model computes with them, so the two cannot drift apart.
 """
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import IntEnum
 import math
 
@@ -185,6 +185,12 @@ class ArrayGeometry:
             raise ValueError(f"field_banks must be a power of two, not {self.field_banks}")
         if not isinstance(self.logarithmic_barrier, bool):
             raise TypeError(f"logarithmic_barrier must be a bool, not {type(self.logarithmic_barrier).__name__}")
+
+    def compiled(self):
+        """This geometry as a compiled array's (hdl/compiled.py): it keeps no fields in memory, so
+        one bank, and a problem's slot order (its pipeline's) does not follow the programmable
+        build's banks (sim/mapping.py balances each lane's banks)."""
+        return replace(self, field_banks=1)
 
     @property
     def qp(self):

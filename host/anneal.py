@@ -27,7 +27,7 @@ from .settings import SettingsError, check_fits_build
 
 __all__ = ["default_problem", "fit_geometry", "run_anneal", "array_throughput", "write_result"]
 
-DEFAULT_GEOMETRY = ArrayGeometry(lanes=8, groups=256, edge_depth=8192, field_banks=2)   # the ULX3S build's
+DEFAULT_GEOMETRY = ArrayGeometry(lanes=8, groups=256, edge_depth=4096, field_banks=4)   # the ULX3S build's
 _Q = 2 ** ARG_FRAC_BITS
 
 
@@ -161,7 +161,8 @@ class _Target:
         from .driver import LimBoard
         if kind == "sim-board":
             from .simboard import SimulatedBoard
-            sim = SimulatedBoard(BOARDS[board].geometry, settings.simulator, waves=waves, program=program)
+            geometry = BOARDS[board].geometry if program is None else program.geometry
+            sim = SimulatedBoard(geometry, settings.simulator, waves=waves, program=program)
             progress.stage(f"building the simulated {board} board ({settings.simulator})")
             sim.build()
             progress.done("ready")
@@ -192,7 +193,8 @@ def run_anneal(problem, settings, progress=None, waves=False, target="rtl", port
     if target == "sim-board":   # refuse what the board cannot run before building its model
         from ..boards.targets import BOARDS
         check_fits_build(settings, BOARDS[board].geometry, f"the {board} build")
-        program = map_problem(problem, BOARDS[board].geometry)
+        on_board = BOARDS[board].geometry
+        program = map_problem(problem, on_board.compiled() if settings.compiled else on_board)
         if settings.compiled and program.geometry.qp:
             raise SettingsError("a compiled array holds spin problems; run a QP on the programmable array")
     with ExitStack() as stack:
@@ -208,7 +210,7 @@ def run_anneal(problem, settings, progress=None, waves=False, target="rtl", port
 def _run(problem, settings, progress, waves, where):
     config = settings.to_config()
     if where.geometry is None:
-        geometry, program = fit_geometry(problem, settings.lanes, field_banks=settings.field_banks)
+        geometry, program = fit_geometry(problem, settings.lanes, field_banks=1 if settings.compiled else settings.field_banks)
     else:
         check_fits_build(settings, where.geometry, f"the array on {where.label}")
         geometry, program = where.geometry, map_problem(problem, where.geometry)

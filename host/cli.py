@@ -71,7 +71,7 @@ def _anneal_parser(sub):
                    help="sweeps at the end over which the barrier rises (default: 5%% of the sweeps)")
     _add_seed(p, d.seed)
     p.add_argument("--lanes", type=int, default=d.lanes, help="parallel update lanes of the array")
-    p.add_argument("--field-banks", type=int, default=None, metavar="B", help=FIELD_BANKS_HELP + " (default: 2, "
+    p.add_argument("--field-banks", type=int, default=None, metavar="B", help=FIELD_BANKS_HELP + " (default: 4, "
                    "as the ULX3S build; a board's own on a board)")
     p.add_argument("--compiled", action="store_true",
                    help="the problem built into the array's gateware (spin problems): a group of lanes decided "

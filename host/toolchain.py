@@ -120,7 +120,7 @@ def compiled_target(target, problem):
     from .anneal import fit_geometry
     if target.geometry.qp:
         raise ValueError("a compiled array holds spin problems")
-    geometry, program = fit_geometry(problem, target.geometry.lanes, base=target.geometry)
+    geometry, program = fit_geometry(problem, target.geometry.lanes, base=target.geometry.compiled())
     return replace(target, geometry=geometry), program
 
 

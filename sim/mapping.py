@@ -184,40 +184,64 @@ def _colouring(neighbours):
     return colour, degree
 
 
-def _balanced_lanes(n, rows, cols, colour, degree, P):
-    """A lane for every node, so that each node's neighbours spread evenly over the lanes.
+def _balanced_columns(n, rows, cols, colour, degree, P, B):
+    """A column for every node: its lane and its field bank, column = lane * B + bank.
 
-    A hop streams as many update rows as the hopping cell has neighbours in its busiest lane, so
-    the sum over cells of that maximum is what the sweep pays for. Nodes are placed greedily
-    (colour by colour, largest degree first) in the lane that raises the fewest of their
-    neighbours' maxima, among the lanes with room left in the colour (ceil(size / P) cells each:
-    the colour keeps its fewest groups)."""
-    lane_of = np.full(n, -1, dtype=np.int64)
-    if P == 1:
-        return np.zeros(n, dtype=np.int64)
+    A hop streams as many update rows as the hopping cell has neighbours in its busiest column
+    (a lane's bank), so the sum over cells of that maximum is what the sweep pays for. Nodes are
+    placed greedily (colour by colour, largest degree first) in the column that raises the fewest
+    of their neighbours' maxima, among the columns with room left in the colour: a lane holds
+    ceil(size / P) cells of it, in the colour's groups g0, g0 + 1, .. (the colour keeps its fewest
+    groups), and the bank of group g is g mod B, so bank b has room for the positions k with
+    (g0 + k) mod B = b."""
+    column_of = np.zeros(n, dtype=np.int64)
+    if P * B == 1:
+        return column_of
     indptr = np.zeros(n + 1, dtype=np.int64)
     np.add.at(indptr, np.concatenate([rows, cols]) + 1, 1)
     indptr = np.cumsum(indptr)
     order = np.argsort(np.concatenate([rows, cols]), kind="stable")
     adjacent = np.concatenate([cols, rows])[order]
-    count = np.zeros((n, P), dtype=np.int64)     # neighbours of each node placed in each lane
+    count = np.zeros((n, P * B), dtype=np.int64)     # neighbours of each node placed in each column
     busiest = np.zeros(n, dtype=np.int64)
-    lanes = np.arange(P)
+    columns = np.arange(P * B)
+    g0 = 0
     for c in range(colour.max() + 1 if n else 0):
         members = np.flatnonzero(colour == c)
         members = members[np.argsort(-degree[members], kind="stable")]
-        room = np.full(P, -(-len(members) // P), dtype=np.int64)
+        positions = -(-len(members) // P)
+        room = np.tile(np.bincount((g0 + np.arange(positions)) % B, minlength=B), P)
         for v in members.tolist():
             nb = adjacent[indptr[v]:indptr[v + 1]]
-            raised = (count[nb] == busiest[nb, None]).sum(axis=0)   # maxima raised, per lane
+            raised = (count[nb] == busiest[nb, None]).sum(axis=0)   # maxima raised, per column
             load = count[nb].sum(axis=0)
-            cost = np.where(room > 0, raised * (1 << 20) + load * P + lanes, np.iinfo(np.int64).max)
-            lane = int(np.argmin(cost))
-            lane_of[v] = lane
-            room[lane] -= 1
-            count[nb, lane] += 1
-            busiest[nb] = np.maximum(busiest[nb], count[nb, lane])
-    return lane_of
+            cost = np.where(room > 0, raised * (1 << 20) + load * P * B + columns, np.iinfo(np.int64).max)
+            column = int(np.argmin(cost))
+            column_of[v] = column
+            room[column] -= 1
+            count[nb, column] += 1
+            busiest[nb] = np.maximum(busiest[nb], count[nb, column])
+        g0 += positions
+    return column_of
+
+
+def _lane_columns(members, column_of, P, B, g0):
+    """A colour's ``members`` (by degree) as each lane's list of cells in the colour's groups from
+    g0 on: position k holds the next of the lane's cells in bank (g0 + k) mod B, or -1 (padding)."""
+    positions = -(-len(members) // P)
+    lanes = []
+    for lane in range(P):
+        banked = [[v for v in members if column_of[v] == lane * B + b] for b in range(B)]
+        taken = [0] * B
+        column = []
+        for k in range(positions):
+            b = (g0 + k) % B
+            column.append(banked[b][taken[b]] if taken[b] < len(banked[b]) else -1)
+            taken[b] += 1
+        while column and column[-1] < 0:
+            column.pop()
+        lanes.append(column)
+    return lanes
 
 
 def _lead_with_the_unread(columns, before, neighbours):
@@ -276,12 +300,14 @@ def map_problem(problem, geometry):
 
     groups = []       # list of node lists (length P, -1 = padding)
     colour_groups = []
-    lane_of = _balanced_lanes(problem.n, rows, cols, colour, degree, P)
+    B = g.field_banks
+    column_of = _balanced_columns(problem.n, rows, cols, colour, degree, P, B)
     for c in range(colour.max() + 1 if problem.n else 0):
         members = np.flatnonzero(colour == c)
-        members = members[np.argsort(-degree[members], kind="stable")]
-        columns = _lead_with_the_unread([[v for v in members.tolist() if lane_of[v] == lane] for lane in range(P)],
-                                        groups, neighbours)
+        members = members[np.argsort(-degree[members], kind="stable")].tolist()
+        columns = _lane_columns(members, column_of, P, B, len(groups))
+        if B == 1:   # the compiled array's lead order (it keeps no fields: one bank); banks fix the positions
+            columns = _lead_with_the_unread(columns, groups, neighbours)
         g0 = len(groups)
         for k in range(max(len(col) for col in columns)):
             groups.append([col[k] if k < len(col) else -1 for col in columns])
@@ -304,7 +330,6 @@ def map_problem(problem, geometry):
         mine = np.flatnonzero(own)
         src, dst, w = np.concatenate([src, mine]), np.concatenate([dst, mine]), np.concatenate([w, problem.diagonal[mine]])
     source_slot, target_slot = slot_of_node[src], slot_of_node[dst]
-    B = g.field_banks
     column_of_target = (target_slot % P) * B + (target_slot // P) % B   # its lane's bank of its group
     order = np.lexsort((target_slot, column_of_target, source_slot))
     source_slot, target_slot, column_of_target, w = (source_slot[order], target_slot[order],

@@ -227,16 +227,16 @@ def test_field_banks_an_array_cannot_have_are_refused(argv, message, tmp_path, c
     assert not list(tmp_path.iterdir())
 
 
-def test_field_banks_change_the_cycles_not_the_run(tmp_path):
-    """The same G1 run with its fields in 1 and in 4 banks per lane: the same states, hops and
-    energy (the banks hold the same fields), fewer cycles (a hop streams fewer update rows)."""
+def test_field_banks_take_fewer_cycles_for_the_same_work(tmp_path):
+    """G1 with its fields in 1 and in 4 banks per lane: the banks change the mapping (each lane's
+    banks balanced), so the draws and the run differ, but not the work: the same attempts and
+    reads (every cell's degree each sweep), in fewer update rows and cycles."""
     from lim.host.api import run
     from lim.host.settings import AnnealSettings
     runs = {banks: run("G1", "golden", AnnealSettings(sweeps=20, field_banks=banks)).data for banks in (1, 4)}
     one, four = runs[1], runs[4]
     assert one["array"]["field_banks"] == 1 and four["array"]["field_banks"] == 4
-    assert one["objective"] == four["objective"]
-    assert {k: v for k, v in one["counters"].items() if k != "CYCLES"} == \
-           {k: v for k, v in four["counters"].items() if k != "CYCLES"}
-    assert four["array"]["update_rows_per_lane"] < 0.6 * one["array"]["update_rows_per_lane"]
-    assert four["counters"]["CYCLES"] < 0.7 * one["counters"]["CYCLES"]
+    for counter in ("ATTEMPTS", "READS", "SWEEPS"):
+        assert one["counters"][counter] == four["counters"][counter]
+    assert four["array"]["update_rows_per_lane"] < 0.45 * one["array"]["update_rows_per_lane"]
+    assert four["counters"]["CYCLES"] < 0.6 * one["counters"]["CYCLES"]

@@ -263,3 +263,23 @@ def test_a_build_that_does_not_fit_says_why_in_one_line(tmp_path):
     message = _build_failure(tmp_path, "lim_x")
     assert "Unable to place cell" in message and "ICESTORM_LC: 11615/ 5280 219%" in message
     assert "ICESTORM_RAM" not in message and "\n" not in message
+
+
+def test_a_compiled_array_keeps_no_field_banks():
+    """The programmable build's field banks change the mapping (each lane's banks balanced), but a
+    compiled array keeps no fields: its build, its simulated board and `lim anneal --compiled`
+    map the problem with one bank, so its slot order and pipeline are the same whatever the
+    board's banks."""
+    from lim.boards.targets import BOARDS
+    from lim.host.toolchain import compiled_target
+    from lim.sim.gset import load_named
+    board = BOARDS["ulx3s"]
+    assert board.geometry.field_banks > 1
+    g1 = load_named("G1")
+    one = compiled_target(replace(board, geometry=replace(board.geometry, field_banks=1)), g1)[1]
+    for banks in (2, 4):
+        target, program = compiled_target(replace(board, geometry=replace(board.geometry, field_banks=banks)), g1)
+        assert target.geometry.field_banks == 1
+        assert np.array_equal(program.slot_of_node, one.slot_of_node)
+    programmable = map_problem(g1, board.geometry)
+    assert not np.array_equal(programmable.slot_of_node, one.slot_of_node)

@@ -95,6 +95,20 @@ def test_geometry_validates_its_parameters(kwargs, error):
         ArrayGeometry(**kwargs)
 
 
+def test_banks_spread_each_cells_neighbours():
+    """With field banks a hop streams as many rows as its cell has neighbours in its busiest bank
+    of a lane: the mapping balances the banks too (each lane's positions in the colour are its
+    banks'), which the lanes' balance and the banks that positions give alone fall short of (G1 at
+    8 lanes: 4,593 rows with 2 banks, 3,317 with 4, against 4,092 and 2,722 balanced)."""
+    from lim.sim.gset import load_named
+    p = load_named("G1")
+    one = map_problem(p, ArrayGeometry(lanes=8, groups=128, edge_depth=8192)).update_rows
+    for banks, share in ((2, 0.65), (4, 0.45)):
+        prog = map_problem(p, ArrayGeometry(lanes=8, groups=128, edge_depth=8192, field_banks=banks))
+        assert prog.n_groups == 107   # the colours keep their fewest groups
+        assert prog.update_rows < share * one, (banks, prog.update_rows, one)
+
+
 def test_lanes_spread_each_cells_neighbours():
     """A hop streams as many rows as its cell has neighbours in its busiest lane; the mapping's
     lane choice keeps that sum below what lanes dealt in degree order give (the earlier layout)."""
