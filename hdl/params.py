@@ -192,6 +192,12 @@ class ArrayGeometry:
         build's banks (sim/mapping.py balances each lane's banks)."""
         return replace(self, field_banks=1)
 
+    def with_field_banks(self, banks):
+        """This geometry with its fields in ``banks`` banks and the same update-row memory: a lane's
+        EDGES keeps its edge_depth x field_banks entries, in rows of ``banks`` entries."""
+        banked = replace(self, field_banks=banks)   # validates ``banks``
+        return replace(banked, edge_depth=max(1, self.edge_depth * self.field_banks // banks))
+
     @property
     def qp(self):
         """Quadratic-programming cells (levels) rather than Ising spins."""

@@ -210,7 +210,8 @@ def run_anneal(problem, settings, progress=None, waves=False, target="rtl", port
 def _run(problem, settings, progress, waves, where):
     config = settings.to_config()
     if where.geometry is None:
-        geometry, program = fit_geometry(problem, settings.lanes, field_banks=1 if settings.compiled else settings.field_banks)
+        banks = 1 if settings.compiled else settings.field_banks   # a compiled array keeps no fields
+        geometry, program = fit_geometry(problem, settings.lanes, field_banks=banks)
     else:
         check_fits_build(settings, where.geometry, f"the array on {where.label}")
         geometry, program = where.geometry, map_problem(problem, where.geometry)

@@ -389,7 +389,8 @@ def _build_parser(sub):
     p.add_argument("--lanes", type=int, default=None,
                    help="lanes of the array (default: the board's); a compiled problem's groups are this wide")
     p.add_argument("--field-banks", type=int, default=None, metavar="B",
-                   help=FIELD_BANKS_HELP + " (default: the board's; not with --problem)")
+                   help=FIELD_BANKS_HELP + " (default: the board's; its update rows' block RAM kept, "
+                        "rows x banks; not with --problem)")
     p.add_argument("--clock-mhz", type=float, default=None,
                    help="the array's clock from the board's PLL (ULX3S; default: the board's, 30 MHz): a "
                         "design that misses timing at the default can be built for the Fmax it reached")
@@ -411,8 +412,9 @@ def _cmd_build(args):
     if args.lanes is not None or args.field_banks is not None:
         base = BOARDS[args.board].geometry
         try:
-            geometry = replace(base, lanes=base.lanes if args.lanes is None else args.lanes,
-                               field_banks=base.field_banks if args.field_banks is None else args.field_banks)
+            geometry = replace(base, lanes=base.lanes if args.lanes is None else args.lanes)
+            if args.field_banks is not None:
+                geometry = geometry.with_field_banks(args.field_banks)
         except ValueError as exc:
             raise SettingsError(str(exc)) from None
     clock_hz = None

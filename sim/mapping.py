@@ -6,9 +6,10 @@ colour, spins are sorted by degree.
 
 The array keeps every cell's local field and changes it when a neighbour hops. A cell's couplings
 are therefore stored where they are used: as *update rows*. Row r of cell i holds, in each lane t's
-EDGES memory, the r-th neighbour of i that lives in lane t, as {its group, J}; all lanes apply
-their entry of a row in the same cycle. Cell i owns ``rows_i`` = the most neighbours it has in any
-one lane, at ``base_i`` (rows of all cells are laid out in slot order). A QP cell's own entry
+EDGES memory and for each of its field banks b, the r-th neighbour of i that lives in lane t with
+its field in bank b, as {its group, J}; all lanes and banks apply their entry of a row in the same
+cycle. Cell i owns ``rows_i`` = the most neighbours it has in any one lane's bank, at ``base_i``
+(rows of all cells are laid out in slot order). A QP cell's own entry
 (weight Q_ii) is one of its rows' entries when Q_ii is not zero: its gradient includes it.
 """
 from dataclasses import dataclass

@@ -240,3 +240,21 @@ def test_field_banks_take_fewer_cycles_for_the_same_work(tmp_path):
         assert one["counters"][counter] == four["counters"][counter]
     assert four["array"]["update_rows_per_lane"] < 0.45 * one["array"]["update_rows_per_lane"]
     assert four["counters"]["CYCLES"] < 0.6 * one["counters"]["CYCLES"]
+
+
+def test_a_build_with_other_field_banks_keeps_the_boards_row_memory():
+    """`lim build --field-banks B` reshapes the board's update-row memory, it does not shrink it:
+    the ULX3S's 4,096 rows of 4 entries become 16,384 rows of one (which hold G1's 6,647) or
+    1,024 rows of 16."""
+    from lim.boards.targets import BOARDS
+    from lim.sim.gset import load_named
+    from lim.sim.mapping import map_problem
+    board = BOARDS["ulx3s"].geometry
+    for banks in (1, 2, 4, 8, 16):
+        shaped = board.with_field_banks(banks)
+        assert shaped.field_banks == banks and shaped.edge_depth * banks == board.edge_depth * board.field_banks
+    assert map_problem(load_named("G1"), board.with_field_banks(1)).update_rows == 6647
+    with pytest.raises(ValueError, match="power of two"):
+        board.with_field_banks(3)
+    with pytest.raises(ValueError, match="in 1 .. 16, not 0"):
+        board.with_field_banks(0)
