@@ -124,6 +124,8 @@ def test_help_explains_the_schedules():
     assert proc.returncode == 0
     for word in ("logarithmic", "tau", "Gset", "--problem", "examples"):
         assert word in proc.stdout
+    # a default is said once, in words where it is derived: never "(default: None)" after them
+    assert "default: None" not in proc.stdout and proc.stdout.count("(default: 1000)") == 1
 
 
 def test_bounds_table_of_ai_workloads(tmp_path, capsys):
