@@ -194,7 +194,8 @@ def _balanced_columns(n, rows, cols, colour, degree, P, B):
     of their neighbours' maxima, among the columns with room left in the colour: a lane holds
     ceil(size / P) cells of it, in the colour's groups g0, g0 + 1, .. (the colour keeps its fewest
     groups), and the bank of group g is g mod B, so bank b has room for the positions k with
-    (g0 + k) mod B = b."""
+    (g0 + k) mod B = b. The colour then takes exactly ceil(size / P) groups in map_problem (a lane
+    holding that many cells fills every position), so g0 here is the group map_problem starts it at."""
     column_of = np.zeros(n, dtype=np.int64)
     if P * B == 1:
         return column_of

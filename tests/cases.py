@@ -14,8 +14,9 @@ from lim.sim.problem import IsingProblem, QpProblem, random_maxcut, random_qp
 
 SMALL = ArrayGeometry(lanes=4, groups=64, edge_depth=1024)
 # 3 lanes (not a power of two) and 12-bit counters, so that runs drive counters to saturation;
-# each lane's fields in 4 banks (hdl/lane.py), SMALL's in one.
-TINY = ArrayGeometry(lanes=3, groups=16, edge_depth=256, counter_bits=12, field_banks=4)
+# each lane's fields in 4 banks (hdl/lane.py), SMALL's in one; 16-bit weights make an update
+# entry 20 bits, one to a bus word, 4 words a row (the boards' 16-bit entries go 2 to a word).
+TINY = ArrayGeometry(lanes=3, groups=16, edge_depth=256, counter_bits=12, field_banks=4, weight_bits=16)
 
 RATES = {  # a rate per schedule kind that moves the barrier within a few sweeps
     Schedule.CONSTANT: 0,
