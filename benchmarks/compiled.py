@@ -11,8 +11,8 @@ ULX3S at its 30 MHz with ``--lanes`` lanes, the iCEBreaker at 12 MHz with its on
 block-RAM ceiling is the largest problem of G1's density (and of a lattice's) the board's
 programmable build holds; a compiled problem needs no block RAM but logic per lane. The
 field-update ceiling bounds the programmable array's speed on each Gset instance: each hop
-updates its neighbours' fields, one per field bank of a lane and cycle at most. The rows stream
-one hop at a time, so its hops bound each programmable run too (one_source_a_cycle_ceiling).
+updates its neighbours' fields, one per field bank of a lane and cycle at most. The groups load, decide and commit one after another, three
+cycles each, which bounds each programmable run too (decision_ceiling).
 ``--build BOARD:PROBLEM:LANES[:MHZ]`` also places and routes that compiled problem (at MHZ from
 the board's PLL, if given) and records its resources, Fmax and build time.
 """
@@ -22,7 +22,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from lim.boards.targets import BOARDS
-from lim.hdl.params import ArrayGeometry
+from lim.hdl.params import DECIDE_CYCLES, ArrayGeometry
 from lim.host.anneal import array_throughput, fit_geometry, write_result
 from lim.host.toolchain import ROUTERS, largest_problem
 from lim.sim.gset import load_named
@@ -69,9 +69,9 @@ def sweep(board_lanes):
                                  "lanes": lanes, "field_banks": geometry.field_banks,
                                  "mode": "compiled" if compiled else "programmable", **run,
                                  "model_seconds": time.perf_counter() - t0})
-                    if not compiled:   # every hop streams at least a row, after its group's 3 cycles
-                        floor = run["hops"] + 3 * run["groups"] * run["sweeps"]
-                        rows[-1]["one_source_a_cycle_ceiling"] = run["attempts"] * target.clk_hz / floor
+                    if not compiled:   # every group loads, decides and commits, one after another
+                        floor = DECIDE_CYCLES * run["groups"] * run["sweeps"]
+                        rows[-1]["decision_ceiling"] = run["attempts"] * target.clk_hz / floor
                     print(f"{name:8} {board:10} {lanes:3} lanes {rows[-1]['mode']:12} {run['cycles_per_sweep']:8.1f} "
                           f"cycles/sweep {run['spin_updates_per_second']:.3g} updates/s at "
                           f"{target.clk_hz / 1e6:g} MHz", flush=True)
@@ -105,7 +105,7 @@ def field_update_ceilings(board_lanes, target=1e8):
     A hop changes the field of each of the cell's neighbours, a read-modify-write in the field
     bank of the neighbour's lane, at most one per bank and cycle however the rows are packed: a
     sweep takes at least (its hops' degrees summed) / (lanes x banks) cycles. (Each programmable
-    row of ``sweep`` also carries its run's own one-source-a-cycle ceiling.)"""
+    row of ``sweep`` also carries its run's own decision ceiling.)"""
     import numpy as np
     from lim.host.anneal import initial_state
     from lim.host.settings import AnnealSettings

@@ -3,9 +3,11 @@ barrier's (mobility, consolidation) and the gain's (inverse temperature).
 
 The host maps the problem so that group g holds cells g*P .. g*P+P-1, all of one colour of the
 coupling graph; the lanes therefore decide a group in parallel without reading each other's
-spins. Local fields are kept, not summed per attempt: after a group commits, the update rows of
-each hopping cell stream to all lanes, one row per cycle (hdl/lane.py). A start after the host
-wrote the program or the state first computes every field from it (the field pass).
+spins. Local fields are kept, not summed per attempt: a group's commit latches its hopping cells
+into one of two source buffers, and every field bank walks their entries into its fields on its
+own (hdl/lane.py) while the colour's next groups decide; a colour's end waits for the fields to
+settle. A start after the host wrote the program or the state first computes every field from it
+(the field pass).
 Bus: one address/data port for loading, control and read-back (one cycle read latency).
 """
 from types import SimpleNamespace
@@ -19,7 +21,7 @@ from .counters import SaturatingCounter
 from .decision import COMMIT_EVENT_FIELDS, balanced_sum, change_shape, commit_events, hop_argument_shape, hop_table
 from .fanout import replica
 from .gain import GainDecoder, rounded_product
-from .lane import Lane
+from .lane import Lane, source_buffers
 from .params import (ArrayGeometry, BARRIER_BITS, Counter, GAIN_ACC_EXTRA_BITS, GAIN_BITS,
                      GAIN_RATE_BITS, GAIN_STEP_BITS, GAIN_STEP_SHIFT_BITS, PRNG_WARMUP_STEPS, Reg, Region, Schedule)
 from .schedule import ScheduleGenerator
@@ -325,8 +327,8 @@ class LimArray(wiring.Component):
 
 
     def _sweeper(self, m, sh):
-        """The datapath and its sequencer: P lanes keeping fields in RAM, the hops' update rows
-        streamed to all lanes. Returns the decisions, the commit strobe, and the state word read at
+        """The datapath and its sequencer: P lanes keeping fields in banks that apply the hops'
+        entries themselves. Returns the decisions, the commit strobe, and the state word read at
         the bus address (a cycle after it is set)."""
         g = self.geometry
         P = g.lanes
@@ -368,45 +370,34 @@ class LimArray(wiring.Component):
 
         decisions = [lane.decision for lane in lanes]
 
+        # ---- the source buffers: a group's sources, latched at its commit (the field pass: its
+        # load) into the buffer ``fill``, the two in turn; a buffer is filled only when no bank has
+        # sources of it pending (hdl/lane.py, FieldBank) ----------------------------------------
+        latch = Signal()
+        fill = Signal()
+        buffers = Signal(source_buffers(g))
+        with m.If(latch):
+            m.d.sync += fill.eq(~fill)
+            for i, lane in enumerate(lanes):
+                m.d.sync += [buffers.base[fill][i].eq(lane.source_base), buffers.dv[fill][i].eq(lane.source_dv)]
+        sources = Cat(lane.source for lane in lanes)
+        pending = [Cat(lane.pending[k] for lane in lanes).any() for k in range(2)]
+        settled = Signal()   # no bank has a source to walk or a field to change
+        m.d.comb += settled.eq(~Cat(lane.busy for lane in lanes).any())
+        filling_free = Signal()   # the buffer the next latch fills is free
+        m.d.comb += filling_free.eq(~Mux(fill, pending[1], pending[0]))
+
         # ---- sweep sequencer ---------------------------------------------------------------
         group = Signal(g.row_bits)
         bias_row = Signal(g.row_bits + 1)   # field pass: the group whose bias is read
         commit = Signal()
         field_pass = Signal()     # the field pass is running (else a sweep)
-        last_group = Signal()     # the group being updated is the sweep's last
-        pending = Signal(P)       # lanes whose cells still have rows to stream
-        cursor = Signal(g.edge_addr_bits)
-        rows_left = Signal(g.rows_bits)
-        dv = Signal(change_shape(g))
+        last_group = Signal()     # the group committed last is the sweep's last
+        colour_end = Signal()     # the group loaded is its colour's last (or the sweep's)
         m.d.comb += [fetch_group.eq(group), own_r.addr.eq(fetch_group)]
         for lane in lanes:
-            m.d.comb += [lane.link_row.eq(cursor), lane.link_dv.eq(dv), lane.field_pass.eq(field_pass)]
-
-        # The next source: the lowest pending lane, its rows and its change (a one-hot AND-OR mux).
-        lowest = Signal(P)
-        m.d.comb += lowest.eq(pending & -pending)
-        pick_base = Signal(g.edge_addr_bits)
-        pick_rows = Signal(g.rows_bits)
-        pick_dv = Signal(change_shape(g))
-        m.d.comb += [
-            pick_base.eq(sum(Mux(lowest[i], lane.base, 0) for i, lane in enumerate(lanes))),
-            pick_rows.eq(sum(Mux(lowest[i], lane.rows, 0) for i, lane in enumerate(lanes))),
-            pick_dv.eq(sum(Mux(lowest[i], lane.source_dv, 0) for i, lane in enumerate(lanes))),
-        ]
-        more_sources = Signal()
-        m.d.comb += more_sources.eq((pending & (pending - 1)) != 0)
-
-        def take_next_source():
-            """Start streaming the lowest pending source's rows; a source without rows (a cell with
-            no couplings) is passed over in the next cycle (PICK)."""
-            m.d.sync += [cursor.eq(pick_base), rows_left.eq(pick_rows), dv.eq(pick_dv),
-                         pending.eq(pending & ~lowest)]
-            with m.If(pick_rows != 0):
-                m.next = "STREAM"
-            with m.Elif(more_sources):
-                m.next = "PICK"
-            with m.Else():
-                m.next = "SOURCES_DONE"
+            m.d.comb += [lane.field_pass.eq(field_pass), lane.latch.eq(latch), lane.fill.eq(fill),
+                         lane.sources.eq(sources), lane.buffers.eq(buffers)]
 
         with m.FSM() as fsm:
             with m.State("IDLE"):
@@ -426,26 +417,32 @@ class LimArray(wiring.Component):
                     with m.Else():
                         m.next = "FETCH"
 
-            # -- the field pass: field = bias, then every cell's rows with its value as dv --------
+            # -- the field pass: field = bias, then every cell's entries with its value as dv ------
             with m.State("FIELD_BIAS"):
                 m.d.comb += fetch_group.eq(bias_row)
                 m.d.comb += [lane.bias_we.eq(bias_row != 0) for lane in lanes]
                 m.d.sync += bias_row.eq(bias_row + 1)
                 with m.If(bias_row == n_groups):
                     m.next = "FIELD_FETCH"
-            with m.State("FIELD_FETCH"):
-                m.next = "FIELD_LOAD"
+            with m.State("FIELD_FETCH"):   # reads the group's cells until a buffer is free for them
+                with m.If(filling_free):
+                    m.next = "FIELD_LOAD"
             with m.State("FIELD_LOAD"):
                 m.d.comb += [lane.load.eq(1) for lane in lanes]
-                m.d.sync += [pending.eq(Cat(lane.loading_valid for lane in lanes)),
-                             last_group.eq(group == n_groups - 1)]
-                m.next = "PICK"
+                with m.If(group == n_groups - 1):
+                    m.d.sync += group.eq(0)
+                    m.next = "SETTLE"
+                with m.Else():
+                    m.d.sync += group.eq(group + 1)
+                    m.next = "FIELD_FETCH"
 
-            # -- a sweep: each group loads, decides and commits; hops stream their rows -----------
+            # -- a sweep: each group loads, decides and commits; its hops' entries are walked by the
+            # banks while the colour's next groups decide; a colour's end waits for its fields ----
             with m.State("FETCH"):
                 m.next = "LOAD"
             with m.State("LOAD"):
                 m.d.comb += [lane.load.eq(1) for lane in lanes]
+                m.d.sync += colour_end.eq(lanes[0].loading_colour_end | (group == n_groups - 1))
                 m.next = "DECIDE"
             with m.State("DECIDE"):
                 m.d.comb += [lane.decide.eq(1) for lane in lanes]
@@ -456,47 +453,32 @@ class LimArray(wiring.Component):
                 m.d.comb += [state_w.addr.eq(group),
                              state_w.data.eq(Cat(d.next_value for d in decisions)),
                              state_w.en.eq((1 << P) - 1)]
-                # the next group's cells are fetched now; valid unless this group's hops change fields
+                # the next group's cells are fetched now: the colour's hops change no field of it
                 m.d.comb += fetch_group.eq(group + 1)
                 m.d.sync += [group.eq(group + 1), last_group.eq(group == n_groups - 1)]
-                hops = Cat(d.hop for d in decisions)
-                m.d.sync += pending.eq(hops)
-                with m.If(hops != 0):
-                    m.next = "PICK"
-                with m.Elif(group == n_groups - 1):
-                    m.next = "SWEEP_END"
-                with m.Else():
+                with m.If(colour_end):
+                    m.next = "SETTLE"
+                with m.Elif(~Mux(fill, pending[0], pending[1])):   # the buffer the next commit fills
                     m.next = "LOAD"
-
-            # -- streaming the sources' rows (both passes) -------------------------------------
-            with m.State("PICK"):
-                take_next_source()
-            with m.State("STREAM"):
-                m.d.comb += [lane.link_issue.eq(1) for lane in lanes]
-                m.d.sync += [cursor.eq(cursor + 1), rows_left.eq(rows_left - 1)]
-                with m.If(rows_left == 1):   # the last row: the next source is picked in this cycle
-                    with m.If(pending == 0):
-                        m.next = "SOURCES_DONE"
+                with m.Else():
+                    m.next = "GATE"
+            with m.State("GATE"):   # reads the next group's cells until a buffer is free for its sources
+                with m.If(filling_free):
+                    m.next = "LOAD"
+            with m.State("SETTLE"):   # reads the next colour's first cells (or nothing) until the fields settle
+                with m.If(settled):
+                    with m.If(field_pass):
+                        m.d.sync += [field_pass.eq(0), fields_stale.eq(0)]
+                        m.next = "LOAD"
+                    with m.Elif(last_group):
+                        m.next = "SWEEP_END"
                     with m.Else():
-                        take_next_source()
-            with m.State("SOURCES_DONE"):
-                # the field pass goes on to its next group at once (its reads are the updates', which
-                # forward); a sweep lets the last update land before reading fields again
-                with m.If(field_pass & ~last_group):
-                    m.d.sync += group.eq(group + 1)
-                    m.next = "FIELD_FETCH"
-                with m.Else():
-                    m.next = "DRAIN"
-            with m.State("DRAIN"):
-                with m.If(field_pass):
-                    m.d.sync += [field_pass.eq(0), fields_stale.eq(0), group.eq(0)]
-                    m.next = "FETCH"
-                with m.Elif(last_group):
-                    m.next = "SWEEP_END"
-                with m.Else():
-                    m.next = "FETCH"
+                        m.next = "LOAD"
 
             sweep_end_states(m, sh, group, "FETCH")
         m.d.comb += sh.running.eq(~fsm.ongoing("IDLE"))
+        # the latch decoded from the state, not set inside the states: Icarus re-ran the states'
+        # process without end once its output reached the buffers and the banks
+        m.d.comb += latch.eq(fsm.ongoing("COMMIT") | fsm.ongoing("FIELD_LOAD"))
         state_word = own_r.data.word_select(sh.read_lane, L) if g.qp else own_r.data
         return decisions, commit, state_word

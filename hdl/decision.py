@@ -31,7 +31,7 @@ __all__ = ["COMMIT_EVENT_FIELDS", "Decision", "TiltRange", "TiltTable", "tilt_en
 
 
 def change_shape(geometry):
-    """Signed width of dv, a source cell's change streamed with its rows: +-2 for a spin flip,
+    """Signed width of dv, a source cell's change applied with its entries: +-2 for a spin flip,
     +-1 for a QP move; in the field pass the value itself (+-1, or a level 0 .. 2^p - 1)."""
     return signed(geometry.level_bits + 2)
 

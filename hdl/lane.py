@@ -1,25 +1,17 @@
 """One update lane of the programmable array: its cells' memories, their kept fields and their
 ``Decision`` (hdl/decision.py).
 
-A lane holds, for its cells (one per group), the local field f in field RAMs: B banks
-(``field_banks``), group g's field in bank g mod B. Deciding a group reads f (no neighbour is
-read: the field is current) into the lane's decision: load, decide and commit in three cycles.
-When cells hop, the array streams each hopping cell's update rows to all lanes at once; a row
-holds an entry for each bank of each lane, and every bank applies its entry to the field of its
-cell that neighbours the hopping one, all in the same cycle (docs/architecture.md, Field updates):
+A lane holds, for its cells (one per group), the local field f in B field banks (``field_banks``),
+group g's field in bank g mod B. Deciding a group reads f (no neighbour is read: the field is
+current) into the lane's decision: load, decide and commit in three cycles. When cells hop, their
+neighbours' fields change by J dv. Each bank is a ``FieldBank``: it holds, for every source cell,
+its entries into this bank's fields, and walks the hopping sources' entries at its own pace, one
+a cycle, while the lanes decide the colour's next groups (docs/architecture.md, Field updates).
 
-  c    EDGES read at ``link_row``: the row's B entries for this lane   (issue)
-  c+1  each entry {group, J}: its bank read at the entry's group
-  c+2  field += J * dv, written back; a read made while the bank's previous write landed takes
-       the written value (forwarding), so back-to-back updates of one field add up.
-
-A hop thus streams as many rows as its busiest bank has entries: B banks take B field updates a
-cycle in every lane, at the price of the rows' padding in the EDGES memory.
-
-The same rows, streamed with each cell's value as dv over fields holding the biases, compute every
-field from the state after the host wrote it (the field pass).
+The same entries, walked with each cell's value as dv over fields holding the biases, compute
+every field from the state after the host wrote it (the field pass).
 """
-from amaranth.hdl import Array, Module, Mux, Signal, signed, unsigned
+from amaranth.hdl import Array, Cat, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -27,20 +19,23 @@ from amaranth.lib.wiring import In, Out
 from .decision import Decision, change_shape, run_ports
 from .params import ArrayGeometry
 
-__all__ = ["Lane", "edge_layout", "cell_layout", "links_layout", "degrees_layout"]
+__all__ = ["Lane", "FieldBank", "edge_layout", "cell_layout", "links_layout", "degrees_layout", "source_buffers"]
 
 
 def edge_layout(geometry):
-    """An update entry: the target cell's group (in this lane) and the coupling; 0 = no entry."""
+    """An update entry: the target's field in this bank, whether it is its source's last entry
+    here, and the coupling (0: no field changes, the entry only ends its source)."""
     return data.StructLayout({
-        "group": unsigned(geometry.row_bits),
+        "group": unsigned(geometry.bank_addr_bits),
+        "last": unsigned(1),
         "weight": signed(geometry.weight_bits),
     })
 
 
 def cell_layout(geometry):
-    """A cell entry: whether the slot holds a real cell (not padding), and its bias."""
-    return data.StructLayout({"valid": unsigned(1), "bias": signed(geometry.bias_bits)})
+    """A cell entry: whether the slot holds a real cell (not padding), its bias, and whether its
+    group is the last of its colour."""
+    return data.StructLayout({"valid": unsigned(1), "bias": signed(geometry.bias_bits), "colour_end": unsigned(1)})
 
 
 def box_layout(geometry):
@@ -58,8 +53,112 @@ def degrees_layout(geometry):
     return data.StructLayout({"reads": unsigned(geometry.reads_bits), "diagonal": signed(geometry.weight_bits)})
 
 
+def source_buffers(geometry):
+    """The two source buffers the array fills in turn, a group's sources each: every lane's first
+    update row and change (docs/architecture.md, Field updates)."""
+    return data.StructLayout({
+        "base": data.ArrayLayout(data.ArrayLayout(unsigned(geometry.edge_addr_bits), geometry.lanes), 2),
+        "dv": data.ArrayLayout(data.ArrayLayout(change_shape(geometry), geometry.lanes), 2),
+    })
+
+
+class FieldBank(wiring.Component):
+    """A field bank of a lane and the update entries into it, which it applies by itself.
+
+    When the array latches a group's sources (the cells that hopped, or every cell in the field
+    pass) into buffer ``fill``, each bank marks them pending there. A bank walks its pending
+    sources in order (group by group, lanes in order; a group without sources is passed over),
+    reading each source's entries from
+    its first update row on, one a cycle, up to the one marked last (a source with no entry here
+    has a single, empty one):
+
+      c    EDGES read at the entry's row                                    (issue)
+      c+1  the entry: its field read; the next row, or the next source's first, issued
+      c+2  field += J * dv, written back; a read made while the previous write landed takes the
+           written value (forwarding), so back-to-back updates of one field add up.
+
+    Every bank therefore spends on a hop exactly its own entries (at least one), not the busiest
+    bank's. ``pending`` says which buffers still hold sources it has not started; ``busy`` that
+    its fields may still change. The decision reads its field through a port of its own."""
+
+    def __init__(self, geometry):
+        self.geometry = g = geometry
+        super().__init__({
+            "edge_addr": In(g.edge_addr_bits), "edge_data": In(edge_layout(g)), "edge_we": In(1),
+            "latch": In(1), "fill": In(1), "sources": In(g.lanes), "buffers": In(source_buffers(g)),
+            "read_addr": In(g.bank_addr_bits), "read_data": Out(signed(g.field_bits)),
+            "bias_we": In(1), "bias_addr": In(g.bank_addr_bits), "bias": In(signed(g.bias_bits)),
+            "pending": Out(2), "busy": Out(1),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        g = self.geometry
+        m.submodules.edges = edges = Memory(shape=edge_layout(g), depth=g.edge_depth, init=[])
+        m.submodules.fields = fields = Memory(shape=signed(g.field_bits), depth=g.bank_depth, init=[])
+        edge_w, edge_r = edges.write_port(), edges.read_port()
+        m.d.comb += [edge_w.addr.eq(self.edge_addr), edge_w.data.eq(self.edge_data), edge_w.en.eq(self.edge_we)]
+        decision_r = fields.read_port()
+        m.d.comb += [decision_r.addr.eq(self.read_addr), self.read_data.eq(decision_r.data)]
+
+        # ---- walking the pending sources' entries --------------------------------------------
+        pending = Array([Signal(g.lanes, name="pending0"), Signal(g.lanes, name="pending1")])
+        current = Signal()       # the buffer of the oldest group whose sources have not all started
+        issued = Signal()        # an entry was read in the cycle before: edge_r.data is valid
+        address = Signal(g.edge_addr_bits)   # the row that read
+        dv = Signal(change_shape(g))         # its source's change
+        entry = edge_r.data
+        ready = Signal()         # no entry read, or the last of its source: a next source may start
+        m.d.comb += ready.eq(~issued | entry.last)
+        here = pending[current] != 0
+        buffer = Signal()
+        m.d.comb += buffer.eq(Mux(here, current, ~current))
+        mask = pending[buffer]
+        lowest = Signal(g.lanes)
+        m.d.comb += lowest.eq(mask & -mask)
+        start = Signal()
+        m.d.comb += start.eq(ready & (mask != 0))
+        bases, dvs = self.buffers.base[buffer], self.buffers.dv[buffer]
+        first_row = Signal(g.edge_addr_bits)
+        first_dv = Signal(change_shape(g))
+        m.d.comb += [first_row.eq(sum(Mux(lowest[i], bases[i], 0) for i in range(g.lanes))),
+                     first_dv.eq(sum(Mux(lowest[i], dvs[i], 0) for i in range(g.lanes)))]
+        m.d.comb += edge_r.addr.eq(Mux(start, first_row, address + 1))
+        m.d.sync += [issued.eq(start | ~ready), address.eq(edge_r.addr)]
+        with m.If(start):
+            # the buffer's last source started: the other holds the next group (or will)
+            m.d.sync += [dv.eq(first_dv), current.eq(Mux((mask & ~lowest) == 0, ~buffer, buffer)),
+                         pending[buffer].eq(mask & ~lowest)]
+        with m.If(self.latch):   # the array latches only into a buffer no bank has pending
+            m.d.sync += pending[self.fill].eq(self.sources)
+        staged = Signal()        # an entry's field update is in its second stage
+        m.d.sync += staged.eq(issued)
+        m.d.comb += [self.pending.eq(Cat(pending[0] != 0, pending[1] != 0)),
+                     self.busy.eq(issued | staged | (self.pending != 0))]
+
+        # ---- the entry's read-modify-write ------------------------------------------------------
+        field_r, field_w = fields.read_port(), fields.write_port()
+        target = Signal(g.bank_addr_bits)
+        delta = Signal(signed(g.field_bits))
+        applies = Signal()
+        m.d.sync += [target.eq(entry.group), delta.eq(entry.weight * dv), applies.eq(issued & (entry.weight != 0))]
+        m.d.comb += field_r.addr.eq(entry.group)
+        last_target = Signal(g.bank_addr_bits)
+        last_value = Signal(signed(g.field_bits))
+        wrote = Signal()
+        old = Signal(signed(g.field_bits))
+        updated = Signal(signed(g.field_bits))
+        m.d.comb += [old.eq(Mux(wrote & (last_target == target), last_value, field_r.data)),
+                     updated.eq(old + delta)]
+        m.d.sync += [wrote.eq(applies), last_target.eq(target), last_value.eq(updated)]
+        m.d.comb += [field_w.addr.eq(Mux(self.bias_we, self.bias_addr, target)),
+                     field_w.data.eq(Mux(self.bias_we, self.bias, updated)),
+                     field_w.en.eq(self.bias_we | applies)]
+        return m
+
+
 class Lane(wiring.Component):
-    """Lane ``index`` of an array of ``geometry``: its memories, its field updates and its cells'
+    """Lane ``index`` of an array of ``geometry``: its memories, its field banks and its cells'
     ``Decision``. ``table_port`` is a read port of a hop_table() the caller owns (shared with
     another lane); without it the lane has its own table."""
 
@@ -81,22 +180,25 @@ class Lane(wiring.Component):
             # sequencing from the array
             "group": In(g.row_bits),         # the group whose cell is read (fetch)
             "load": In(1),                   # latch the cell read at ``group`` in the cycle before
-            "field_pass": In(1),             # with load: this cell is a source of the field pass
+            "field_pass": In(1),             # the field pass: every valid cell is a source, its value dv
             "fresh_value": In(g.level_bits),  # the cell's value as read with it (load cycle)
             "bias_we": In(1),                # field pass: field[group of the previous cycle] = bias
-            "link_row": In(g.edge_addr_bits),
-            "link_issue": In(1),
-            "link_dv": In(change_shape(g)),
             **run_ports(g),
             "commit": In(1),
+            "latch": In(1),                  # the array takes the sources (commit, or the field pass's load)
+            "fill": In(1),                   # into this buffer
+            "sources": In(g.lanes),          # every lane's ``source``
+            "buffers": In(source_buffers(g)),
             # the cell read in the load cycle
             "loading_valid": Out(1),
-            # what the array streams for this cell if it is a source (latched at commit, or at load
-            # in the field pass)
+            "loading_colour_end": Out(1),
+            # this lane's cell as a source, while ``latch``: whether it is one, its rows and its change
             "source": Out(1),
+            "source_base": Out(g.edge_addr_bits),
             "source_dv": Out(change_shape(g)),
-            "base": Out(g.edge_addr_bits),
-            "rows": Out(g.rows_bits),
+            # the field banks: buffers holding sources some bank has not started; fields may change
+            "pending": Out(2),
+            "busy": Out(1),
         })
 
     def elaborate(self, platform):
@@ -107,11 +209,9 @@ class Lane(wiring.Component):
         m.submodules.links = links = Memory(shape=links_layout(g), depth=g.groups, init=[])
         m.submodules.degrees = degrees = Memory(shape=degrees_layout(g), depth=g.groups, init=[])
         B, bank_bits = g.field_banks, g.bank_bits
-        # an update row's entries for this lane, one per field bank
-        m.submodules.edges = edges = Memory(shape=data.ArrayLayout(edge_layout(g), B), depth=g.edge_depth, init=[])
         banks = []
         for b in range(B):
-            m.submodules[f"fields{b}"] = bank = Memory(shape=signed(g.field_bits), depth=g.bank_depth, init=[])
+            m.submodules[f"bank{b}"] = bank = FieldBank(g)
             banks.append(bank)
         m.submodules.decision = decision = self.decision
 
@@ -124,46 +224,30 @@ class Lane(wiring.Component):
         for memory, we in written:
             port = memory.write_port()
             m.d.comb += [port.addr.eq(self.bus_index), port.data.eq(self.bus_wdata), port.en.eq(we)]
-        # EDGES index: row * W + k, the word carrying banks k E .. k E + E - 1 (params.edge_word_entries)
-        E, word_bits = g.edge_word_entries, (g.edge_words - 1).bit_length()
-        edge_w = edges.write_port(granularity=E)
-        m.d.comb += [edge_w.addr.eq(self.bus_index[word_bits:]),
-                     edge_w.data.eq(self.bus_wdata[:E * g.edge_entry_bits].replicate(g.edge_words)),
-                     edge_w.en.eq(Mux(self.edge_we, 1 << self.bus_index[:word_bits], 0))]
         cell_r, links_r, degrees_r = cells.read_port(), links.read_port(), degrees.read_port()
-        edge_r = edges.read_port()
         m.d.comb += [cell_r.addr.eq(self.group), links_r.addr.eq(self.group), degrees_r.addr.eq(self.group),
-                     edge_r.addr.eq(self.link_row), self.loading_valid.eq(cell_r.data.valid)]
+                     self.loading_valid.eq(cell_r.data.valid), self.loading_colour_end.eq(cell_r.data.colour_end)]
 
-        # ---- field updates: read-modify-write in every bank, two stages after the row's issue ------
-        issued = Signal()
-        dv1 = Signal(change_shape(g))
+        # ---- the banks: bus writes (EDGES index row * W + k, the word of banks k E .. k E + E - 1),
+        # the decision's reads, the field pass's biases, the sources ---------------------------
+        E, word_bits, bits = g.edge_word_entries, (g.edge_words - 1).bit_length(), g.edge_entry_bits
         previous_group = Signal(g.row_bits)   # the group read in the cycle before (fetch, bias row)
-        m.d.sync += [issued.eq(self.link_issue), dv1.eq(self.link_dv), previous_group.eq(self.group)]
-        fields_read = []
+        m.d.sync += previous_group.eq(self.group)
         for b, bank in enumerate(banks):
-            entry = edge_r.data[b]
-            field_r, field_w = bank.read_port(), bank.write_port()
-            fields_read.append(field_r.data)
-            target = Signal(g.row_bits, name=f"target{b}")   # the group, its bank's address
-            delta = Signal(signed(g.field_bits), name=f"delta{b}")
-            applies = Signal(name=f"applies{b}")
-            m.d.sync += [target.eq(entry.group >> bank_bits), delta.eq(entry.weight * dv1),
-                         applies.eq(issued & (entry.weight != 0))]
-            m.d.comb += field_r.addr.eq(Mux(issued, entry.group, self.group) >> bank_bits)
-            last_target = Signal(g.row_bits, name=f"last_target{b}")
-            last_value = Signal(signed(g.field_bits), name=f"last_value{b}")
-            wrote = Signal(name=f"wrote{b}")
-            old = Signal(signed(g.field_bits), name=f"old{b}")
-            updated = Signal(signed(g.field_bits), name=f"updated{b}")
-            m.d.comb += [old.eq(Mux(wrote & (last_target == target), last_value, field_r.data)),
-                         updated.eq(old + delta)]
-            m.d.sync += [wrote.eq(applies), last_target.eq(target), last_value.eq(updated)]
-            bias_here = self.bias_we & (previous_group[:bank_bits] == b) if B > 1 else self.bias_we
-            m.d.comb += [field_w.addr.eq(Mux(self.bias_we, previous_group >> bank_bits, target)),
-                         field_w.data.eq(Mux(self.bias_we, cell_r.data.bias, updated)),
-                         field_w.en.eq(bias_here | applies)]
-        field = Array(fields_read)[previous_group[:bank_bits]] if B > 1 else fields_read[0]
+            word_here = (self.bus_index[:word_bits] == b // E) if word_bits else 1
+            m.d.comb += [
+                bank.edge_addr.eq(self.bus_index[word_bits:]),
+                bank.edge_data.eq(self.bus_wdata[(b % E) * bits:(b % E + 1) * bits]),
+                bank.edge_we.eq(self.edge_we & word_here),
+                bank.read_addr.eq(self.group >> bank_bits),
+                bank.bias_we.eq(self.bias_we & (previous_group[:bank_bits] == b) if B > 1 else self.bias_we),
+                bank.bias_addr.eq(previous_group >> bank_bits), bank.bias.eq(cell_r.data.bias),
+                bank.latch.eq(self.latch), bank.fill.eq(self.fill), bank.sources.eq(self.sources),
+                bank.buffers.eq(self.buffers),
+            ]
+        field = Array(bank.read_data for bank in banks)[previous_group[:bank_bits]] if B > 1 else banks[0].read_data
+        m.d.comb += [self.pending.eq(Cat(*(Cat(*(bank.pending[k] for bank in banks)).any() for k in range(2)))),
+                     self.busy.eq(Cat(*(bank.busy for bank in banks)).any())]
 
         # ---- the cell's decision: loaded from the memories as read, in a sweep only ------------
         m.d.comb += [
@@ -173,11 +257,17 @@ class Lane(wiring.Component):
             decision.load.eq(self.load & ~self.field_pass),
         ]
         m.d.comb += [getattr(decision, name).eq(getattr(self, name)) for name in run_ports(g)]
+        # this cell as a source: in a sweep, if it hops (its rows read at load); in the field pass,
+        # if it is a cell (rows read with it), its value as dv
+        base = Signal(g.edge_addr_bits)
+        rows = Signal(g.rows_bits)
         with m.If(self.load):
-            m.d.sync += [self.base.eq(links_r.data.base), self.rows.eq(links_r.data.rows)]
-            with m.If(self.field_pass):   # the field pass streams every cell with its value as dv
-                value = self.fresh_value if g.qp else Mux(self.fresh_value[0], 1, -1)
-                m.d.sync += [self.source.eq(cell_r.data.valid), self.source_dv.eq(value)]
-        with m.If(self.commit):   # a hopping cell becomes a source: its neighbours' fields change by J dv
-            m.d.sync += [self.source.eq(decision.hop), self.source_dv.eq(decision.change)]
+            m.d.sync += [base.eq(links_r.data.base), rows.eq(links_r.data.rows)]
+        value = self.fresh_value if g.qp else Mux(self.fresh_value[0], 1, -1)
+        with m.If(self.field_pass):
+            m.d.comb += [self.source.eq(cell_r.data.valid & (links_r.data.rows != 0)),
+                         self.source_base.eq(links_r.data.base), self.source_dv.eq(value)]
+        with m.Else():
+            m.d.comb += [self.source.eq(decision.hop & (rows != 0)), self.source_base.eq(base),
+                         self.source_dv.eq(decision.change)]
         return m

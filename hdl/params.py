@@ -64,12 +64,12 @@ ACC_FRAC_BITS = 16
 LOG_STEP_MULT = round(math.exp(1 / 2 ** ARG_FRAC_BITS) * 2 ** 16)
 #: Width of the logarithmic schedule's threshold register (Q.16 sweeps); it saturates.
 LOG_THRESHOLD_BITS = 56
-#: Cycles a group's decision takes: load, decide, commit (the next group's fetch overlaps the commit
-#: unless hops changed fields in between; docs/architecture.md, Sweep sequencer).
+#: Cycles a group's decision takes: load, decide, commit (the next group's fetch overlaps the commit;
+#: docs/architecture.md, Sweep sequencer).
 DECIDE_CYCLES = 3
-#: Cycles after a group's last field update before any field is read again: the read-modify-write
-#: pipeline's two stages.
-DRAIN_CYCLES = 2
+#: Cycles from a field bank's last entry read to the first in which the fields may be read again
+#: for a decision: the entry's read, the field's read and its write (hdl/lane.py, FieldBank).
+DRAIN_CYCLES = 3
 #: The fewest cycles between a compiled array's issue of a group and of a group coupled to it
 #: (hdl/compiled.py): the first's select, sum, load and decide; its commit overlaps the second's
 #: select, and the second's sum reads its hops from the commit's register. The sequencer waits
@@ -231,9 +231,15 @@ class ArrayGeometry:
         return -(-self.groups // self.field_banks)
 
     @property
+    def bank_addr_bits(self):
+        """Bits of a field's address in its bank: its group's high bits."""
+        return _bits_for(self.bank_depth - 1)
+
+    @property
     def edge_entry_bits(self):
-        """An update entry: the target's group and the coupling."""
-        return self.row_bits + self.weight_bits
+        """An update entry: the target's address in its bank, whether it is its source's last
+        entry in this bank (hdl/lane.py, FieldBank), and the coupling."""
+        return self.bank_addr_bits + 1 + self.weight_bits
 
     @property
     def edge_word_entries(self):
@@ -371,9 +377,11 @@ class ArrayGeometry:
             return [self.address(Region.STATE, g, lane) for lane in range(self.lanes) for g in range(n_groups)]
         return [self.address(Region.STATE, g) for g in range(n_groups)]
 
-    def edge_word(self, group, weight):
-        """Pack an update entry as the bus writes it: the target's group | weight (two's complement)."""
-        return group | ((weight & ((1 << self.weight_bits) - 1)) << self.row_bits)
+    def edge_word(self, group, last, weight):
+        """Pack an update entry as the bus writes it: the target's address in its bank (its group
+        >> bank_bits) | last | weight (two's complement). Works on ints and NumPy arrays."""
+        return ((group >> self.bank_bits) | (last << self.bank_addr_bits)
+                | ((weight & ((1 << self.weight_bits) - 1)) << (self.bank_addr_bits + 1)))
 
     def links_word(self, base, rows):
         """Pack a cell's update rows as the bus writes them: base | rows."""
@@ -383,9 +391,10 @@ class ArrayGeometry:
         """Pack a cell's reads per attempt and its own coupling Q_ii (QP cells) as the bus writes them."""
         return reads | ((diagonal & ((1 << self.weight_bits) - 1)) << 16)
 
-    def cell_word(self, valid, bias):
-        """Pack a cell entry as the bus writes it: valid | bias (two's complement, ``bias_bits``)."""
-        return int(bool(valid)) | ((bias & ((1 << self.bias_bits) - 1)) << 1)
+    def cell_word(self, valid, bias, colour_end=False):
+        """Pack a cell entry as the bus writes it: valid | bias (two's complement, ``bias_bits``) |
+        colour_end (its group is its colour's last: the sequencer lets the fields settle after it)."""
+        return int(bool(valid)) | ((bias & ((1 << self.bias_bits) - 1)) << 1) | (int(bool(colour_end)) << (self.bias_bits + 1))
 
     def box_word(self, low, high):
         """Pack a QP cell's box as the bus writes it: low | high, ``cell_bits`` each."""

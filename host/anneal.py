@@ -64,7 +64,7 @@ def array_throughput(problem, geometry, clk_hz, settings=None, compiled=False):
     (the golden model's CYCLES, bit-exact with the RTL's) under ``settings`` (default: the
     command line's defaults for the problem), as attempts / (CYCLES / f).
 
-    The array's cycles depend on the hops (each streams its cell's update rows), so a throughput
+    The array's cycles depend on the hops (the field banks walk their entries), so a throughput
     is a property of a run, not of the problem alone; a ``compiled`` array's is not (its sweep
     takes compiled_sweep_cycles and the schedules' step)."""
     from .settings import AnnealSettings

@@ -80,7 +80,7 @@ def _anneal_parser(sub):
                    "as the ULX3S build; a board's own on a board)")
     p.add_argument("--compiled", action="store_true",
                    help="the problem built into the array's gateware (spin problems): a group of lanes decided "
-                        "every cycle, no update rows streamed, no program sent; the same device, bit for bit")
+                        "every cycle, no update entries walked, no program sent; the same device, bit for bit")
     _add_simulator(p, d.simulator)
     b = p.add_argument_group("boards (the same host driver and UART protocol for both)")
     b.add_argument("--port", help="serial port of a real board running the LIM bitstream (e.g. /dev/ttyUSB1)")
@@ -102,8 +102,9 @@ def _anneal_parser(sub):
 #: The options every command that has them shares, with one meaning each.
 QUIET_HELP = "no progress display and no detail: only the result lines, failures and where the files went"
 SEED_HELP = "PRNG seed of the array's lanes (and of the start state, where one is drawn)"
-FIELD_BANKS_HELP = ("the programmable array's fields in B banks per lane (1, 2, 4, 8, 16): a hop's update rows "
-                    "carry an entry per bank, B field updates a lane and cycle, for B times the rows' memory")
+FIELD_BANKS_HELP = ("the programmable array's fields in B banks per lane (1, 2, 4, 8, 16): each bank walks the "
+                    "hops' entries into its fields on its own, B field updates a lane and cycle, for B times the "
+                    "update rows' width")
 SIMULATOR_HELP = "where the RTL runs next to the golden model, which checks it ('golden': the model only)"
 
 

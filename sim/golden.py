@@ -10,14 +10,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..hdl.params import (ACC_FRAC_BITS, ARG_FRAC_BITS, BARRIER_BITS, COMPILED_DRAIN_CYCLES, DECIDE_CYCLES, DRAIN_CYCLES,
+from ..hdl.params import (ACC_FRAC_BITS, ARG_FRAC_BITS, BARRIER_BITS, COMPILED_DRAIN_CYCLES,
                           GAIN_ACC_EXTRA_BITS, GAIN_BITS, GAIN_RATE_BITS, LOG_STEP_MULT, LOG_THRESHOLD_BITS,
                           Counter, Reg, Schedule, gain_operands, gain_product, gain_step, decision_draws, hop_decision, hop_exponent, hop_probability_table,
                           lane_prng_state, xoshiro_next, xoshiro_output)
 
 __all__ = ["RunConfig", "Snapshot", "ScheduleModel", "GoldenArray", "compiled_sweep_cycles", "end_of_sweep_cycles",
-           "field_pass_cycles",
-           "source_cycles", "streaming_cycles", "work_increment"]
+           "field_pass_cycles", "work_increment"]
 
 _TABLE = np.array(hop_probability_table(), dtype=np.int64)   # (m, e) per exponent
 
@@ -165,20 +164,6 @@ def end_of_sweep_cycles(barrier, gain):
     return max(barrier.advance(), gain.advance())
 
 
-def source_cycles(sources, rows):
-    """Cycles a group spends streaming its sources' update rows: ``sources`` (..., P) bool in lane
-    order, ``rows`` (..., P). The first source is picked in a cycle of its own, each next one in
-    its predecessor's last row, or in a cycle of its own after a source without rows; then each
-    row takes a cycle. A group without sources takes 0 here."""
-    cycles = (sources * rows).sum(axis=-1) + sources.any(axis=-1)
-    after_empty = np.zeros(sources.shape[:-1], dtype=bool)
-    for lane in range(sources.shape[-1]):
-        here = sources[..., lane]
-        cycles = cycles + (here & after_empty)
-        after_empty = np.where(here, rows[..., lane] == 0, after_empty)
-    return cycles
-
-
 def compiled_sweep_cycles(program):
     """Cycles a compiled array's sweep spends in its groups (hdl/compiled.py): from the first's
     issue to the last's (Program.compiled_issue: a group waits for the groups it reads), and the
@@ -187,20 +172,10 @@ def compiled_sweep_cycles(program):
 
 
 def field_pass_cycles(program):
-    """Cycles of the field pass a start makes after the program or the state was written: the
-    biases (G + 1); per group fetch, load, its valid cells' rows (one pick if it has none) and the
-    end of its sources; then the drain (docs/architecture.md, Cycle count)."""
-    picks = np.maximum(source_cycles(program.valid, program.rows), 1)
-    return int(program.n_groups + 1 + (3 + picks).sum() + 1)
-
-
-def streaming_cycles(program, hops, g0, g1):
-    """Cycles groups g0 .. g1 - 1 spend on their hops (R, (g1 - g0) * P bool): the sources' rows;
-    per group with hops, the drain and the next group's fetch (none after the last)."""
-    P = program.geometry.lanes
-    hops = hops.reshape(hops.shape[0], g1 - g0, P)
-    after = np.where(np.arange(g0, g1) == program.n_groups - 1, DRAIN_CYCLES, DRAIN_CYCLES + 1)
-    return (source_cycles(hops, program.rows[g0:g1][None]) + hops.any(axis=2) * after[None, :]).sum(axis=1)
+    """Cycles of the field pass a start makes after the program or the state was written
+    (kernel.field_pass_cycles: every valid cell a source; docs/architecture.md, Cycle count)."""
+    from .kernel import field_pass_cycles as cycles
+    return int(cycles(program.valid.reshape(-1), program.stream_costs(), program.n_groups, program.geometry.lanes))
 
 
 def work_increment(gain_before, gain_after, objective, qp=False):
@@ -271,12 +246,13 @@ class GoldenArray:
         # a matrix product pays off across runs; a single run gathers its couplings instead
         dense = self.runs > 1 and program.n_groups * self.geometry.lanes <= self.DENSE_LIMIT
         self.classes = [_ColourClass(program, g0, g1, dense and self.geometry.qp) for g0, g1 in program.colour_groups]
+        from . import kernel   # Numba: the spin sweep and every sweep's cycles
+        self._kernel = kernel
+        self._costs = program.stream_costs()
+        self._bounds = np.array(program.colour_groups, dtype=np.int64).reshape(-1, 2)
         if not self.geometry.qp:   # spins: the compiled sweep (sim/kernel.py) on local fields
-            from . import kernel   # Numba: loaded only where a spin array sweeps
-            self._kernel = kernel
             self._neighbours = kernel.neighbour_lists(self.rows.shape[1] * self.rows.shape[2],
                                                       *program.couplings())
-            self._rows = program.rows.reshape(-1).astype(np.int64)
             self._groups = np.concatenate([np.arange(g0, g1) for g0, g1 in program.colour_groups]).astype(np.int64)
             self._valid = np.concatenate([cls.valid for cls in self.classes]).astype(np.bool_)
             flat = self.rows.reshape(self.runs, -1)
@@ -285,8 +261,9 @@ class GoldenArray:
                 self._fields[:, cls.slots] = cls.fields(flat.astype(np.float64) * 2 - 1)
         # the objective register as the host writes it with the state: U, or 4U for QP cells
         self.objective = np.array([program.objective_register(b) for b in bits], dtype=object)
-        # the first fetch and each decision; a compiled array's pipeline: compiled_sweep_cycles
-        self.group_cycles = compiled_sweep_cycles(program) if compiled else 1 + DECIDE_CYCLES * program.n_groups
+        # a compiled array's pipeline (compiled_sweep_cycles); the programmable array's sweep
+        # depends on its hops (kernel.sweep_cycles)
+        self.group_cycles = compiled_sweep_cycles(program) if compiled else 0
         self.fields_stale = not compiled   # the host has just written the program and the state
         self.init(config)
 
@@ -362,7 +339,8 @@ class GoldenArray:
         prng = self.prng.astype(np.uint64)
         events = np.zeros((self.runs, 6), dtype=np.int64)
         self._kernel.spin_sweep(bits, self._fields, prng, barrier[:, 0], operands[0][:, 0], operands[1][:, 0], self._groups, self.geometry.lanes,
-                                *self._neighbours, self._valid, self._rows, _TABLE, events)
+                                *self._neighbours, self._valid, self._costs, self._bounds, _TABLE, events,
+                                np.zeros(flat.shape[1], dtype=np.bool_))
         flat[:] = bits
         self.prng = prng.astype(np.uint32)
         valid = int(self._valid.sum())
@@ -373,7 +351,7 @@ class GoldenArray:
         t[Counter.DROP_Q4] += events[:, 2]
         t[Counter.CLIMB_Q4] += events[:, 3]
         t[Counter.BARRIER_Q4] += valid * raises * self.geometry.level_bits
-        if not self.compiled:   # a compiled array streams no update rows
+        if not self.compiled:   # the sweep's cycles follow its hops (kernel.sweep_cycles); a compiled array's do not
             t[Counter.CYCLES] += events[:, 5]
         self.objective += events[:, 4].astype(object)
 
@@ -381,6 +359,7 @@ class GoldenArray:
         """A move of one level: t = 2 d g + Q_ii is twice the climb; blocked at the box."""
         random16, runs, up_bits = (a.reshape(self.runs, -1) for a in self._draws())
         flat = self.rows.reshape(self.runs, -1)
+        hopped = np.zeros(flat.shape, dtype=np.bool_)
         for cls in self.classes:
             own = flat[:, cls.slots].astype(np.int64)
             gradient = cls.fields(flat.astype(np.float64))
@@ -400,10 +379,11 @@ class GoldenArray:
             t[Counter.DROP_Q4] += np.where(down, drop, 0).sum(axis=1)
             t[Counter.CLIMB_Q4] += np.where(up, -drop, 0).sum(axis=1)
             t[Counter.BARRIER_Q4] += valid * raises * self.geometry.level_bits
-            t[Counter.CYCLES] += streaming_cycles(self.program, hop, cls.g0, cls.g1)
+            hopped[:, cls.slots] = hop
             # the objective register: a hop changes it by 4U's change for QP cells
             self.objective += np.where(hop, 2 * tilt, 0).sum(axis=1).astype(object)
             flat[:, cls.slots] = own + d * hop
+        t[Counter.CYCLES] += [self._kernel.sweep_cycles(h, self._costs, self._bounds, self.geometry.lanes) for h in hopped]
 
     def run(self, sweeps, trace=True):
         """CONTROL.start for ``sweeps`` sweeps; returns the snapshot the RTL would show after it

@@ -11,9 +11,9 @@ deciding them one at a time equals the array's parallel decision.
 import numpy as np
 from numba import njit
 
-from ..hdl.params import DRAIN_CYCLES, PROB_BITS, RUN_BITS
+from ..hdl.params import DECIDE_CYCLES, DRAIN_CYCLES, PROB_BITS, RUN_BITS
 
-__all__ = ["spin_sweep", "neighbour_lists"]
+__all__ = ["spin_sweep", "neighbour_lists", "sweep_cycles", "field_pass_cycles"]
 
 _MASK = np.uint64(0xFFFFFFFF)
 _LOW16 = np.uint64(2 ** (32 - PROB_BITS) - 1)
@@ -64,25 +64,92 @@ def gain_product(value, mantissa, shift):
 
 
 @njit(cache=True)
+def _walk(sources, costs, group, lanes, latched, free):
+    """The field banks' walk of a group's sources latched at cycle ``latched`` (hdl/lane.py,
+    FieldBank): each bank starts them in lane order, from the cycle after, or when it finishes the
+    sources before; a source takes its ``costs`` (cycles per bank). ``free`` (per bank: the cycle
+    it can start a source) is advanced in place. Returns the last cycle in which a bank started one
+    of these sources (-1 if the group has none)."""
+    started_last = -1
+    for c in range(costs.shape[1]):
+        t = max(latched + 1, free[c])
+        for lane in range(lanes):
+            slot = group * lanes + lane
+            if sources[slot] and costs[slot, c]:
+                started_last = max(started_last, t)
+                t += costs[slot, c]
+                free[c] = t
+    return started_last
+
+
+@njit(cache=True)
+def _settled(latched, free):
+    """The first cycle, after the latch at ``latched``, in which no field can change: each bank's
+    last entry read (at free - 1) reaches its field DRAIN_CYCLES later."""
+    return max(latched + 1, free.max() - 1 + DRAIN_CYCLES)
+
+
+@njit(cache=True)
+def sweep_cycles(sources, costs, bounds, lanes):
+    """Cycles of a sweep, from its first fetch to its end (SWEEP_END excluded), given which cells
+    hopped (``sources`` (S,) bool by slot), each source's cycles per field bank (``costs``,
+    Program.stream_costs) and the colours' group ranges ``bounds`` (K, 2). A group loads, decides
+    and commits in DECIDE_CYCLES; the next one loads at once if the source buffer its commit fills
+    is free (every bank has started the sources of the group two before), else a cycle after it
+    frees. A colour's last commit waits for the fields to settle, whose cycle fetches the next
+    colour's first group (docs/architecture.md, Cycle count)."""
+    free = np.zeros(costs.shape[1], dtype=np.int64)
+    fetch = 0
+    for k in range(bounds.shape[0]):
+        free[:] = 0
+        before, two_before = -1, -1   # the cycle the banks started their last source of groups j-1, j-2
+        commit = fetch
+        for j in range(bounds[k, 1] - bounds[k, 0]):
+            if j == 0:
+                load = fetch + 1
+            elif commit >= two_before + 1:
+                load = commit + 1
+            else:
+                load = two_before + 2
+            commit = load + DECIDE_CYCLES - 1
+            two_before, before = before, _walk(sources, costs, bounds[k, 0] + j, lanes, commit, free)
+        fetch = _settled(commit, free)
+    return fetch + 1
+
+
+@njit(cache=True)
+def field_pass_cycles(sources, costs, n_groups, lanes):
+    """Cycles of the field pass (up to the cycle that fetches the sweep's first group): the biases
+    (G + 1), then per group a fetch (repeated until a source buffer is free) and a load that
+    latches its cells as sources (``sources``: the valid cells), and the fields' settling."""
+    free = np.zeros(costs.shape[1], dtype=np.int64)
+    before, two_before = -1, -1
+    fetch, latched = 0, 0
+    for grp in range(n_groups):
+        latched = max(fetch, two_before + 1) + 1
+        two_before, before = before, _walk(sources, costs, grp, lanes, latched, free)
+        fetch = latched + 1
+    return n_groups + 1 + _settled(latched, free)
+
+
+@njit(cache=True)
 def spin_sweep(bits, fields, prng, barrier, mantissa, shift, groups, lanes, indptr, neighbours, weights, valid,
-               rows, table, events):
+               costs, bounds, table, events, hopped):
     """One sweep of every run. ``bits`` (R, S) cell states 0/1 and ``fields`` (R, S) local fields
     are updated in place, as is ``prng`` (4, R, P) (uint64 holding 32-bit words); each run's gain
     is its (``mantissa``, ``shift``) (params.gain_operands). ``groups`` lists
     the groups in decision order. ``events`` (R, 6) receives hops, uphill hops, drop, climb (Q.4),
-    the objective register's change and the cycles the array spends streaming the hops' update
-    rows (``rows`` per slot; golden.source_cycles)."""
+    the objective register's change and the sweep's cycles up to its end (sweep_cycles, with
+    ``costs`` and ``bounds``; ``hopped`` (S,) is its scratch)."""
     runs = bits.shape[0]
     depth = table.shape[0]
     for r in range(runs):
-        hops = uphill = drop_total = climb_total = objective = streaming = 0
+        hops = uphill = drop_total = climb_total = objective = 0
         b_r = barrier[r]
         m_r = mantissa[r]
         s_r = shift[r]
-        last = groups[len(groups) - 1]
+        hopped[:] = False
         for g in groups:
-            group_hops = 0
-            after_empty = False    # the previous hopping cell of the group had no rows
             for lane in range(lanes):
                 first = _step(prng, r, lane)    # at load
                 second = _step(prng, r, lane)   # at decide
@@ -111,23 +178,17 @@ def spin_sweep(bits, fields, prng, barrier, mantissa, shift, groups, lanes, indp
                     uphill += 1
                     climb_total -= drop
                 objective += 2 * tilt
-                if after_empty:    # picked in a cycle of its own
-                    streaming += 1
-                group_hops += 1
-                streaming += rows[slot]
-                after_empty = rows[slot] == 0
+                hopped[slot] = True
                 bits[r, slot] = 1 - bits[r, slot]
                 change = -2 * spin          # the new spin minus the old
                 for k in range(indptr[slot], indptr[slot + 1]):
                     fields[r, neighbours[k]] += weights[k] * change
-            if group_hops:   # the first pick, the drain, the next group's fetch
-                streaming += 1 + DRAIN_CYCLES + (0 if g == last else 1)
         events[r, 0] = hops
         events[r, 1] = uphill
         events[r, 2] = drop_total
         events[r, 3] = climb_total
         events[r, 4] = objective
-        events[r, 5] = streaming
+        events[r, 5] = sweep_cycles(hopped, costs, bounds, lanes)
 
 
 def neighbour_lists(slots, source, target, weight):

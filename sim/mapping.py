@@ -7,8 +7,9 @@ colour, spins are sorted by degree.
 The array keeps every cell's local field and changes it when a neighbour hops. A cell's couplings
 are therefore stored where they are used: as *update rows*. Row r of cell i holds, in each lane t's
 EDGES memory and for each of its field banks b, the r-th neighbour of i that lives in lane t with
-its field in bank b, as {its group, J}; all lanes and banks apply their entry of a row in the same
-cycle. Cell i owns ``rows_i`` = the most neighbours it has in any one lane's bank, at ``base_i``
+its field in bank b, as {its group, J}, the last of them marked (an empty first entry where it
+has none there): each bank walks its own run of a hopping cell's entries (hdl/lane.py, FieldBank).
+Cell i owns ``rows_i`` = the most neighbours it has in any one lane's bank, at ``base_i``
 (rows of all cells are laid out in slot order). A QP cell's own entry
 (weight Q_ii) is one of its rows' entries when Q_ii is not zero: its gradient includes it.
 """
@@ -44,6 +45,7 @@ class Program:
     reads: np.ndarray          # (G, P) neighbour reads per attempt: degree (+1 for a QP cell's own entry)
     entry_group: np.ndarray    # (D, P * B) update row r, column t * B + b (lane t, field bank b): the target cell's group
     entry_weight: np.ndarray   # (D, P * B) and the coupling; 0 where the row has no entry there
+    entry_last: np.ndarray     # (D, P * B) bool: the row is its source's last for that column (one per source and column)
     slot_of_node: np.ndarray   # (n,) g * P + lane
     colour_groups: list        # [(g0, g1)] group ranges, one per colour
     diagonal: np.ndarray = None   # (G, P) Q_ii of QP cells
@@ -81,6 +83,23 @@ class Program:
         for grp in range(1, self.n_groups):
             issue[grp] = max(issue[grp - 1] + 1, issue[needs[grp]] + COMPILED_READ_DISTANCE if needs[grp] >= 0 else 0)
         return issue
+
+    def colour_ends(self):
+        """(G,) bool: the group is its colour's last (the CELLS words carry it)."""
+        ends = np.zeros(self.n_groups, dtype=bool)
+        ends[[g1 - 1 for g0, g1 in self.colour_groups if g1 > g0]] = True
+        return ends
+
+    def stream_costs(self):
+        """(G * P, P * B): the cycles each column (a lane's field bank) spends on each source's
+        entries when it hops: one per entry up to its last, at least the one that says so; 0 for a
+        cell without update rows, which is never a source (hdl/lane.py, FieldBank)."""
+        P, C = self.geometry.lanes, self.geometry.columns
+        source = np.repeat(np.arange(self.n_groups * P), self.rows.reshape(-1))
+        r, c = np.nonzero(self.entry_last)
+        costs = np.zeros((self.n_groups * P, C), dtype=np.int64)
+        costs[source[r], c] = r - self.base.reshape(-1)[source[r]] + 1
+        return costs
 
     def couplings(self):
         """The stored couplings as (source slot, target slot, weight) arrays, one per non-zero entry:
@@ -125,8 +144,9 @@ class Program:
             for grp, row in enumerate((rows.astype(np.int64) * weights).sum(axis=1).tolist()):
                 writes.append((g.address(Region.STATE, grp), row))
         # region by region and lane by lane: each run of consecutive addresses is one WRITE frame
+        ends = self.colour_ends()
         words = {
-            Region.CELLS: lambda grp, lane: g.cell_word(self.valid[grp, lane], int(self.bias[grp, lane])),
+            Region.CELLS: lambda grp, lane: g.cell_word(self.valid[grp, lane], int(self.bias[grp, lane]), ends[grp]),
             Region.LINKS: lambda grp, lane: g.links_word(int(self.base[grp, lane]), int(self.rows[grp, lane])),
             Region.DEGREES: lambda grp, lane: g.degrees_word(
                 int(self.reads[grp, lane]), int(self.diagonal[grp, lane]) if g.qp else 0),
@@ -142,7 +162,8 @@ class Program:
         lane_step = g.address(Region.EDGES, 0, 1) - first if P > 1 else 0
         addresses = first + lane_step * np.arange(P)[:, None] + np.arange(self.update_rows * g.edge_words)[None, :]
         by_lane = (self.update_rows, P, g.edge_words, g.edge_word_entries)
-        packed = g.edge_word(self.entry_group.reshape(by_lane), self.entry_weight.reshape(by_lane))
+        packed = g.edge_word(self.entry_group.reshape(by_lane), self.entry_last.reshape(by_lane).astype(np.int64),
+                             self.entry_weight.reshape(by_lane))
         shifts = g.edge_entry_bits * np.arange(g.edge_word_entries, dtype=np.int64)
         entries = (packed << shifts).sum(axis=-1).transpose(1, 0, 2).reshape(P, -1)
         writes += zip(addresses.ravel().tolist(), entries.ravel().tolist())
@@ -188,8 +209,9 @@ def _colouring(neighbours):
 def _balanced_columns(n, rows, cols, colour, degree, P, B):
     """A column for every node: its lane and its field bank, column = lane * B + bank.
 
-    A hop streams as many update rows as the hopping cell has neighbours in its busiest column
-    (a lane's bank), so the sum over cells of that maximum is what the sweep pays for. Nodes are
+    A cell owns as many update rows as it has neighbours in its busiest column (a lane's bank),
+    so the sum over cells of that maximum is what the rows' memory pays for; spreading each
+    cell's neighbours also spreads a hop's work over the banks that walk it. Nodes are
     placed greedily (colour by colour, largest degree first) in the column that raises the fewest
     of their neighbours' maxima, among the columns with room left in the colour: a lane holds
     ceil(size / P) cells of it, in the colour's groups g0, g0 + 1, .. (the colour keeps its fewest
@@ -360,6 +382,12 @@ def map_problem(problem, geometry):
     row = base_of[source_slot] + rank
     entry_group[row, column_of_target] = target_slot // P
     entry_weight[row, column_of_target] = w
+    # each column's last entry of each source; a source's first row for a column it has none in
+    entry_last = np.zeros((D, g.columns), dtype=bool)
+    count = np.zeros((G * P, g.columns), dtype=np.int64)
+    np.add.at(count, (source_slot, column_of_target), 1)
+    owner, column = np.nonzero(np.broadcast_to(rows_of[:, None] > 0, count.shape))   # every column of a cell with rows
+    entry_last[base_of[owner] + np.maximum(count[owner, column], 1) - 1, column] = True
 
     valid = slots >= 0
     bias = np.zeros((G, P), dtype=np.int64)
@@ -370,4 +398,4 @@ def map_problem(problem, geometry):
             extra[name] = np.zeros((G, P), dtype=np.int64)
             extra[name].reshape(-1)[slot_of_node] = values
     return Program(g, problem, valid, bias, base_of.reshape(G, P), rows_of.reshape(G, P), reads_of.reshape(G, P),
-                   entry_group, entry_weight, slot_of_node, colour_groups, **extra)
+                   entry_group, entry_weight, entry_last, slot_of_node, colour_groups, **extra)

@@ -10,7 +10,7 @@ constants and primitives (table, PRNG step, schedule generator) with the golden 
 from fractions import Fraction
 from math import floor
 
-from lim.hdl.params import (BARRIER_BITS, DECIDE_CYCLES, DRAIN_CYCLES, GAIN_SHIFT_MAX, QP_GAIN_SHIFT, TABLE_DEPTH, Counter,
+from lim.hdl.params import (BARRIER_BITS, GAIN_SHIFT_MAX, QP_GAIN_SHIFT, TABLE_DEPTH, Counter,
                             gain_mantissa_table, hop_probability_table, lane_prng_state, xoshiro_next,
                             xoshiro_output)
 from lim.sim.golden import ScheduleModel
@@ -31,6 +31,80 @@ def rounded(x):
     return -magnitude if x < 0 else magnitude
 
 
+class _Bank:
+    """A field bank's walk, register by register (hdl/lane.py, FieldBank): the sources pending in
+    each buffer (their first rows), the buffer walked, the row read in the cycle before."""
+
+    def __init__(self, program, column):
+        self.last = program.entry_last[:, column]
+        self.pending = [[], []]
+        self.current = 0
+        self.issued = False
+        self.row = 0
+        self.staged = False
+
+    def busy(self):
+        return self.issued or self.staged or bool(self.pending[0] or self.pending[1])
+
+    def clock(self, latch):
+        """One cycle; ``latch``: (buffer, first rows) the array latches at its end, or None."""
+        ready = not self.issued or bool(self.last[self.row])
+        buffer = self.current if self.pending[self.current] else 1 - self.current
+        self.staged = self.issued
+        if ready and self.pending[buffer]:
+            self.row = self.pending[buffer].pop(0)
+            self.current = buffer if self.pending[buffer] else 1 - buffer   # the next group's buffer
+            self.issued = True
+        elif not ready:
+            self.row += 1
+            self.issued = True
+        else:
+            self.issued = False
+        if latch is not None:
+            assert not self.pending[latch[0]], "a buffer latched while a bank still had sources in it"
+            self.pending[latch[0]] = list(latch[1])
+
+
+def stream(program, sources, field_pass=False):
+    """The cycles of a sweep (up to its end) or of the field pass after its biases (up to the cycle
+    that fetches the sweep's first group), stepped cycle by cycle: the sequencer's states and each
+    field bank's walk of the ``sources`` (lanes per group) that have update rows."""
+    P, G = program.geometry.lanes, program.n_groups
+    banks = [_Bank(program, column) for column in range(program.geometry.columns)]
+    ends = {g1 - 1 for _, g1 in program.colour_groups}
+    state = "FETCH_F" if field_pass else "FETCH"
+    group, fill, cycle = 0, 0, 0
+    while True:
+        free = [not any(bank.pending[k] for bank in banks) for k in range(2)]
+        settled = not any(bank.busy() for bank in banks)
+        latch = None
+        if state == "FETCH_F":
+            state = "LOAD_F" if free[fill] else state
+        elif state == "LOAD_F":
+            latch = (fill, [program.base[group, lane] for lane in sources[group] if program.rows[group, lane]])
+            group += 1
+            state = "SETTLE" if group == G else "FETCH_F"
+        elif state in ("FETCH", "LOAD", "DECIDE"):
+            state = {"FETCH": "LOAD", "LOAD": "DECIDE", "DECIDE": "COMMIT"}[state]
+        elif state == "COMMIT":
+            latch = (fill, [program.base[group, lane] for lane in sources[group] if program.rows[group, lane]])
+            state = "SETTLE" if group in ends or group == G - 1 else "LOAD" if free[1 - fill] else "GATE"
+            group += 1
+        elif state == "GATE":
+            state = "LOAD" if free[fill] else state
+        elif state == "SETTLE" and settled:
+            if field_pass:
+                return cycle
+            if group == G:
+                return cycle + 1
+            state = "LOAD"
+        for bank in banks:
+            bank.clock(latch)
+        if latch is not None:
+            fill = 1 - fill
+        cycle += 1
+
+
 def run_naive(program, initial_bits, config, sweeps):
     P = program.geometry.lanes
     qp = program.geometry.qp
@@ -49,23 +123,13 @@ def run_naive(program, initial_bits, config, sweeps):
         for lane in range(P):
             for r in range(int(program.base[g, lane]), int(program.base[g, lane]) + int(program.rows[g, lane])):
                 owner[r] = (g, lane)
-    def streaming(g, sources):
-        """A group's cycles for its sources' rows: a pick before the first source and after each
-        source without rows; a cycle per row."""
-        cycles, after_empty = 1, False
-        for k, lane in enumerate(sources):
-            rows_here = int(program.rows[g, lane])
-            cycles += rows_here + (1 if k and after_empty else 0)
-            after_empty = rows_here == 0
-        return cycles
-
-    # the field pass of the first start: biases, then per group fetch, load, sources, end; the drain
-    picks = [streaming(g, [lane for lane in range(P) if program.valid[g, lane]]) for g in range(G)]
-    totals[Counter.CYCLES] += (G + 1) + sum(3 + p for p in picks) + 1 if sweeps else 0
+    # the field pass of the first start: biases, then every valid cell's entries
+    valid_sources = [[lane for lane in range(P) if program.valid[g, lane]] for g in range(G)]
+    totals[Counter.CYCLES] += (G + 1) + stream(program, valid_sources, field_pass=True) if sweeps else 0
     for _ in range(sweeps):
         barrier = barrier_schedule.value_q4
         gain = sixteen_gain(gain_schedule.value_q4, qp)
-        totals[Counter.CYCLES] += 1                     # the sweep's first fetch
+        hopped = []
         for g in range(G):
             moves = [0] * P
             for lane in range(P):
@@ -125,10 +189,8 @@ def run_naive(program, initial_bits, config, sweeps):
                         totals[Counter.UPHILL_HOPS] += 1
                         totals[Counter.CLIMB_Q4] += -drop
             rows[g] = [v + m for v, m in zip(rows[g], moves)]
-            totals[Counter.CYCLES] += DECIDE_CYCLES     # load, decide, commit
-            hopped = [lane for lane in range(P) if moves[lane]]
-            if hopped:   # the hops' rows, the drain, and the next group's fetch
-                totals[Counter.CYCLES] += streaming(g, hopped) + DRAIN_CYCLES + (1 if g < G - 1 else 0)
+            hopped.append([lane for lane in range(P) if moves[lane]])
+        totals[Counter.CYCLES] += stream(program, hopped)
         totals[Counter.SWEEPS] += 1
         totals[Counter.CYCLES] += max(barrier_schedule.advance(), gain_schedule.advance())
         work = rounded((sixteen_gain(gain_schedule.value_q4, qp) - sixteen_gain(gain_schedule.value_before, qp)) * objective)

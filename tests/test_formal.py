@@ -176,9 +176,9 @@ def test_write_windows_match_the_bus_map():
     assert not g.writable(g.address(Region.COUNTERS, 0))
     assert not g.writable(g.address(Region.STATE, 0) | (1 << g.index_bits))  # lane field set
     assert not g.writable(1 << g.addr_bits)                                    # beyond the bus
-    # fields in 4 banks: a row's 4 entries (10 bits each here) take 2 words of EDGES, row * 2 + k
+    # fields in 4 banks: a row's 4 entries (9 bits each here: address, last, weight) take 2 words of EDGES, row * 2 + k
     banked = replace(g, field_banks=4)
-    assert (banked.edge_entry_bits, banked.edge_word_entries, banked.edge_words) == (10, 2, 2)
+    assert (banked.edge_entry_bits, banked.edge_word_entries, banked.edge_words) == (9, 2, 2)
     assert banked.writable(banked.address(Region.EDGES, 2 * g.edge_depth - 1, lane=g.lanes - 1))
     assert not banked.writable(banked.address(Region.EDGES, 2 * g.edge_depth, lane=0))
     assert banked.write_window(Region.EDGES) == (True, 2 * g.edge_depth)

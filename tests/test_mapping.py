@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from lim.hdl.params import ArrayGeometry
+from lim.hdl.params import ArrayGeometry, Region
 from lim.sim.mapping import MappingError, map_problem
 from lim.sim.problem import random_maxcut, random_qp
 
@@ -69,6 +69,44 @@ def test_every_coupling_is_an_update_entry_of_both_ends(banks):
     assert len(set(starts.tolist())) == len(starts)
 
 
+@pytest.mark.parametrize("banks", [1, 4])
+def test_each_bank_ends_each_sources_walk_at_its_last_entry(banks):
+    """Walking each bank's column from a cell's first row as a FieldBank does (up to the entry
+    marked last) reads exactly the cell's couplings into that bank, and takes max(1, entries)
+    cycles: what Program.stream_costs says, and what the golden model's cycle count charges. A
+    colour's last group is marked in its cells' words."""
+    p = random_maxcut(40, 200, seed=2, weights=(-3, 5))
+    g = ArrayGeometry(lanes=4, groups=64, edge_depth=2048, field_banks=banks)
+    prog = map_problem(p, g)
+    source, target, _ = prog.couplings()
+    costs = prog.stream_costs()
+    for slot in range(prog.n_groups * g.lanes):
+        base, rows = int(prog.base.reshape(-1)[slot]), int(prog.rows.reshape(-1)[slot])
+        for column in range(g.columns):
+            if rows == 0:   # never a source
+                assert costs[slot, column] == 0
+                continue
+            walked, r = [], base
+            while True:
+                assert r < base + rows, "a walk ran past its cell's rows"
+                if prog.entry_weight[r, column]:
+                    walked.append(int(prog.entry_group[r, column]))
+                if prog.entry_last[r, column]:
+                    break
+                r += 1
+            mine = target[(source == slot) & (target % g.lanes == column // banks)
+                          & (target // g.lanes % banks == column % banks)] // g.lanes
+            assert sorted(walked) == sorted(mine.tolist())
+            assert costs[slot, column] == r - base + 1 == max(1, len(mine))
+    assert prog.entry_last.sum() == (prog.rows > 0).sum() * g.columns
+    ends = [g1 - 1 for _, g1 in prog.colour_groups]
+    cell_words = {address: word for address, word in prog.bus_writes(np.zeros(p.n, dtype=np.uint8))
+                  if g.region_of(address) == Region.CELLS}
+    for grp in range(prog.n_groups):
+        word = cell_words[g.address(Region.CELLS, grp, 0)]
+        assert bool(word >> (g.bias_bits + 1) & 1) == (grp in ends)
+
+
 def test_padding_slots_are_invalid_and_spins_round_trip():
     p = random_maxcut(10, 12, seed=3)
     prog = map_problem(p, ArrayGeometry(lanes=4, groups=16, edge_depth=128))
@@ -96,8 +134,8 @@ def test_geometry_validates_its_parameters(kwargs, error):
 
 
 def test_banks_spread_each_cells_neighbours():
-    """With field banks a hop streams as many rows as its cell has neighbours in its busiest bank
-    of a lane: the mapping balances the banks too (each lane's positions in the colour are its
+    """With field banks a cell owns as many rows as it has neighbours in its busiest bank of a
+    lane: the mapping balances the banks too (each lane's positions in the colour are its
     banks'), which the lanes' balance and the banks that positions give alone fall short of (G1 at
     8 lanes: 4,593 rows with 2 banks, 3,317 with 4, against 4,092 and 2,722 balanced)."""
     from lim.sim.gset import load_named
@@ -110,7 +148,7 @@ def test_banks_spread_each_cells_neighbours():
 
 
 def test_lanes_spread_each_cells_neighbours():
-    """A hop streams as many rows as its cell has neighbours in its busiest lane; the mapping's
+    """A cell owns as many rows as it has neighbours in its busiest lane; the mapping's
     lane choice keeps that sum below what lanes dealt in degree order give (the earlier layout)."""
     p = random_maxcut(400, 4800, seed=5)
     g = ArrayGeometry(lanes=16, groups=256, edge_depth=8192)
