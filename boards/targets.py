@@ -20,7 +20,8 @@ class BoardTarget:
     family: str              # "ice40" or "ecp5"
     description: str
     synth_opts: str = ""     # extra synth_ice40 / synth_ecp5 options
-    placer: str = None       # nextpnr's placer (None: its default, HeAP)
+    placer: str = None       # nextpnr's placer for the programmable build (None: its default, HeAP)
+    compiled_placer: str = None   # and for a compiled problem's
     pll_hz: int = None       # ECP5: the array's clock, made by the PLL from the oscillator (None: the oscillator)
 
     def platform(self):
@@ -68,7 +69,7 @@ BOARDS = {
         # nextpnr's static placer: the default build in 47 s of CPU against HeAP's 127 (Fmax 15.3
         # against 15.6 MHz), the 4 x 4 lattice compiled (97.6% of the cells) in 38 against 59
         # (Fmax 14.8 against 14.4); timing met at 12 MHz either way
-        synth_opts="-dsp", placer="static"),
+        synth_opts="-dsp", placer="static", compiled_placer="static"),
     "ulx3s": BoardTarget(
         "ulx3s", 2, "amaranth_boards.ulx3s:ULX3S_85F_Platform",
         # fields in 4 banks per lane, each walking the hops' entries into its fields on its own
@@ -77,9 +78,12 @@ BOARDS = {
         # entries take the block RAM 8,192 rows of 2 would, hold G22 (3,678 rows; the largest
         # Gset instance the 256 groups hold) and problems of G1's density up to 1,196 spins
         # (1,590 with 2 banks, 1,426 with one; benchmarks/compiled.py, lim build)
+        # nextpnr's static placer for it: built in 884 s against HeAP's 1,343 (beside another
+        # build), Fmax 40.7 against 41.0 MHz; the compiled arrays keep HeAP, which they were
+        # measured with
         ArrayGeometry(lanes=8, groups=256, edge_depth=4096, counter_bits=48, field_banks=4), 1_000_000, "ecp5",
         "ULX3S (ECP5 LFE5U-85F, 84k LUT4, 208 x 18 kbit EBR), 25 MHz oscillator and PLL, FT231X serial",
-        pll_hz=30_000_000),
+        placer="static", pll_hz=30_000_000),
 }
 
 

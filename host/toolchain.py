@@ -121,7 +121,7 @@ def compiled_target(target, problem):
     if target.geometry.qp:
         raise ValueError("a compiled array holds spin problems")
     geometry, program = fit_geometry(problem, target.geometry.lanes, base=target.geometry.compiled())
-    return replace(target, geometry=geometry), program
+    return replace(target, geometry=geometry, placer=target.compiled_placer), program
 
 
 #: nextpnr's routers: router1 (its default) and router2, which routes the large compiled arrays

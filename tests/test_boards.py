@@ -86,6 +86,8 @@ def test_bitstream_builds_and_meets_timing(builds, board):
     for label, u in report["utilisation"].items():
         assert 0 <= u["used"] <= u["available"], label
     assert "Fmax" in proc.stdout and "spin updates/s" in proc.stdout
+    # the programmable builds place with nextpnr's static placer (BoardTarget.placer)
+    assert report["placer"] == BOARDS[board].placer == "static"
 
 
 @pytest.mark.slow
@@ -123,8 +125,8 @@ def test_a_compiled_problem_builds_for_each_family(builds, board):
     assert f"torus{side}" in proc.stdout and "spin updates/s" in proc.stdout
     script = (Path(report["bitstream"]).parent / f"build_lim_{board}.sh").read_text()
     assert report["router"] == router and ("--router router2" in script) == (router == "router2")
-    # the iCE40 builds place with nextpnr's static placer (BoardTarget.placer), the ECP5 ones with HeAP
-    placer = BOARDS[board].placer
+    # compiled problems place with BoardTarget.compiled_placer: static on the iCE40, HeAP on the ECP5
+    placer = BOARDS[board].compiled_placer
     assert report["placer"] == (placer or "heap") and ("--placer static" in script) == (placer == "static")
 
 
