@@ -68,9 +68,8 @@ class FieldBank(wiring.Component):
     When the array latches a group's sources (the cells that hopped, or every cell in the field
     pass) into buffer ``fill``, each bank marks them pending there. A bank walks its pending
     sources in order (group by group, lanes in order; a group without sources is passed over),
-    reading each source's entries from
-    its first update row on, one a cycle, up to the one marked last (a source with no entry here
-    has a single, empty one):
+    reading each source's entries from its first update row on, one a cycle, up to the one
+    marked last (a source with no entry here has a single, empty one):
 
       c    EDGES read at the entry's row                                    (issue)
       c+1  the entry: its field read; the next row, or the next source's first, issued
