@@ -22,6 +22,7 @@ class BoardTarget:
     synth_opts: str = ""     # extra synth_ice40 / synth_ecp5 options
     placer: str = None       # nextpnr's placer for the programmable build (None: its default, HeAP)
     compiled_placer: str = None   # and for a compiled problem's
+    router: str = None       # nextpnr's router for the programmable build (None: its default, router1)
     pll_hz: int = None       # ECP5: the array's clock, made by the PLL from the oscillator (None: the oscillator)
 
     def platform(self):
@@ -78,12 +79,13 @@ BOARDS = {
         # entries take the block RAM 8,192 rows of 2 would, hold G22 (3,678 rows; the largest
         # Gset instance the 256 groups hold) and problems of G1's density up to 1,196 spins
         # (1,590 with 2 banks, 1,426 with one; benchmarks/compiled.py, lim build)
-        # nextpnr's static placer for it: built in 884 s against HeAP's 1,343 (beside another
-        # build), Fmax 40.7 against 41.0 MHz; the compiled arrays keep HeAP, which they were
+        # nextpnr's static placer and router2 for it: built in 617 s alone, Fmax 35.7 MHz (static
+        # and router1: 884 s beside another build, Fmax 40.7; HeAP and router1: 1,343 s beside
+        # another build, 41.0); the compiled arrays keep HeAP and router1, which they were
         # measured with
         ArrayGeometry(lanes=8, groups=256, edge_depth=4096, counter_bits=48, field_banks=4), 1_000_000, "ecp5",
         "ULX3S (ECP5 LFE5U-85F, 84k LUT4, 208 x 18 kbit EBR), 25 MHz oscillator and PLL, FT231X serial",
-        placer="static", pll_hz=30_000_000),
+        placer="static", router="router2", pll_hz=30_000_000),
 }
 
 

@@ -400,9 +400,10 @@ def _build_parser(sub):
     p.add_argument("--clock-mhz", type=float, default=None,
                    help="the array's clock from the board's PLL (ULX3S; default: the board's, 30 MHz): a "
                         "design that misses timing at the default can be built for the Fmax it reached")
-    p.add_argument("--router", choices=ROUTERS, default="router1",
+    p.add_argument("--router", choices=ROUTERS, default=None,
                    help="nextpnr's router: router2 routes the large compiled arrays router1 leaves congested "
-                        "(a 32 x 32 lattice at 32 lanes, G1)")
+                        "(a 32 x 32 lattice at 32 lanes, G1) (default: router2 for the ULX3S's programmable "
+                        "build, router1 otherwise)")
     _add_out(p, "the build (a subfolder per board)", "build")
     _add_quiet(p)
     p.set_defaults(handler=_cmd_build)

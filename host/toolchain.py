@@ -121,7 +121,7 @@ def compiled_target(target, problem):
     if target.geometry.qp:
         raise ValueError("a compiled array holds spin problems")
     geometry, program = fit_geometry(problem, target.geometry.lanes, base=target.geometry.compiled())
-    return replace(target, geometry=geometry, placer=target.compiled_placer), program
+    return replace(target, geometry=geometry, placer=target.compiled_placer, router=None), program
 
 
 #: nextpnr's routers: router1 (its default) and router2, which routes the large compiled arrays
@@ -141,7 +141,7 @@ def build_bitstream(board, out_dir, geometry=None, problem=None, clock_hz=None, 
     ``geometry`` replaces the board's array geometry (for sweeps over lanes, say). With
     ``problem`` (a spin problem), the array is that problem's compiled array (hdl/compiled.py).
     ``clock_hz`` replaces the PLL's output (ECP5 boards). ``router`` is nextpnr's (router1,
-    router2; default nextpnr's).
+    router2; default the board's for its build, BoardTarget.router, else nextpnr's).
     """
     if router not in (None, *ROUTERS):
         raise ValueError(f"router must be one of {', '.join(ROUTERS)}, not {router!r}")
@@ -157,6 +157,7 @@ def build_bitstream(board, out_dir, geometry=None, problem=None, clock_hz=None, 
     program = None
     if problem is not None:
         target, program = compiled_target(target, problem)
+    router = router or target.router
     toolchain_environment(target.family)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -86,8 +86,12 @@ def test_bitstream_builds_and_meets_timing(builds, board):
     for label, u in report["utilisation"].items():
         assert 0 <= u["used"] <= u["available"], label
     assert "Fmax" in proc.stdout and "spin updates/s" in proc.stdout
-    # the programmable builds place with nextpnr's static placer (BoardTarget.placer)
+    # the programmable builds place with nextpnr's static placer (BoardTarget.placer); the ULX3S's
+    # routes with router2 (BoardTarget.router)
     assert report["placer"] == BOARDS[board].placer == "static"
+    assert report["router"] == (BOARDS[board].router or "router1") == ("router2" if board == "ulx3s" else "router1")
+    script = (Path(report["bitstream"]).parent / f"build_lim_{board}.sh").read_text()
+    assert ("--router router2" in script) == (board == "ulx3s")
 
 
 @pytest.mark.slow
