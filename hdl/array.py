@@ -449,7 +449,6 @@ class LimArray(wiring.Component):
                 m.next = "COMMIT"
             with m.State("COMMIT"):
                 m.d.comb += commit.eq(1)
-                m.d.comb += [lane.commit.eq(1) for lane in lanes]
                 m.d.comb += [state_w.addr.eq(group),
                              state_w.data.eq(Cat(d.next_value for d in decisions)),
                              state_w.en.eq((1 << P) - 1)]
@@ -458,7 +457,7 @@ class LimArray(wiring.Component):
                 m.d.sync += [group.eq(group + 1), last_group.eq(group == n_groups - 1)]
                 with m.If(colour_end):
                     m.next = "SETTLE"
-                with m.Elif(~Mux(fill, pending[0], pending[1])):   # the buffer the next commit fills
+                with m.Elif(~Mux(fill ^ latch, pending[1], pending[0])):   # the buffer the next commit would fill
                     m.next = "LOAD"
                 with m.Else():
                     m.next = "GATE"
@@ -479,6 +478,8 @@ class LimArray(wiring.Component):
         m.d.comb += sh.running.eq(~fsm.ongoing("IDLE"))
         # the latch decoded from the state, not set inside the states: Icarus re-ran the states'
         # process without end once its output reached the buffers and the banks
-        m.d.comb += latch.eq(fsm.ongoing("COMMIT") | fsm.ongoing("FIELD_LOAD"))
+        # (a group without sources takes no buffer: the buffers hold the groups with sources in turn,
+        # which is the order every bank walks them in)
+        m.d.comb += latch.eq((fsm.ongoing("COMMIT") | fsm.ongoing("FIELD_LOAD")) & (sources != 0))
         state_word = own_r.data.word_select(sh.read_lane, L) if g.qp else own_r.data
         return decisions, commit, state_word

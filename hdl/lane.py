@@ -67,7 +67,7 @@ class FieldBank(wiring.Component):
 
     When the array latches a group's sources (the cells that hopped, or every cell in the field
     pass) into buffer ``fill``, each bank marks them pending there. A bank walks its pending
-    sources in order (group by group, lanes in order; a group without sources is passed over),
+    sources in order (group by group, lanes in order; a group without sources takes no buffer),
     reading each source's entries from its first update row on, one a cycle, up to the one
     marked last (a source with no entry here has a single, empty one):
 
@@ -109,9 +109,7 @@ class FieldBank(wiring.Component):
         entry = edge_r.data
         ready = Signal()         # no entry read, or the last of its source: a next source may start
         m.d.comb += ready.eq(~issued | entry.last)
-        here = pending[current] != 0
-        buffer = Signal()
-        m.d.comb += buffer.eq(Mux(here, current, ~current))
+        buffer = current
         mask = pending[buffer]
         lowest = Signal(g.lanes)
         m.d.comb += lowest.eq(mask & -mask)
@@ -183,7 +181,6 @@ class Lane(wiring.Component):
             "fresh_value": In(g.level_bits),  # the cell's value as read with it (load cycle)
             "bias_we": In(1),                # field pass: field[group of the previous cycle] = bias
             **run_ports(g),
-            "commit": In(1),
             "latch": In(1),                  # the array takes the sources (commit, or the field pass's load)
             "fill": In(1),                   # into this buffer
             "sources": In(g.lanes),          # every lane's ``source``

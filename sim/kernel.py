@@ -94,9 +94,9 @@ def sweep_cycles(sources, costs, bounds, lanes):
     """Cycles of a sweep, from its first fetch to its end (SWEEP_END excluded), given which cells
     hopped (``sources`` (S,) bool by slot), each source's cycles per field bank (``costs``,
     Program.stream_costs) and the colours' group ranges ``bounds`` (K, 2). A group loads, decides
-    and commits in DECIDE_CYCLES; the next one loads at once if the source buffer its commit fills
-    is free (every bank has started the sources of the group two before), else a cycle after it
-    frees. A colour's last commit waits for the fields to settle, whose cycle fetches the next
+    and commits in DECIDE_CYCLES; the next one loads at once if the source buffer its commit would
+    fill is free (every bank has started the sources of the group with sources two before: only
+    such groups take a buffer), else a cycle after it frees. A colour's last commit waits for the fields to settle, whose cycle fetches the next
     colour's first group (docs/architecture.md, Cycle count)."""
     free = np.zeros(costs.shape[1], dtype=np.int64)
     fetch = 0
@@ -112,7 +112,9 @@ def sweep_cycles(sources, costs, bounds, lanes):
             else:
                 load = two_before + 2
             commit = load + DECIDE_CYCLES - 1
-            two_before, before = before, _walk(sources, costs, bounds[k, 0] + j, lanes, commit, free)
+            started = _walk(sources, costs, bounds[k, 0] + j, lanes, commit, free)
+            if started >= 0:   # only a group with sources takes a buffer
+                two_before, before = before, started
         fetch = _settled(commit, free)
     return fetch + 1
 
@@ -127,7 +129,9 @@ def field_pass_cycles(sources, costs, n_groups, lanes):
     fetch, latched = 0, 0
     for grp in range(n_groups):
         latched = max(fetch, two_before + 1) + 1
-        two_before, before = before, _walk(sources, costs, grp, lanes, latched, free)
+        started = _walk(sources, costs, grp, lanes, latched, free)
+        if started >= 0:
+            two_before, before = before, started
         fetch = latched + 1
     return n_groups + 1 + _settled(latched, free)
 

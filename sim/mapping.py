@@ -84,6 +84,10 @@ class Program:
             issue[grp] = max(issue[grp - 1] + 1, issue[needs[grp]] + COMPILED_READ_DISTANCE if needs[grp] >= 0 else 0)
         return issue
 
+    def _row_owners(self):
+        """(D,): the slot whose update rows each row is (rows are laid out in slot order)."""
+        return np.repeat(np.arange(self.n_groups * self.geometry.lanes), self.rows.reshape(-1))
+
     def colour_ends(self):
         """(G,) bool: the group is its colour's last (the CELLS words carry it)."""
         ends = np.zeros(self.n_groups, dtype=bool)
@@ -94,10 +98,9 @@ class Program:
         """(G * P, P * B): the cycles each column (a lane's field bank) spends on each source's
         entries when it hops: one per entry up to its last, at least the one that says so; 0 for a
         cell without update rows, which is never a source (hdl/lane.py, FieldBank)."""
-        P, C = self.geometry.lanes, self.geometry.columns
-        source = np.repeat(np.arange(self.n_groups * P), self.rows.reshape(-1))
+        source = self._row_owners()
         r, c = np.nonzero(self.entry_last)
-        costs = np.zeros((self.n_groups * P, C), dtype=np.int64)
+        costs = np.zeros((self.n_groups * self.geometry.lanes, self.geometry.columns), dtype=np.int64)
         costs[source[r], c] = r - self.base.reshape(-1)[source[r]] + 1
         return costs
 
@@ -105,7 +108,7 @@ class Program:
         """The stored couplings as (source slot, target slot, weight) arrays, one per non-zero entry:
         what a hop of the source adds to the target's field (times the source's change)."""
         P = self.geometry.lanes
-        source = np.repeat(np.arange(self.n_groups * P), self.rows.reshape(-1))
+        source = self._row_owners()
         r, c = np.nonzero(self.entry_weight)
         return source[r], self.entry_group[r, c] * P + c // self.geometry.field_banks, self.entry_weight[r, c]
 

@@ -49,7 +49,7 @@ class _Bank:
     def clock(self, latch):
         """One cycle; ``latch``: (buffer, first rows) the array latches at its end, or None."""
         ready = not self.issued or bool(self.last[self.row])
-        buffer = self.current if self.pending[self.current] else 1 - self.current
+        buffer = self.current
         self.staged = self.issued
         if ready and self.pending[buffer]:
             self.row = self.pending[buffer].pop(0)
@@ -82,13 +82,16 @@ def stream(program, sources, field_pass=False):
             state = "LOAD_F" if free[fill] else state
         elif state == "LOAD_F":
             latch = (fill, [program.base[group, lane] for lane in sources[group] if program.rows[group, lane]])
+            latch = latch if latch[1] else None   # a group without sources takes no buffer
             group += 1
             state = "SETTLE" if group == G else "FETCH_F"
         elif state in ("FETCH", "LOAD", "DECIDE"):
             state = {"FETCH": "LOAD", "LOAD": "DECIDE", "DECIDE": "COMMIT"}[state]
         elif state == "COMMIT":
             latch = (fill, [program.base[group, lane] for lane in sources[group] if program.rows[group, lane]])
-            state = "SETTLE" if group in ends or group == G - 1 else "LOAD" if free[1 - fill] else "GATE"
+            latch = latch if latch[1] else None
+            after = fill if latch is None else 1 - fill   # the buffer the next group's sources would take
+            state = "SETTLE" if group in ends or group == G - 1 else "LOAD" if free[after] else "GATE"
             group += 1
         elif state == "GATE":
             state = "LOAD" if free[fill] else state
