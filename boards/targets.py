@@ -74,7 +74,7 @@ BOARDS = {
     "ulx3s": BoardTarget(
         "ulx3s", 2, "amaranth_boards.ulx3s:ULX3S_85F_Platform",
         # fields in 4 banks per lane, each walking the hops' entries into its fields on its own
-        # (2.92e7 spin updates per second on G1 at 30 MHz; 7.7e6 with one bank streaming rows
+        # (2.93e7 spin updates per second on G1 at 30 MHz; 7.7e6 with one bank streaming rows
         # one hop at a time); G1 needs 2,722 update rows a lane instead of 6,647; 4,096 rows of 4
         # entries take the block RAM 8,192 rows of 2 would, hold G22 (3,678 rows; the largest
         # Gset instance the 256 groups hold) and problems of G1's density up to 1,196 spins
