@@ -7,7 +7,7 @@ from .array import LimArray
 from .command import CommandBlock
 from .compiled import CompiledArray
 from .params import ArrayGeometry
-from .uart import UARTRx, UARTTx
+from .uart import UARTRx, UARTTx, least_divider
 
 __all__ = ["LimSystem", "frame_timeout_cycles"]
 
@@ -19,15 +19,17 @@ def frame_timeout_cycles(clk_hz, baud, timeout_s=0.01):
 
 class LimSystem(wiring.Component):
     """``rx``/``tx`` are the UART lines (8N1, ``clk_hz / baud`` clocks per bit). With ``program``,
-    the array is that problem's compiled array (hdl/compiled.py) and IDENTIFY names it."""
+    the array is that problem's compiled array (hdl/compiled.py) and IDENTIFY names it.
+    ``synchronous_line``: the line's other end runs on this clock (the simulated board), so the
+    UART may run at down to one clock per bit (hdl/uart.py)."""
     rx: In(1, init=1)
     tx: Out(1, init=1)
 
-    def __init__(self, geometry, clk_hz, baud, board_id=0, timeout_s=0.01, program=None):
+    def __init__(self, geometry, clk_hz, baud, board_id=0, timeout_s=0.01, program=None, synchronous_line=False):
         if not isinstance(geometry, ArrayGeometry):
             raise TypeError(f"geometry must be an ArrayGeometry, not {type(geometry).__name__}")
         divider = round(clk_hz / baud)
-        if divider < 4 or abs(clk_hz / divider - baud) / baud > 0.02:
+        if divider < least_divider(synchronous_line) or abs(clk_hz / divider - baud) / baud > 0.02:
             raise ValueError(f"{clk_hz} Hz cannot make {baud} baud within 2% (divider {clk_hz / baud:.2f})")
         if program is not None and program.geometry != geometry:
             raise ValueError("the compiled program is mapped for another geometry")
@@ -36,14 +38,15 @@ class LimSystem(wiring.Component):
         self.clk_hz = clk_hz
         self.baud = baud
         self.divider = divider
+        self.synchronous_line = synchronous_line
         self.board_id = board_id
         self.timeout_cycles = frame_timeout_cycles(clk_hz, baud, timeout_s)
         super().__init__()
 
     def elaborate(self, platform):
         m = Module()
-        m.submodules.uart_rx = rx = UARTRx(self.divider)
-        m.submodules.uart_tx = tx = UARTTx(self.divider)
+        m.submodules.uart_rx = rx = UARTRx(self.divider, self.synchronous_line)
+        m.submodules.uart_tx = tx = UARTTx(self.divider, self.synchronous_line)
         digest = self.program.digest() if self.program is not None else None
         m.submodules.command = cmd = CommandBlock(self.geometry, self.board_id, self.clk_hz, self.timeout_cycles,
                                                   problem_digest=digest)

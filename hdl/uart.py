@@ -1,20 +1,35 @@
-"""8N1 UART receiver and transmitter with an integer clock divider (clocks per bit)."""
+"""8N1 UART receiver and transmitter with an integer clock divider (clocks per bit).
+
+A line between two clocks (a board's serial port) needs the receiver to sample each bit near its
+middle, so at least 4 clocks per bit. A line whose two ends run on one clock (the simulated board,
+sim/cosim/board_harness.py) has no drift to absorb: it runs at any divider down to one clock per
+bit, with the same RTL.
+"""
 from amaranth.hdl import Module, Signal
 from amaranth.lib import wiring
 from amaranth.lib.cdc import FFSynchronizer
 from amaranth.lib.wiring import In, Out
 
-__all__ = ["UARTRx", "UARTTx"]
+__all__ = ["UARTRx", "UARTTx", "least_divider"]
 
 
 class _BitTimed(wiring.Component):
-    """A UART side: ``divider`` clocks per bit."""
+    """A UART side: ``divider`` clocks per bit; ``synchronous``: both ends of the line share this
+    clock (then 1 clock per bit is enough)."""
 
-    def __init__(self, divider):
-        if not isinstance(divider, int) or divider < 4:
-            raise ValueError(f"divider must be an int of at least 4 clocks per bit, not {divider!r}")
+    def __init__(self, divider, synchronous=False):
+        least = least_divider(synchronous)
+        if not isinstance(divider, int) or divider < least:
+            raise ValueError(f"divider must be an int of at least {least} clock{'s' if least > 1 else ''} per bit"
+                             f"{' on a synchronous line' if synchronous else ''}, not {divider!r}")
         self.divider = divider
         super().__init__()
+
+
+def least_divider(synchronous):
+    """The fewest clocks per bit a line takes: 4 between two clocks (a bit sampled near its
+    middle), 1 when both ends share the clock."""
+    return 1 if synchronous else 4
 
 
 class UARTRx(_BitTimed):

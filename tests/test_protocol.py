@@ -26,9 +26,11 @@ def test_frame_round_trip_and_parser_skips_garbage():
         encode_frame(Command.WRITE, 1, b"\0" * (MAX_PAYLOAD + 4))
 
 
-@pytest.mark.parametrize("divider", [4, 7, 12])
-def test_uart_loopback_back_to_back(divider):
-    tx, rx = UARTTx(divider), UARTRx(divider)
+@pytest.mark.parametrize("divider,synchronous", [(4, False), (7, False), (12, False), (1, True), (2, True), (3, True)])
+def test_uart_loopback_back_to_back(divider, synchronous):
+    """Bytes back to back arrive whole, between clocks (4 or more clocks per bit) and on a line
+    whose ends share the clock (the simulated board's: down to 1)."""
+    tx, rx = UARTTx(divider, synchronous), UARTRx(divider, synchronous)
     from amaranth.hdl import Module
     m = Module()
     m.submodules.tx, m.submodules.rx = tx, rx
@@ -57,6 +59,19 @@ def test_uart_loopback_back_to_back(divider):
     sim.add_testbench(bench)
     sim.run()
     assert received == sent
+
+
+@pytest.mark.parametrize("side", [UARTTx, UARTRx])
+def test_a_line_between_clocks_takes_at_least_4_clocks_a_bit(side):
+    with pytest.raises(ValueError, match="at least 4 clocks per bit, not 3"):
+        side(3)
+    with pytest.raises(ValueError, match="at least 1 clock per bit on a synchronous line, not 0"):
+        side(0, synchronous=True)
+    from lim.boards.targets import BOARDS
+    from lim.hdl.system import LimSystem
+    with pytest.raises(ValueError, match="cannot make 4000000 baud"):
+        LimSystem(BOARDS["icebreaker"].geometry, 12_000_000, 4_000_000)
+    assert LimSystem(BOARDS["icebreaker"].geometry, 12_000_000, 12_000_000, synchronous_line=True).divider == 1
 
 
 def test_identify_carries_the_whole_geometry():
