@@ -370,14 +370,19 @@ class LimArray(wiring.Component):
 
         decisions = [lane.decision for lane in lanes]
 
-        # ---- the source buffers: a group's sources, latched at its commit (the field pass: its
-        # load) into the buffer ``fill``, the two in turn; a buffer is filled only when no bank has
-        # sources of it pending (hdl/lane.py, FieldBank) ----------------------------------------
-        latch = Signal()
+        # ---- the source buffers: every commit (the field pass: every load) latches its sources,
+        # none or some, into buffer ``fill``, which is free then (no bank has sources of it
+        # pending: hdl/lane.py, FieldBank); only a group with sources moves ``fill`` on, so the
+        # groups with sources take the two in turn. The hop decisions thus reach the banks'
+        # pending bits without the OR over the lanes in between (that OR, then ``fill``'s
+        # multiplexers into all 32 banks, was the ULX3S build's critical path) ----------------
+        latch = Signal()    # a commit or a field load: buffer ``fill`` takes the sources
+        filled = Signal()   # ... and it holds some: ``fill`` moves on
         fill = Signal()
         buffers = Signal(source_buffers(g))
-        with m.If(latch):
+        with m.If(filled):
             m.d.sync += fill.eq(~fill)
+        with m.If(latch):
             for i, lane in enumerate(lanes):
                 m.d.sync += [buffers.base[fill][i].eq(lane.source_base), buffers.dv[fill][i].eq(lane.source_dv)]
         sources = Cat(lane.source for lane in lanes)
@@ -457,7 +462,7 @@ class LimArray(wiring.Component):
                 m.d.sync += [group.eq(group + 1), last_group.eq(group == n_groups - 1)]
                 with m.If(colour_end):
                     m.next = "SETTLE"
-                with m.Elif(~Mux(fill ^ latch, pending[1], pending[0])):   # the buffer the next commit would fill
+                with m.Elif(~Mux(fill ^ filled, pending[1], pending[0])):   # the buffer the next commit would fill
                     m.next = "LOAD"
                 with m.Else():
                     m.next = "GATE"
@@ -478,8 +483,7 @@ class LimArray(wiring.Component):
         m.d.comb += sh.running.eq(~fsm.ongoing("IDLE"))
         # the latch decoded from the state, not set inside the states: Icarus re-ran the states'
         # process without end once its output reached the buffers and the banks
-        # (a group without sources takes no buffer: the buffers hold the groups with sources in turn,
-        # which is the order every bank walks them in)
-        m.d.comb += latch.eq((fsm.ongoing("COMMIT") | fsm.ongoing("FIELD_LOAD")) & (sources != 0))
+        m.d.comb += [latch.eq(fsm.ongoing("COMMIT") | fsm.ongoing("FIELD_LOAD")),
+                     filled.eq(latch & (sources != 0))]
         state_word = own_r.data.word_select(sh.read_lane, L) if g.qp else own_r.data
         return decisions, commit, state_word

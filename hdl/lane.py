@@ -66,10 +66,11 @@ class FieldBank(wiring.Component):
     """A field bank of a lane and the update entries into it, which it applies by itself.
 
     When the array latches a group's sources (the cells that hopped, or every cell in the field
-    pass) into buffer ``fill``, each bank marks them pending there. A bank walks its pending
-    sources in order (group by group, lanes in order; a group without sources takes no buffer),
-    reading each source's entries from its first update row on, one a cycle, up to the one
-    marked last (a source with no entry here has a single, empty one):
+    pass) into buffer ``fill``, each bank marks them pending there (a group without sources marks
+    none, and the next group latches into the same buffer). A bank walks its pending sources in
+    order (group by group, lanes in order), reading each source's entries from its first update
+    row on, one a cycle, up to the one marked last (a source with no entry here has a single,
+    empty one):
 
       c    EDGES read at the entry's row                                    (issue)
       c+1  the entry: its field read; the next row, or the next source's first, issued
@@ -109,13 +110,12 @@ class FieldBank(wiring.Component):
         entry = edge_r.data
         ready = Signal()         # no entry read, or the last of its source: a next source may start
         m.d.comb += ready.eq(~issued | entry.last)
-        buffer = current
-        mask = pending[buffer]
+        mask = pending[current]
         lowest = Signal(g.lanes)
         m.d.comb += lowest.eq(mask & -mask)
         start = Signal()
         m.d.comb += start.eq(ready & (mask != 0))
-        bases, dvs = self.buffers.base[buffer], self.buffers.dv[buffer]
+        bases, dvs = self.buffers.base[current], self.buffers.dv[current]
         first_row = Signal(g.edge_addr_bits)
         first_dv = Signal(change_shape(g))
         m.d.comb += [first_row.eq(sum(Mux(lowest[i], bases[i], 0) for i in range(g.lanes))),
@@ -124,9 +124,9 @@ class FieldBank(wiring.Component):
         m.d.sync += [issued.eq(start | ~ready), address.eq(edge_r.addr)]
         with m.If(start):
             # the buffer's last source started: the other holds the next group (or will)
-            m.d.sync += [dv.eq(first_dv), current.eq(Mux((mask & ~lowest) == 0, ~buffer, buffer)),
-                         pending[buffer].eq(mask & ~lowest)]
-        with m.If(self.latch):   # the array latches only into a buffer no bank has pending
+            m.d.sync += [dv.eq(first_dv), current.eq(Mux((mask & ~lowest) == 0, ~current, current)),
+                         pending[current].eq(mask & ~lowest)]
+        with m.If(self.latch):   # into a buffer no bank has pending (none, when no cell hopped)
             m.d.sync += pending[self.fill].eq(self.sources)
         staged = Signal()        # an entry's field update is in its second stage
         m.d.sync += staged.eq(issued)
@@ -181,7 +181,7 @@ class Lane(wiring.Component):
             "fresh_value": In(g.level_bits),  # the cell's value as read with it (load cycle)
             "bias_we": In(1),                # field pass: field[group of the previous cycle] = bias
             **run_ports(g),
-            "latch": In(1),                  # the array takes the sources (commit, or the field pass's load)
+            "latch": In(1),                  # the array takes the sources, none or some (commit, or the field pass's load)
             "fill": In(1),                   # into this buffer
             "sources": In(g.lanes),          # every lane's ``source``
             "buffers": In(source_buffers(g)),

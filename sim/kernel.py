@@ -96,24 +96,21 @@ def sweep_cycles(sources, costs, bounds, lanes):
     Program.stream_costs) and the colours' group ranges ``bounds`` (K, 2). A group loads, decides
     and commits in DECIDE_CYCLES; the next one loads at once if the source buffer its commit would
     fill is free (every bank has started the sources of the group with sources two before: only
-    such groups take a buffer), else a cycle after it frees. A colour's last commit waits for the fields to settle, whose cycle fetches the next
-    colour's first group (docs/architecture.md, Cycle count)."""
+    such groups move the buffers on), else a cycle after it frees. A colour's last commit waits
+    for the fields to settle, whose cycle fetches the next colour's first group
+    (docs/architecture.md, Cycle count)."""
     free = np.zeros(costs.shape[1], dtype=np.int64)
     fetch = 0
     for k in range(bounds.shape[0]):
         free[:] = 0
-        before, two_before = -1, -1   # the cycle the banks started their last source of groups j-1, j-2
-        commit = fetch
+        # the cycle the banks started their last source of the groups with sources one and two back
+        before, two_before = -1, -1
+        commit = fetch   # the colour's first group loads after its fetch, each next after a commit
         for j in range(bounds[k, 1] - bounds[k, 0]):
-            if j == 0:
-                load = fetch + 1
-            elif commit >= two_before + 1:
-                load = commit + 1
-            else:
-                load = two_before + 2
+            load = max(commit, two_before + 1) + 1
             commit = load + DECIDE_CYCLES - 1
             started = _walk(sources, costs, bounds[k, 0] + j, lanes, commit, free)
-            if started >= 0:   # only a group with sources takes a buffer
+            if started >= 0:   # only a group with sources moves the buffers on
                 two_before, before = before, started
         fetch = _settled(commit, free)
     return fetch + 1

@@ -61,7 +61,7 @@ class _Bank:
         else:
             self.issued = False
         if latch is not None:
-            assert not self.pending[latch[0]], "a buffer latched while a bank still had sources in it"
+            assert not self.pending[latch[0]], "a commit wrote into a buffer a bank still had sources in"
             self.pending[latch[0]] = list(latch[1])
 
 
@@ -81,16 +81,16 @@ def stream(program, sources, field_pass=False):
         if state == "FETCH_F":
             state = "LOAD_F" if free[fill] else state
         elif state == "LOAD_F":
+            # every load and commit writes its sources (none or some) into buffer ``fill``: it
+            # must be free then (the bank asserts it); only a group with sources moves ``fill`` on
             latch = (fill, [program.base[group, lane] for lane in sources[group] if program.rows[group, lane]])
-            latch = latch if latch[1] else None   # a group without sources takes no buffer
             group += 1
             state = "SETTLE" if group == G else "FETCH_F"
         elif state in ("FETCH", "LOAD", "DECIDE"):
             state = {"FETCH": "LOAD", "LOAD": "DECIDE", "DECIDE": "COMMIT"}[state]
         elif state == "COMMIT":
             latch = (fill, [program.base[group, lane] for lane in sources[group] if program.rows[group, lane]])
-            latch = latch if latch[1] else None
-            after = fill if latch is None else 1 - fill   # the buffer the next group's sources would take
+            after = 1 - fill if latch[1] else fill   # the buffer the next group's sources would take
             state = "SETTLE" if group in ends or group == G - 1 else "LOAD" if free[after] else "GATE"
             group += 1
         elif state == "GATE":
@@ -103,7 +103,7 @@ def stream(program, sources, field_pass=False):
             state = "LOAD"
         for bank in banks:
             bank.clock(latch)
-        if latch is not None:
+        if latch is not None and latch[1]:
             fill = 1 - fill
         cycle += 1
 
