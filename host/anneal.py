@@ -54,6 +54,23 @@ def fit_geometry(problem, lanes, base=DEFAULT_GEOMETRY, field_banks=None):
                 raise
 
 
+def board_program(problem, settings, board):
+    """The program ``board``'s build runs ``problem`` as: mapped onto its programmable array or,
+    with ``settings.compiled``, compiled into its array as `lim build --problem` builds it (a
+    compiled array keeps no memories: its groups and depths grow to the problem). Refuses, in one
+    line, what the build cannot run."""
+    from ..boards.targets import BOARDS
+    from ..sim.problem import QpProblem
+    target = BOARDS[board]
+    check_fits_build(settings, target.geometry, f"the {board} build")
+    if not settings.compiled:
+        return map_problem(problem, target.geometry)
+    if isinstance(problem, QpProblem):
+        raise SettingsError("a compiled array holds spin problems; run a QP on the programmable array")
+    from .toolchain import compiled_target
+    return compiled_target(target, problem)[1]
+
+
 def initial_state(problem, settings):
     """The start state of a run: uniform random spins (or levels' low bit) from the run's seed."""
     return np.random.default_rng(settings.seed).integers(0, 2, size=problem.n)
@@ -191,12 +208,7 @@ def run_anneal(problem, settings, progress=None, waves=False, target="rtl", port
     settings = settings.resolve(problem)
     program = None
     if target == "sim-board":   # refuse what the board cannot run before building its model
-        from ..boards.targets import BOARDS
-        check_fits_build(settings, BOARDS[board].geometry, f"the {board} build")
-        on_board = BOARDS[board].geometry
-        program = map_problem(problem, on_board.compiled() if settings.compiled else on_board)
-        if settings.compiled and program.geometry.qp:
-            raise SettingsError("a compiled array holds spin problems; run a QP on the programmable array")
+        program = board_program(problem, settings, board)
     with ExitStack() as stack:
         where = _Target(target, settings, port, board, waves, progress, stack,
                         program=program if settings.compiled else None)

@@ -283,3 +283,24 @@ def test_a_compiled_array_keeps_no_field_banks():
         assert np.array_equal(program.slot_of_node, one.slot_of_node)
     programmable = map_problem(g1, board.geometry)
     assert not np.array_equal(programmable.slot_of_node, one.slot_of_node)
+
+
+def test_the_simulated_board_compiles_a_problem_as_the_board_build_does():
+    """`lim anneal --compiled --sim-board` runs the program `lim build --problem` builds. G1's
+    compiled array keeps no memories, so the ULX3S's programmable update rows at one bank (6,647
+    needed, 4,096 there) must not refuse it; a QP, which a compiled array cannot hold, is refused
+    in one line, and without --compiled the board's own programmable geometry is used."""
+    from lim.boards.targets import BOARDS
+    from lim.host.anneal import board_program
+    from lim.host.settings import AnnealSettings, SettingsError
+    from lim.host.toolchain import compiled_target
+    from lim.sim.gset import load_named
+    g1 = load_named("G1")
+    program = board_program(g1, AnnealSettings(compiled=True).resolve(g1), "ulx3s")
+    built = compiled_target(BOARDS["ulx3s"], g1)[1]
+    assert program.geometry == built.geometry and program.digest() == built.digest()
+    assert program.geometry.lanes == BOARDS["ulx3s"].geometry.lanes and program.update_rows > 4096
+    assert board_program(g1, AnnealSettings().resolve(g1), "ulx3s").geometry == BOARDS["ulx3s"].geometry
+    qp = random_qp(6, 3, seed=1)
+    with pytest.raises(SettingsError, match="a compiled array holds spin problems"):
+        board_program(qp, AnnealSettings(compiled=True).resolve(qp), "ulx3s")
