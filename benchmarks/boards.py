@@ -4,13 +4,18 @@ under the default schedule (whole-run attempts / (CYCLES / f), CYCLES exact from
 
     .venv/bin/python benchmarks/boards.py [--lanes 8 16 32] [--out results/bench-boards.json]
 
-Each row also gives the block-RAM ceiling of the part at that clock, EBRs x 2 ports x 18 bits x f,
-and the fraction of it the array's memory traffic uses on G1 (memory_bits_per_cycle).
+The 8-lane row is the board's default build (`lim build --board ulx3s`: its geometry, placer and
+router; default_build in its row). The test suite builds that design at 2 lanes; this is where the
+whole default build's timing is measured. Each row also gives the block-RAM ceiling of the part at
+that clock, EBRs x 2 ports x 18 bits x f, and the fraction of it the array's memory traffic uses
+on G1 (memory_bits_per_cycle).
 """
 import argparse
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
+from lim.boards.targets import BOARDS
 from lim.hdl.params import ArrayGeometry
 from lim.host.anneal import array_throughput, write_result
 from lim.host.toolchain import build_bitstream
@@ -22,34 +27,34 @@ INSTANCES = ("G1", "G22", "G43")
 
 
 def geometry_for(lanes):
-    """The smallest power-of-two memories that hold G1, G22 and G43 with ``lanes`` lanes."""
-    groups, depth = 64, 1024
+    """The board's default build at ``lanes`` lanes (its field banks, formats and memories), the
+    memories doubled until G1, G22 and G43 fit: at 8 lanes, the default build itself."""
+    from lim.sim.mapping import MappingError, map_problem
+    geometry = replace(BOARDS["ulx3s"].geometry, lanes=lanes)
     while True:
-        geometry = ArrayGeometry(lanes=lanes, groups=groups, edge_depth=depth)
         try:
-            from lim.sim.mapping import MappingError, map_problem
             for name in INSTANCES:
                 map_problem(load_named(name), geometry)
             return geometry
         except MappingError as exc:
             if exc.resource == "groups":
-                groups *= 2
+                geometry = replace(geometry, groups=2 * geometry.groups)
             else:
-                depth *= 2
+                geometry = replace(geometry, edge_depth=2 * geometry.edge_depth)
 
 
 def memory_bits_per_cycle(geometry, run):
     """At most how many bits per cycle the array moves through its memories' ports in ``run``:
     per group decided, each lane reads its cell, links, degrees and field words and its table
     entry, and the state row is read and written; per cycle outside the decisions (counted as if
-    each streamed a row), each lane reads an update entry and reads and writes a field."""
+    every bank walked then), each field bank reads an update entry and reads and writes a field."""
     g = geometry
     sweeps = run["sweeps"]
     decided = run["groups"] * sweeps
     streamed = run["cycles"] - sweeps * (1 + 3 * run["groups"])
     cell = (1 + g.bias_bits) + (g.edge_addr_bits + g.rows_bits) + (g.reads_bits + g.weight_bits) + g.field_bits
     bits = (decided * g.lanes * (cell + 16 + 2)
-            + streamed * g.lanes * (g.row_bits + g.weight_bits + 2 * g.field_bits))
+            + streamed * g.lanes * g.field_banks * (g.edge_entry_bits + 2 * g.field_bits))
     return bits / run["cycles"]
 
 
@@ -74,7 +79,8 @@ def row_from_report(report):
            "lut4": report["utilisation"].get("LUT4", {}).get("used"),
            "bram": report["utilisation"].get("BRAM (18 kbit)", {}).get("used"),
            "fmax_mhz": report["fmax_mhz"], "clk_hz": report["clk_hz"], "timing_met": report["timing_met"],
-           "run_clock_hz": clk}
+           "run_clock_hz": clk, "default_build": g == BOARDS["ulx3s"].geometry,
+           "placer": report["placer"], "router": report["router"], "build_seconds": report["build_seconds"]}
     for name in INSTANCES:
         run = array_throughput(load_named(name), g, clk)
         row[name] = {"cycles_per_sweep": run["cycles_per_sweep"], "hops": run["hops"],

@@ -2,8 +2,9 @@
 scaling with N, QP energy against precision, the simulated board's whole command, programmable
 against compiled arrays over problem size, and on-board throughput against lanes (real place and
 route). Writes JSON and PNG into --out. About 15 minutes on 2 cores; --quick (used in CI) takes
-about 4 from an empty model cache (2 with the models cached) and skips the board builds, which the
-test suite runs anyway.
+about 4 from an empty model cache (2 with the models cached) and skips the board builds: the test
+suite builds each board's programmable design (the ULX3S's at 2 of its 8 lanes), and the full run's
+boards.py the ULX3S's whole default build.
 
     .venv/bin/python benchmarks/run_all.py [--quick] [--out results]
 """

@@ -398,8 +398,9 @@ def _build_parser(sub):
                    help=FIELD_BANKS_HELP + " (default: the board's; its update rows' block RAM kept, "
                         "rows x banks; not with --problem)")
     p.add_argument("--clock-mhz", type=float, default=None,
-                   help="the array's clock from the board's PLL (ULX3S; default: the board's, 30 MHz): a "
-                        "design that misses timing at the default can be built for the Fmax it reached")
+                   help="the array's clock from the board's PLL (ULX3S; default: the board's, 35 MHz, and "
+                        "30 MHz with --problem): a design that misses timing at the default can be built for "
+                        "the Fmax it reached")
     p.add_argument("--router", choices=ROUTERS, default=None,
                    help="nextpnr's router: router2 routes the large compiled arrays router1 leaves congested "
                         "(a 32 x 32 lattice at 32 lanes, G1) (default: router2 for the ULX3S's programmable "

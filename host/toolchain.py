@@ -12,7 +12,7 @@ from ..boards.targets import BOARDS, BoardTop
 from ..hdl.fanout import KEEP_REPLICAS
 from ..sim.mapping import map_problem
 
-__all__ = ["ToolchainMissing", "toolchain_environment", "build_bitstream", "format_report", "largest_problem", "compiled_target",
+__all__ = ["ToolchainMissing", "toolchain_environment", "build_target", "build_bitstream", "format_report", "largest_problem", "compiled_target",
            "build_report_path"]
 
 _TOOLS = {
@@ -121,7 +121,8 @@ def compiled_target(target, problem):
     if target.geometry.qp:
         raise ValueError("a compiled array holds spin problems")
     geometry, program = fit_geometry(problem, target.geometry.lanes, base=target.geometry.compiled())
-    return replace(target, geometry=geometry, placer=target.compiled_placer, router=None), program
+    return (replace(target, geometry=geometry, placer=target.compiled_placer, router=None,
+                    pll_hz=target.compiled_pll_hz or target.pll_hz), program)
 
 
 #: nextpnr's routers: router1 (its default) and router2, which routes the large compiled arrays
@@ -135,6 +136,25 @@ def build_report_path(out_dir, board):
     return Path(out_dir) / f"lim_{board}.build.json"
 
 
+def build_target(board, geometry=None, problem=None, clock_hz=None):
+    """What build_bitstream builds: (the board's target with ``geometry``, ``problem`` compiled in
+    and ``clock_hz`` from its PLL, where given; the compiled program or None). A compiled problem
+    runs at the board's compiled clock unless ``clock_hz`` says otherwise."""
+    if board not in BOARDS:
+        raise ValueError(f"unknown board {board!r}; choose one of {', '.join(BOARDS)}")
+    target = BOARDS[board]
+    if geometry is not None:
+        target = replace(target, geometry=geometry)
+    program = None
+    if problem is not None:
+        target, program = compiled_target(target, problem)
+    if clock_hz is not None:
+        if not target.pll_hz:
+            raise ValueError(f"the {board} runs from its oscillator: no PLL to set")
+        target = replace(target, pll_hz=int(clock_hz))
+    return target, program
+
+
 def build_bitstream(board, out_dir, geometry=None, problem=None, clock_hz=None, router=None):
     """Build ``board``'s bitstream into ``out_dir``; returns the report dict (also written as JSON).
 
@@ -145,18 +165,7 @@ def build_bitstream(board, out_dir, geometry=None, problem=None, clock_hz=None, 
     """
     if router not in (None, *ROUTERS):
         raise ValueError(f"router must be one of {', '.join(ROUTERS)}, not {router!r}")
-    if board not in BOARDS:
-        raise ValueError(f"unknown board {board!r}; choose one of {', '.join(BOARDS)}")
-    target = BOARDS[board]
-    if geometry is not None:
-        target = replace(target, geometry=geometry)
-    if clock_hz is not None:
-        if not target.pll_hz:
-            raise ValueError(f"the {board} runs from its oscillator: no PLL to set")
-        target = replace(target, pll_hz=int(clock_hz))
-    program = None
-    if problem is not None:
-        target, program = compiled_target(target, problem)
+    target, program = build_target(board, geometry, problem, clock_hz)
     router = router or target.router
     toolchain_environment(target.family)
     out_dir = Path(out_dir)

@@ -16,14 +16,20 @@ from lim.host.toolchain import build_report_path
 LIM = shutil.which("lim", path=str(Path(sys.executable).parent))
 
 
-#: What the suite builds, longest first: each board's default (programmable) build, and for each
-#: family a small problem compiled in: a 4 x 4 lattice (the largest two-colour lattice whose
-#: compiled array fits the iCEBreaker's UP5K: its shell and one lane take 97% of the cells; 8 x 8
-#: takes 108%), the iCEBreaker's through nextpnr's router2, the ULX3S's on 2 lanes (its build
-#: takes 140 s of CPU at 1 lane, 340 s for 8 x 8 at 8 lanes: the suite's time; the large
-#: compiled builds are benchmarks/compiled.py's).
+#: What the suite builds, longest first: each board's programmable build, and for each family a
+#: small problem compiled in: a 4 x 4 lattice (the largest two-colour lattice whose compiled array
+#: fits the iCEBreaker's UP5K: its shell and one lane take 97% of the cells; 8 x 8 takes 108%), the
+#: iCEBreaker's through nextpnr's router2, the ULX3S's on 2 lanes (its build takes 140 s of CPU at
+#: 1 lane, 340 s for 8 x 8 at 8 lanes: the suite's time; the large compiled builds are
+#: benchmarks/compiled.py's).
 COMPILED_BUILDS = {"ulx3s": (4, 2, "router1"), "icebreaker": (4, None, "router2")}   # board: (side, lanes, router)
-BUILDS = {"ulx3s": [], "icebreaker": [],
+#: Lanes of the programmable builds: the iCEBreaker's default (its one lane); the ULX3S's default
+#: at 2 of its 8 lanes, every lane's logic (decision, 4 field banks that walk their entries) as
+#: built, through the board's placer and router. Its whole default build took 617 s of CPU alone
+#: and 1,000 to 1,300 s beside the suite, the suite's longest path: it is benchmarks/boards.py's,
+#: which reports its Fmax and speed on G1, G22 and G43.
+PROGRAMMABLE_LANES = {"ulx3s": 2, "icebreaker": None}
+BUILDS = {**{board: ["--lanes", str(lanes)] if lanes else [] for board, lanes in PROGRAMMABLE_LANES.items()},
           **{f"{board}-torus{side}": ["--problem", f"torus{side}", *(["--lanes", str(lanes)] if lanes else []),
                                       *(["--router", router] if router != "router1" else [])]
              for board, (side, lanes, router) in COMPILED_BUILDS.items()}}
@@ -71,8 +77,9 @@ def test_bitstream_builds_and_meets_timing(builds, board):
     proc, report = _report(builds, board, board)
     assert report["timing_met"] and report["fmax_mhz"] * 1e6 >= report["clk_hz"]
     assert Path(report["bitstream"]).stat().st_size > 10_000
-    assert report["geometry"] == BOARDS[board].geometry.__dict__
-    g = BOARDS[board].geometry
+    lanes = PROGRAMMABLE_LANES[board]
+    g = BOARDS[board].geometry if lanes is None else replace(BOARDS[board].geometry, lanes=lanes)
+    assert report["geometry"] == g.__dict__
     dense, sparse = report["largest_problem"], report["largest_sparse_problem"]
     assert dense["update_rows_per_lane"] <= g.edge_depth and dense["groups"] <= g.groups
     # the largest problem fills the update rows or the groups
@@ -80,8 +87,7 @@ def test_bitstream_builds_and_meets_timing(builds, board):
     for name, t in report["throughput"].items():   # a whole default run: attempts / (CYCLES / f)
         assert t["attempts"] == t["sweeps"] * t["spins"] and t["cycles"] > 0
         assert t["spin_updates_per_second"] == pytest.approx(t["attempts"] * report["clk_hz"] / t["cycles"])
-    if board == "ulx3s":
-        assert {"G1", "G22", "G43"} <= set(report["throughput"])
+    assert "largest" in report["throughput"]
     assert sparse["spins"] > dense["spins"]
     for label, u in report["utilisation"].items():
         assert 0 <= u["used"] <= u["available"], label
@@ -211,5 +217,18 @@ def test_the_clocks_a_refusal_suggests_are_made(f_out):
 
 
 def test_ulx3s_runs_from_its_pll():
-    assert BOARDS["ulx3s"].clk_hz == BOARDS["ulx3s"].pll_hz == 30_000_000
-    assert BOARDS["icebreaker"].clk_hz == 12_000_000
+    """The programmable build at 35 MHz (Fmax 37.8 measured, benchmarks/boards.py), a compiled
+    problem's at 30 (its figures' clock); the iCEBreaker from its oscillator, both."""
+    from lim.host.toolchain import compiled_target
+    from lim.sim.problem import toroidal_lattice
+    ulx3s = BOARDS["ulx3s"]
+    assert ulx3s.clk_hz == ulx3s.pll_hz == 35_000_000 and ulx3s.compiled_clk_hz == 30_000_000
+    assert compiled_target(ulx3s, toroidal_lattice(4, seed=1))[0].clk_hz == 30_000_000
+    assert BOARDS["icebreaker"].clk_hz == BOARDS["icebreaker"].compiled_clk_hz == 12_000_000
+    for board in BOARDS.values():   # the UART's divider stays exact
+        assert board.clk_hz % board.baud == 0 and board.compiled_clk_hz % board.baud == 0
+    # lim build --clock-mhz sets either build's clock
+    from lim.host.toolchain import build_target
+    assert build_target("ulx3s", problem=toroidal_lattice(4, seed=1), clock_hz=55e6)[0].clk_hz == 55_000_000
+    assert build_target("ulx3s", clock_hz=40e6)[0].clk_hz == 40_000_000
+    assert build_target("ulx3s")[0].clk_hz == 35_000_000
