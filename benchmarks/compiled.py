@@ -12,8 +12,10 @@ iCEBreaker at 12 MHz with its one lane. The
 block-RAM ceiling is the largest problem of G1's density (and of a lattice's) the board's
 programmable build holds; a compiled problem needs no block RAM but logic per lane. The
 field-update ceiling bounds the programmable array's speed on each Gset instance: each hop
-updates its neighbours' fields, one per field bank of a lane and cycle at most. The groups load, decide and commit one after another, three
-cycles each, which bounds each programmable run too (decision_ceiling).
+updates its neighbours' fields, one per field bank of a lane and cycle at most. A colour's groups
+load one a cycle at most, and its last commits DECIDE_CYCLES - 1 after its load and settles a
+cycle later: groups + DECIDE_CYCLES x colours cycles a sweep, which bounds each programmable run
+too (decision_ceiling).
 ``--build BOARD:PROBLEM:LANES[:MHZ]`` also places and routes that compiled problem (at MHZ from
 the board's PLL, if given) and records its resources, Fmax and build time.
 """
@@ -71,8 +73,8 @@ def sweep(board_lanes):
                                  "lanes": lanes, "field_banks": geometry.field_banks,
                                  "mode": "compiled" if compiled else "programmable", **run,
                                  "model_seconds": time.perf_counter() - t0})
-                    if not compiled:   # every group loads, decides and commits, one after another
-                        floor = DECIDE_CYCLES * run["groups"] * run["sweeps"]
+                    if not compiled:   # a group loads a cycle; a colour's last commits and settles
+                        floor = (run["groups"] + DECIDE_CYCLES * run["colours"]) * run["sweeps"]
                         rows[-1]["decision_ceiling"] = run["attempts"] * clk_hz / floor
                     print(f"{name:8} {board:10} {lanes:3} lanes {rows[-1]['mode']:12} {run['cycles_per_sweep']:8.1f} "
                           f"cycles/sweep {run['spin_updates_per_second']:.3g} updates/s at "

@@ -3,8 +3,9 @@ barrier's (mobility, consolidation) and the gain's (inverse temperature).
 
 The host maps the problem so that group g holds cells g*P .. g*P+P-1, all of one colour of the
 coupling graph; the lanes therefore decide a group in parallel without reading each other's
-spins. Local fields are kept, not summed per attempt: a group's commit latches its hopping cells
-into one of two source buffers, and every field bank walks their entries into its fields on its
+spins. A colour's groups stream through load, decide and commit, a new one every cycle. Local
+fields are kept, not summed per attempt: a group's commit latches its hopping cells into one of
+SOURCE_BUFFERS source buffers, and every field bank walks their entries into its fields on its
 own (hdl/lane.py) while the colour's next groups decide; a colour's end waits for the fields to
 settle. A start after the host wrote the program or the state first computes every field from it
 (the field pass).
@@ -12,7 +13,7 @@ Bus: one address/data port for loading, control and read-back (one cycle read la
 """
 from types import SimpleNamespace
 
-from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed
+from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -21,8 +22,8 @@ from .counters import SaturatingCounter
 from .decision import COMMIT_EVENT_FIELDS, balanced_sum, change_shape, commit_events, hop_argument_shape, hop_table
 from .fanout import replica
 from .gain import GainDecoder, rounded_product
-from .lane import Lane, source_buffers
-from .params import (ArrayGeometry, BARRIER_BITS, Counter, GAIN_ACC_EXTRA_BITS, GAIN_BITS,
+from .lane import BUFFER_BITS, Lane, source_buffers
+from .params import (ArrayGeometry, BARRIER_BITS, Counter, GAIN_ACC_EXTRA_BITS, GAIN_BITS, SOURCE_BUFFERS,
                      GAIN_RATE_BITS, GAIN_STEP_BITS, GAIN_STEP_SHIFT_BITS, PRNG_WARMUP_STEPS, Reg, Region, Schedule)
 from .schedule import ScheduleGenerator
 
@@ -373,36 +374,56 @@ class LimArray(wiring.Component):
         # ---- the source buffers: every commit (the field pass: every load) latches its sources,
         # none or some, into buffer ``fill``, which is free then (no bank has sources of it
         # pending: hdl/lane.py, FieldBank); only a group with sources moves ``fill`` on, so the
-        # groups with sources take the two in turn. The hop decisions thus reach the banks'
+        # groups with sources take the buffers in turn. The hop decisions thus reach the banks'
         # pending bits without the OR over the lanes in between (that OR, then ``fill``'s
         # multiplexers into all 32 banks, was the ULX3S build's critical path) ----------------
         latch = Signal()    # a commit or a field load: buffer ``fill`` takes the sources
         filled = Signal()   # ... and it holds some: ``fill`` moves on
-        fill = Signal()
+        fill = Signal(BUFFER_BITS)
         buffers = Signal(source_buffers(g))
         with m.If(filled):
-            m.d.sync += fill.eq(~fill)
+            m.d.sync += fill.eq(fill + 1)
         with m.If(latch):
             for i, lane in enumerate(lanes):
                 m.d.sync += [buffers.base[fill][i].eq(lane.source_base), buffers.dv[fill][i].eq(lane.source_dv)]
         sources = Cat(lane.source for lane in lanes)
-        pending = [Cat(lane.pending[k] for lane in lanes).any() for k in range(2)]
+        pending = Array(Cat(lane.pending[k] for lane in lanes).any() for k in range(SOURCE_BUFFERS))
         settled = Signal()   # no bank has a source to walk or a field to change
         m.d.comb += settled.eq(~Cat(lane.busy for lane in lanes).any())
         filling_free = Signal()   # the buffer the next latch fills is free
-        m.d.comb += filling_free.eq(~Mux(fill, pending[1], pending[0]))
+        m.d.comb += filling_free.eq(~pending[fill])
 
         # ---- sweep sequencer ---------------------------------------------------------------
+        # A sweep's groups stream through three stages, a new one every cycle within a colour:
+        # LOAD (its cells as fetched in the cycle before), DECIDE, COMMIT. ``group`` is the next
+        # group to load; a cycle that loads one fetches the group after it.
         group = Signal(g.row_bits)
         bias_row = Signal(g.row_bits + 1)   # field pass: the group whose bias is read
         commit = Signal()
         field_pass = Signal()     # the field pass is running (else a sweep)
         last_group = Signal()     # the group committed last is the sweep's last
-        colour_end = Signal()     # the group loaded is its colour's last (or the sweep's)
-        m.d.comb += [fetch_group.eq(group), own_r.addr.eq(fetch_group)]
+        stream = Signal()         # a group loads this cycle (a sweep's)
+        loading_end = Signal()    # ... and it is its colour's last (or the sweep's)
+        ending = Signal()         # the colour's last group has loaded: none loads until it settles
+        deciding, committing = Signal(), Signal()   # a group is in that stage
+        decided_group, committed_group = Signal(g.row_bits), Signal(g.row_bits)
+        decided_end, committed_end = Signal(), Signal()
+        m.d.sync += [deciding.eq(stream), committing.eq(deciding),
+                     decided_group.eq(group), committed_group.eq(decided_group),
+                     decided_end.eq(loading_end), committed_end.eq(decided_end)]
+        m.d.comb += [loading_end.eq(lanes[0].loading_colour_end | (group == n_groups - 1)), commit.eq(committing)]
+        # A group may load in the next cycle if the buffer it would fill is free now, counting
+        # every group in flight (committing, deciding, loading) as one with sources: the
+        # buffers between ``fill`` and that one are then free too (the banks free them in turn),
+        # and none of them is latched into before its commit. Registered, so that the banks'
+        # pending bits do not reach every lane's load in one cycle.
+        may_load = Signal()
+        m.d.sync += may_load.eq(~pending[(fill + committing + deciding + stream)[:BUFFER_BITS]])
+        m.d.comb += [fetch_group.eq(group + stream), own_r.addr.eq(fetch_group)]
         for lane in lanes:
             m.d.comb += [lane.field_pass.eq(field_pass), lane.latch.eq(latch), lane.fill.eq(fill),
-                         lane.sources.eq(sources), lane.buffers.eq(buffers)]
+                         lane.sources.eq(sources), lane.buffers.eq(buffers),
+                         lane.decide.eq(deciding)]
 
         with m.FSM() as fsm:
             with m.State("IDLE"):
@@ -441,49 +462,40 @@ class LimArray(wiring.Component):
                     m.d.sync += group.eq(group + 1)
                     m.next = "FIELD_FETCH"
 
-            # -- a sweep: each group loads, decides and commits; its hops' entries are walked by the
-            # banks while the colour's next groups decide; a colour's end waits for its fields ----
+            # -- a sweep: the groups of a colour stream through load, decide and commit; their hops'
+            # entries are walked by the banks while the colour's next groups decide; a colour's
+            # end waits for its fields ----------------------------------------------------------
             with m.State("FETCH"):
-                m.next = "LOAD"
-            with m.State("LOAD"):
-                m.d.comb += [lane.load.eq(1) for lane in lanes]
-                m.d.sync += colour_end.eq(lanes[0].loading_colour_end | (group == n_groups - 1))
-                m.next = "DECIDE"
-            with m.State("DECIDE"):
-                m.d.comb += [lane.decide.eq(1) for lane in lanes]
-                m.next = "COMMIT"
-            with m.State("COMMIT"):
-                m.d.comb += commit.eq(1)
-                m.d.comb += [state_w.addr.eq(group),
-                             state_w.data.eq(Cat(d.next_value for d in decisions)),
-                             state_w.en.eq((1 << P) - 1)]
-                # the next group's cells are fetched now: the colour's hops change no field of it
-                m.d.comb += fetch_group.eq(group + 1)
-                m.d.sync += [group.eq(group + 1), last_group.eq(group == n_groups - 1)]
-                with m.If(colour_end):
-                    m.next = "SETTLE"
-                with m.Elif(~Mux(fill ^ filled, pending[1], pending[0])):   # the buffer the next commit would fill
-                    m.next = "LOAD"
-                with m.Else():
-                    m.next = "GATE"
-            with m.State("GATE"):   # reads the next group's cells until a buffer is free for its sources
-                with m.If(filling_free):
-                    m.next = "LOAD"
+                m.d.sync += ending.eq(0)
+                m.next = "STREAM"
+            with m.State("STREAM"):
+                m.d.comb += stream.eq(may_load & ~ending)
+                with m.If(stream):
+                    m.d.comb += [lane.load.eq(1) for lane in lanes]
+                    m.d.sync += [group.eq(group + 1), ending.eq(loading_end)]
+                with m.If(committing):
+                    m.d.comb += [state_w.addr.eq(committed_group),
+                                 state_w.data.eq(Cat(d.next_value for d in decisions)),
+                                 state_w.en.eq((1 << P) - 1)]
+                    m.d.sync += last_group.eq(committed_group == n_groups - 1)
+                    with m.If(committed_end):
+                        m.next = "SETTLE"
             with m.State("SETTLE"):   # reads the next colour's first cells (or nothing) until the fields settle
+                m.d.sync += ending.eq(0)
                 with m.If(settled):
                     with m.If(field_pass):
                         m.d.sync += [field_pass.eq(0), fields_stale.eq(0)]
-                        m.next = "LOAD"
+                        m.next = "STREAM"
                     with m.Elif(last_group):
                         m.next = "SWEEP_END"
                     with m.Else():
-                        m.next = "LOAD"
+                        m.next = "STREAM"
 
             sweep_end_states(m, sh, group, "FETCH")
         m.d.comb += sh.running.eq(~fsm.ongoing("IDLE"))
         # the latch decoded from the state, not set inside the states: Icarus re-ran the states'
         # process without end once its output reached the buffers and the banks
-        m.d.comb += [latch.eq(fsm.ongoing("COMMIT") | fsm.ongoing("FIELD_LOAD")),
+        m.d.comb += [latch.eq(committing | fsm.ongoing("FIELD_LOAD")),
                      filled.eq(latch & (sources != 0))]
         state_word = own_r.data.word_select(sh.read_lane, L) if g.qp else own_r.data
         return decisions, commit, state_word

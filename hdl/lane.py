@@ -3,7 +3,7 @@
 
 A lane holds, for its cells (one per group), the local field f in B field banks (``field_banks``),
 group g's field in bank g mod B. Deciding a group reads f (no neighbour is read: the field is
-current) into the lane's decision: load, decide and commit in three cycles. When cells hop, their
+current) into the lane's decision: load, decide and commit, a new group every cycle. When cells hop, their
 neighbours' fields change by J dv. Each bank is a ``FieldBank``: it holds, for every source cell,
 its entries into this bank's fields, and walks the hopping sources' entries at its own pace, one
 a cycle, while the lanes decide the colour's next groups (docs/architecture.md, Field updates).
@@ -17,9 +17,14 @@ from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from .decision import Decision, change_shape, run_ports
-from .params import ArrayGeometry
+from .params import SOURCE_BUFFERS, ArrayGeometry
 
-__all__ = ["Lane", "FieldBank", "edge_layout", "cell_layout", "links_layout", "degrees_layout", "source_buffers"]
+__all__ = ["Lane", "FieldBank", "edge_layout", "cell_layout", "links_layout", "degrees_layout", "source_buffers",
+           "BUFFER_BITS"]
+
+#: Bits of a source buffer's index (the buffers are taken in turn, modulo their number).
+BUFFER_BITS = (SOURCE_BUFFERS - 1).bit_length()
+assert SOURCE_BUFFERS == 1 << BUFFER_BITS
 
 
 def edge_layout(geometry):
@@ -54,11 +59,11 @@ def degrees_layout(geometry):
 
 
 def source_buffers(geometry):
-    """The two source buffers the array fills in turn, a group's sources each: every lane's first
-    update row and change (docs/architecture.md, Field updates)."""
+    """The SOURCE_BUFFERS source buffers the array fills in turn, a group's sources each: every
+    lane's first update row and change (docs/architecture.md, Field updates)."""
     return data.StructLayout({
-        "base": data.ArrayLayout(data.ArrayLayout(unsigned(geometry.edge_addr_bits), geometry.lanes), 2),
-        "dv": data.ArrayLayout(data.ArrayLayout(change_shape(geometry), geometry.lanes), 2),
+        "base": data.ArrayLayout(data.ArrayLayout(unsigned(geometry.edge_addr_bits), geometry.lanes), SOURCE_BUFFERS),
+        "dv": data.ArrayLayout(data.ArrayLayout(change_shape(geometry), geometry.lanes), SOURCE_BUFFERS),
     })
 
 
@@ -85,10 +90,10 @@ class FieldBank(wiring.Component):
         self.geometry = g = geometry
         super().__init__({
             "edge_addr": In(g.edge_addr_bits), "edge_data": In(edge_layout(g)), "edge_we": In(1),
-            "latch": In(1), "fill": In(1), "sources": In(g.lanes), "buffers": In(source_buffers(g)),
+            "latch": In(1), "fill": In(BUFFER_BITS), "sources": In(g.lanes), "buffers": In(source_buffers(g)),
             "read_addr": In(g.bank_addr_bits), "read_data": Out(signed(g.field_bits)),
             "bias_we": In(1), "bias_addr": In(g.bank_addr_bits), "bias": In(signed(g.bias_bits)),
-            "pending": Out(2), "busy": Out(1),
+            "pending": Out(SOURCE_BUFFERS), "busy": Out(1),
         })
 
     def elaborate(self, platform):
@@ -102,8 +107,8 @@ class FieldBank(wiring.Component):
         m.d.comb += [decision_r.addr.eq(self.read_addr), self.read_data.eq(decision_r.data)]
 
         # ---- walking the pending sources' entries --------------------------------------------
-        pending = Array([Signal(g.lanes, name="pending0"), Signal(g.lanes, name="pending1")])
-        current = Signal()       # the buffer of the oldest group whose sources have not all started
+        pending = Array([Signal(g.lanes, name=f"pending{k}") for k in range(SOURCE_BUFFERS)])
+        current = Signal(BUFFER_BITS)   # the buffer of the oldest group whose sources have not all started
         issued = Signal()        # an entry was read in the cycle before: edge_r.data is valid
         address = Signal(g.edge_addr_bits)   # the row that read
         dv = Signal(change_shape(g))         # its source's change
@@ -123,14 +128,14 @@ class FieldBank(wiring.Component):
         m.d.comb += edge_r.addr.eq(Mux(start, first_row, address + 1))
         m.d.sync += [issued.eq(start | ~ready), address.eq(edge_r.addr)]
         with m.If(start):
-            # the buffer's last source started: the other holds the next group (or will)
-            m.d.sync += [dv.eq(first_dv), current.eq(Mux((mask & ~lowest) == 0, ~current, current)),
+            # the buffer's last source started: the next holds the next group (or will)
+            m.d.sync += [dv.eq(first_dv), current.eq(Mux((mask & ~lowest) == 0, current + 1, current)),
                          pending[current].eq(mask & ~lowest)]
         with m.If(self.latch):   # into a buffer no bank has pending (none, when no cell hopped)
             m.d.sync += pending[self.fill].eq(self.sources)
         staged = Signal()        # an entry's field update is in its second stage
         m.d.sync += staged.eq(issued)
-        m.d.comb += [self.pending.eq(Cat(pending[0] != 0, pending[1] != 0)),
+        m.d.comb += [self.pending.eq(Cat(*(pending[k] != 0 for k in range(SOURCE_BUFFERS)))),
                      self.busy.eq(issued | staged | (self.pending != 0))]
 
         # ---- the entry's read-modify-write ------------------------------------------------------
@@ -164,7 +169,7 @@ class Lane(wiring.Component):
             raise TypeError(f"geometry must be an ArrayGeometry, not {type(geometry).__name__}")
         self.geometry = g = geometry
         self.index = index
-        self.decision = Decision(g, index, table_port)
+        self.decision = Decision(g, index, table_port, pipelined=True)
         super().__init__({
             # bus writes into this lane's memories
             "bus_index": In(g.index_bits),
@@ -182,7 +187,7 @@ class Lane(wiring.Component):
             "bias_we": In(1),                # field pass: field[group of the previous cycle] = bias
             **run_ports(g),
             "latch": In(1),                  # the array takes the sources, none or some (commit, or the field pass's load)
-            "fill": In(1),                   # into this buffer
+            "fill": In(BUFFER_BITS),         # into this buffer
             "sources": In(g.lanes),          # every lane's ``source``
             "buffers": In(source_buffers(g)),
             # the cell read in the load cycle
@@ -193,7 +198,7 @@ class Lane(wiring.Component):
             "source_base": Out(g.edge_addr_bits),
             "source_dv": Out(change_shape(g)),
             # the field banks: buffers holding sources some bank has not started; fields may change
-            "pending": Out(2),
+            "pending": Out(SOURCE_BUFFERS),
             "busy": Out(1),
         })
 
@@ -242,7 +247,7 @@ class Lane(wiring.Component):
                 bank.buffers.eq(self.buffers),
             ]
         field = Array(bank.read_data for bank in banks)[previous_group[:bank_bits]] if B > 1 else banks[0].read_data
-        m.d.comb += [self.pending.eq(Cat(*(Cat(*(bank.pending[k] for bank in banks)).any() for k in range(2)))),
+        m.d.comb += [self.pending.eq(Cat(*(Cat(*(bank.pending[k] for bank in banks)).any() for k in range(SOURCE_BUFFERS)))),
                      self.busy.eq(Cat(*(bank.busy for bank in banks)).any())]
 
         # ---- the cell's decision: loaded from the memories as read, in a sweep only ------------
@@ -253,12 +258,15 @@ class Lane(wiring.Component):
             decision.load.eq(self.load & ~self.field_pass),
         ]
         m.d.comb += [getattr(decision, name).eq(getattr(self, name)) for name in run_ports(g)]
-        # this cell as a source: in a sweep, if it hops (its rows read at load); in the field pass,
-        # if it is a cell (rows read with it), its value as dv
-        base = Signal(g.edge_addr_bits)
-        rows = Signal(g.rows_bits)
+        # this cell as a source: in a sweep, if it hops (its rows read at load, carried to its
+        # commit with the decision's stages); in the field pass, if it is a cell (rows read with
+        # it), its value as dv
+        links = [Signal(links_layout(g), name=f"links_{stage}") for stage in ("loaded", "decided")]
         with m.If(self.load):
-            m.d.sync += [base.eq(links_r.data.base), rows.eq(links_r.data.rows)]
+            m.d.sync += links[0].eq(links_r.data)
+        with m.If(self.decide):
+            m.d.sync += links[1].eq(links[0])
+        base, rows = links[1].base, links[1].rows
         value = self.fresh_value if g.qp else Mux(self.fresh_value[0], 1, -1)
         with m.If(self.field_pass):
             m.d.comb += [self.source.eq(cell_r.data.valid & (links_r.data.rows != 0)),

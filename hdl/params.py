@@ -13,7 +13,7 @@ __all__ = [
     "ARG_FRAC_BITS", "PROB_BITS", "RUN_BITS", "TABLE_DEPTH", "BARRIER_BITS", "GAIN_BITS", "GAIN_FRAC_BITS",
     "GAIN_MANTISSA_BITS", "GAIN_SHIFT_MAX", "QP_GAIN_SHIFT", "GAIN_ACC_EXTRA_BITS", "GAIN_RATE_BITS", "GAIN_RATE_MAX_OCTAVES", "GAIN_STEP_SHIFT_BITS", "gain_step", "GAIN_STEP_BITS",
     "ACC_FRAC_BITS", "gain_mantissa_table", "gain_operands", "gain_product", "gain_register",
-    "LOG_STEP_MULT", "DECIDE_CYCLES", "DRAIN_CYCLES", "COMPILED_READ_DISTANCE", "COMPILED_DRAIN_CYCLES", "PRNG_WARMUP_STEPS", "Schedule", "Counter", "Reg", "Region",
+    "LOG_STEP_MULT", "DECIDE_CYCLES", "SOURCE_BUFFERS", "DRAIN_CYCLES", "COMPILED_READ_DISTANCE", "COMPILED_DRAIN_CYCLES", "PRNG_WARMUP_STEPS", "Schedule", "Counter", "Reg", "Region",
     "ArrayGeometry", "hop_probability_table", "table_word", "decision_draws", "hop_decision", "run_of_zeros",
     "implemented_hop_probability", "detailed_balance_reach",
     "hop_exponent", "lane_prng_state", "xoshiro_next",
@@ -64,9 +64,13 @@ ACC_FRAC_BITS = 16
 LOG_STEP_MULT = round(math.exp(1 / 2 ** ARG_FRAC_BITS) * 2 ** 16)
 #: Width of the logarithmic schedule's threshold register (Q.16 sweeps); it saturates.
 LOG_THRESHOLD_BITS = 56
-#: Cycles a group's decision takes: load, decide, commit (the next group's fetch overlaps the commit;
-#: docs/architecture.md, Sweep sequencer).
+#: Cycles from a group's load to its commit: load, decide, commit. The stages are pipelined: a
+#: colour's next group loads in the cycle after (docs/architecture.md, Field updates).
 DECIDE_CYCLES = 3
+#: Source buffers the commits fill in turn, one per group with sources. A group loads only if the
+#: buffer it would fill is free, counting the three groups in flight as groups with sources: with
+#: four buffers a group can load every cycle while the banks are less than a group behind.
+SOURCE_BUFFERS = 4
 #: Cycles from a field bank's last entry read to the first in which the fields may be read again
 #: for a decision: the entry's read, the field's read and its write (hdl/lane.py, FieldBank).
 DRAIN_CYCLES = 3

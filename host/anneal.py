@@ -92,7 +92,8 @@ def array_throughput(problem, geometry, clk_hz, settings=None, compiled=False):
     c = snap.counters
     return {"sweeps": settings.sweeps, "attempts": c[Counter.ATTEMPTS], "hops": c[Counter.HOPS],
             "cycles": c[Counter.CYCLES], "cycles_per_sweep": c[Counter.CYCLES] / settings.sweeps,
-            "update_rows_per_lane": program.update_rows, "groups": program.n_groups, "clk_hz": clk_hz,
+            "update_rows_per_lane": program.update_rows, "groups": program.n_groups,
+            "colours": len(program.colour_groups), "clk_hz": clk_hz,
             "spin_updates_per_second": c[Counter.ATTEMPTS] * clk_hz / c[Counter.CYCLES]}
 
 

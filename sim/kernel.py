@@ -11,7 +11,7 @@ deciding them one at a time equals the array's parallel decision.
 import numpy as np
 from numba import njit
 
-from ..hdl.params import DECIDE_CYCLES, DRAIN_CYCLES, PROB_BITS, RUN_BITS
+from ..hdl.params import DECIDE_CYCLES, DRAIN_CYCLES, PROB_BITS, RUN_BITS, SOURCE_BUFFERS
 
 __all__ = ["spin_sweep", "neighbour_lists", "sweep_cycles", "field_pass_cycles"]
 
@@ -90,28 +90,53 @@ def _settled(latched, free):
 
 
 @njit(cache=True)
+def _may_load(t, j, loads, sourced, started):
+    """Whether group ``j`` of a colour may load at cycle ``t`` (the sequencer's may_load, set in
+    cycle t - 1): the buffer it would fill, counting the groups loaded in cycles t - 3 .. t - 1 as
+    groups with sources, is free in t - 1, i.e. every bank started the sources of the group with
+    sources SOURCE_BUFFERS before it by t - 2. ``loads``, ``sourced``: the colour's groups before
+    ``j``; ``started``: the last cycle a bank started a source of each group with sources."""
+    in_flight, committed = 0, 0
+    for i in range(j):
+        if loads[i] >= t - 3:
+            in_flight += 1
+        elif sourced[i]:
+            committed += 1
+    reserved = committed + in_flight - SOURCE_BUFFERS
+    return reserved < 0 or started[reserved] <= t - 2
+
+
+@njit(cache=True)
 def sweep_cycles(sources, costs, bounds, lanes):
     """Cycles of a sweep, from its first fetch to its end (SWEEP_END excluded), given which cells
     hopped (``sources`` (S,) bool by slot), each source's cycles per field bank (``costs``,
-    Program.stream_costs) and the colours' group ranges ``bounds`` (K, 2). A group loads, decides
-    and commits in DECIDE_CYCLES; the next one loads at once if the source buffer its commit would
-    fill is free (every bank has started the sources of the group with sources two before: only
-    such groups move the buffers on), else a cycle after it frees. A colour's last commit waits
-    for the fields to settle, whose cycle fetches the next colour's first group
-    (docs/architecture.md, Cycle count)."""
+    Program.stream_costs) and the colours' group ranges ``bounds`` (K, 2). The groups of a colour
+    stream through load, decide and commit (DECIDE_CYCLES), one a cycle unless the source buffer a
+    group would fill is not free (_may_load). A colour's last commit waits for the fields to
+    settle, whose cycle fetches the next colour's first group (docs/architecture.md, Cycle
+    count)."""
     free = np.zeros(costs.shape[1], dtype=np.int64)
+    most = np.max(bounds[:, 1] - bounds[:, 0]) if bounds.shape[0] else 0
+    loads = np.zeros(most, dtype=np.int64)
+    sourced = np.zeros(most, dtype=np.bool_)
+    started = np.zeros(most, dtype=np.int64)
     fetch = 0
     for k in range(bounds.shape[0]):
         free[:] = 0
-        # the cycle the banks started their last source of the groups with sources one and two back
-        before, two_before = -1, -1
-        commit = fetch   # the colour's first group loads after its fetch, each next after a commit
+        n = 0             # the colour's groups with sources so far
+        t = fetch         # the colour's first group loads in the cycle after its fetch
+        commit = fetch
         for j in range(bounds[k, 1] - bounds[k, 0]):
-            load = max(commit, two_before + 1) + 1
-            commit = load + DECIDE_CYCLES - 1
-            started = _walk(sources, costs, bounds[k, 0] + j, lanes, commit, free)
-            if started >= 0:   # only a group with sources moves the buffers on
-                two_before, before = before, started
+            t += 1
+            while not _may_load(t, j, loads, sourced, started):
+                t += 1
+            loads[j] = t
+            commit = t + DECIDE_CYCLES - 1
+            last = _walk(sources, costs, bounds[k, 0] + j, lanes, commit, free)
+            sourced[j] = last >= 0
+            if sourced[j]:   # only a group with sources moves the buffers on
+                started[n] = last
+                n += 1
         fetch = _settled(commit, free)
     return fetch + 1
 
@@ -119,16 +144,21 @@ def sweep_cycles(sources, costs, bounds, lanes):
 @njit(cache=True)
 def field_pass_cycles(sources, costs, n_groups, lanes):
     """Cycles of the field pass (up to the cycle that fetches the sweep's first group): the biases
-    (G + 1), then per group a fetch (repeated until a source buffer is free) and a load that
-    latches its cells as sources (``sources``: the valid cells), and the fields' settling."""
+    (G + 1), then per group a fetch (repeated until a source buffer is free: every bank started the
+    sources of the group with sources SOURCE_BUFFERS before) and a load that latches its cells as
+    sources (``sources``: the valid cells), and the fields' settling."""
     free = np.zeros(costs.shape[1], dtype=np.int64)
-    before, two_before = -1, -1
+    started = np.zeros(max(n_groups, 1), dtype=np.int64)
+    n = 0
     fetch, latched = 0, 0
     for grp in range(n_groups):
-        latched = max(fetch, two_before + 1) + 1
-        started = _walk(sources, costs, grp, lanes, latched, free)
-        if started >= 0:
-            two_before, before = before, started
+        latched = fetch + 1
+        if n >= SOURCE_BUFFERS:
+            latched = max(fetch, started[n - SOURCE_BUFFERS] + 1) + 1
+        last = _walk(sources, costs, grp, lanes, latched, free)
+        if last >= 0:
+            started[n] = last
+            n += 1
         fetch = latched + 1
     return n_groups + 1 + _settled(latched, free)
 

@@ -10,7 +10,7 @@ constants and primitives (table, PRNG step, schedule generator) with the golden 
 from fractions import Fraction
 from math import floor
 
-from lim.hdl.params import (BARRIER_BITS, GAIN_SHIFT_MAX, QP_GAIN_SHIFT, TABLE_DEPTH, Counter,
+from lim.hdl.params import (BARRIER_BITS, GAIN_SHIFT_MAX, QP_GAIN_SHIFT, SOURCE_BUFFERS, TABLE_DEPTH, Counter,
                             gain_mantissa_table, hop_probability_table, lane_prng_state, xoshiro_next,
                             xoshiro_output)
 from lim.sim.golden import ScheduleModel
@@ -37,14 +37,14 @@ class _Bank:
 
     def __init__(self, program, column):
         self.last = program.entry_last[:, column]
-        self.pending = [[], []]
+        self.pending = [[] for _ in range(SOURCE_BUFFERS)]
         self.current = 0
         self.issued = False
         self.row = 0
         self.staged = False
 
     def busy(self):
-        return self.issued or self.staged or bool(self.pending[0] or self.pending[1])
+        return self.issued or self.staged or any(self.pending)
 
     def clock(self, latch):
         """One cycle; ``latch``: (buffer, first rows) the array latches at its end, or None."""
@@ -53,7 +53,8 @@ class _Bank:
         self.staged = self.issued
         if ready and self.pending[buffer]:
             self.row = self.pending[buffer].pop(0)
-            self.current = buffer if self.pending[buffer] else 1 - buffer   # the next group's buffer
+            if not self.pending[buffer]:   # the next buffer holds the next group (or will)
+                self.current = (buffer + 1) % SOURCE_BUFFERS
             self.issued = True
         elif not ready:
             self.row += 1
@@ -74,10 +75,13 @@ def stream(program, sources, field_pass=False):
     ends = {g1 - 1 for _, g1 in program.colour_groups}
     state = "FETCH_F" if field_pass else "FETCH"
     group, fill, cycle = 0, 0, 0
+    may_load, ending, last = False, False, False
+    deciding = committing = None   # the group in that stage
     while True:
-        free = [not any(bank.pending[k] for bank in banks) for k in range(2)]
+        free = [not any(bank.pending[k] for bank in banks) for k in range(SOURCE_BUFFERS)]
         settled = not any(bank.busy() for bank in banks)
         latch = None
+        loading = None
         if state == "FETCH_F":
             state = "LOAD_F" if free[fill] else state
         elif state == "LOAD_F":
@@ -86,25 +90,36 @@ def stream(program, sources, field_pass=False):
             latch = (fill, [program.base[group, lane] for lane in sources[group] if program.rows[group, lane]])
             group += 1
             state = "SETTLE" if group == G else "FETCH_F"
-        elif state in ("FETCH", "LOAD", "DECIDE"):
-            state = {"FETCH": "LOAD", "LOAD": "DECIDE", "DECIDE": "COMMIT"}[state]
-        elif state == "COMMIT":
-            latch = (fill, [program.base[group, lane] for lane in sources[group] if program.rows[group, lane]])
-            after = 1 - fill if latch[1] else fill   # the buffer the next group's sources would take
-            state = "SETTLE" if group in ends or group == G - 1 else "LOAD" if free[after] else "GATE"
-            group += 1
-        elif state == "GATE":
-            state = "LOAD" if free[fill] else state
-        elif state == "SETTLE" and settled:
-            if field_pass:
-                return cycle
-            if group == G:
-                return cycle + 1
-            state = "LOAD"
+        elif state == "FETCH":
+            state, ending = "STREAM", False
+        elif state == "STREAM":
+            if may_load and not ending:   # the group fetched in the cycle before loads
+                loading = group
+                ending = group in ends or group == G - 1
+                group += 1
+            if committing is not None:
+                latch = (fill, [program.base[committing, lane] for lane in sources[committing]
+                                if program.rows[committing, lane]])
+                last = committing == G - 1
+                if committing in ends or last:
+                    state = "SETTLE"
+        elif state == "SETTLE":
+            ending = False
+            if settled:
+                if field_pass:
+                    return cycle
+                if last:
+                    return cycle + 1
+                state = "STREAM"
+        # the next group may load if the buffer it would fill, every group in flight counted as one
+        # with sources, is free now
+        in_flight = (committing is not None) + (deciding is not None) + (loading is not None)
+        may_load = free[(fill + in_flight) % SOURCE_BUFFERS]
+        committing, deciding = deciding, loading
         for bank in banks:
             bank.clock(latch)
         if latch is not None and latch[1]:
-            fill = 1 - fill
+            fill = (fill + 1) % SOURCE_BUFFERS
         cycle += 1
 
 

@@ -51,7 +51,7 @@ def test_quick_benchmarks_write_json_and_plots(tmp_path):
                                   and p["compiled"]["cycles"] < p["programmable"]["cycles"] for p in both)
     assert {r["board"] for r in compiled["rows"]} == {"ulx3s", "icebreaker"}
     # no programmable run beats its field-update ceiling (a bank updates one field a cycle), nor
-    # its decisions' (every group loads, decides and commits, 3 cycles, one after another)
+    # its decisions' (a group loads a cycle at most; a colour's last commits and settles)
     bounds = {(c["problem"], c["board"]): c["ceiling"] for c in compiled["field_update_ceilings"]}
     assert {p for p, _ in bounds} == {"G1", "G22", "G43"}
     for row in compiled["rows"]:
