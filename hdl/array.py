@@ -381,9 +381,13 @@ class LimArray(wiring.Component):
         filled = Signal()   # ... and it holds some: ``fill`` moves on
         fill = Signal(BUFFER_BITS)
         buffers = Signal(source_buffers(g))
+        latched_group = Signal(g.row_bits)   # the group latched
+        moved, moved_buffer = Signal(), Signal(BUFFER_BITS)   # the latch of the cycle before held sources, there
+        m.d.sync += [moved.eq(filled), moved_buffer.eq(fill)]
         with m.If(filled):
             m.d.sync += fill.eq(fill + 1)
         with m.If(latch):
+            m.d.sync += buffers.group[fill].eq(latched_group)
             for i, lane in enumerate(lanes):
                 m.d.sync += [buffers.base[fill][i].eq(lane.source_base), buffers.dv[fill][i].eq(lane.source_dv)]
         sources = Cat(lane.source for lane in lanes)
@@ -423,7 +427,8 @@ class LimArray(wiring.Component):
         for lane in lanes:
             m.d.comb += [lane.field_pass.eq(field_pass), lane.latch.eq(latch), lane.fill.eq(fill),
                          lane.sources.eq(sources), lane.buffers.eq(buffers),
-                         lane.decide.eq(deciding)]
+                         lane.moved.eq(moved), lane.moved_buffer.eq(moved_buffer),
+                         lane.own_addr.eq(decided_group), lane.decide.eq(deciding)]
 
         with m.FSM() as fsm:
             with m.State("IDLE"):
@@ -496,6 +501,7 @@ class LimArray(wiring.Component):
         # the latch decoded from the state, not set inside the states: Icarus re-ran the states'
         # process without end once its output reached the buffers and the banks
         m.d.comb += [latch.eq(committing | fsm.ongoing("FIELD_LOAD")),
+                     latched_group.eq(Mux(field_pass, group, committed_group)),
                      filled.eq(latch & (sources != 0))]
         state_word = own_r.data.word_select(sh.read_lane, L) if g.qp else own_r.data
         return decisions, commit, state_word

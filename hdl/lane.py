@@ -64,6 +64,7 @@ def source_buffers(geometry):
     return data.StructLayout({
         "base": data.ArrayLayout(data.ArrayLayout(unsigned(geometry.edge_addr_bits), geometry.lanes), SOURCE_BUFFERS),
         "dv": data.ArrayLayout(data.ArrayLayout(change_shape(geometry), geometry.lanes), SOURCE_BUFFERS),
+        "group": data.ArrayLayout(unsigned(geometry.row_bits), SOURCE_BUFFERS),   # whose sources
     })
 
 
@@ -71,26 +72,30 @@ class FieldBank(wiring.Component):
     """A field bank of a lane and the update entries into it, which it applies by itself.
 
     When the array latches a group's sources (the cells that hopped, or every cell in the field
-    pass) into buffer ``fill``, each bank marks them pending there (a group without sources marks
-    none, and the next group latches into the same buffer). A bank walks its pending sources in
-    order (group by group, lanes in order), reading each source's entries from its first update
-    row on, one a cycle, up to the one marked last (a source with no entry here has a single,
-    empty one):
+    pass) into buffer ``fill``, each bank marks them pending there: in a sweep only those with
+    entries in this bank (a group without sources marks none, and the next group latches into the
+    same buffer). A bank walks its pending sources in order (group by group, lanes in order),
+    reading each source's entries from its first update row on, one a cycle, up to the one marked
+    last (a source with no entry here has a single, empty one, which only the field pass reads):
 
       c    EDGES read at the entry's row                                    (issue)
       c+1  the entry: its field read; the next row, or the next source's first, issued
       c+2  field += J * dv, written back; a read made while the previous write landed takes the
            written value (forwarding), so back-to-back updates of one field add up.
 
-    Every bank therefore spends on a hop exactly its own entries (at least one), not the busiest
-    bank's. ``pending`` says which buffers still hold sources it has not started; ``busy`` that
-    its fields may still change. The decision reads its field through a port of its own."""
+    Every bank therefore spends on a hop exactly its own entries, not the busiest bank's; a
+    buffer that holds none of its sources it passes in a cycle, while it walks an earlier one.
+    Which sources have entries here (``own``, a bit per cell) the field pass learns, from each
+    source's first entry, as it walks them all. ``pending`` says which buffers it still holds
+    (latched with sources, not passed); ``busy`` that its fields may still change or it holds a
+    buffer. The decision reads its field through a port of its own."""
 
     def __init__(self, geometry):
         self.geometry = g = geometry
         super().__init__({
             "edge_addr": In(g.edge_addr_bits), "edge_data": In(edge_layout(g)), "edge_we": In(1),
             "latch": In(1), "fill": In(BUFFER_BITS), "sources": In(g.lanes), "buffers": In(source_buffers(g)),
+            "moved": In(1), "moved_buffer": In(BUFFER_BITS), "field_pass": In(1), "own_addr": In(g.row_bits),
             "read_addr": In(g.bank_addr_bits), "read_data": Out(signed(g.field_bits)),
             "bias_we": In(1), "bias_addr": In(g.bank_addr_bits), "bias": In(signed(g.bias_bits)),
             "pending": Out(SOURCE_BUFFERS), "busy": Out(1),
@@ -106,9 +111,16 @@ class FieldBank(wiring.Component):
         decision_r = fields.read_port()
         m.d.comb += [decision_r.addr.eq(self.read_addr), self.read_data.eq(decision_r.data)]
 
+        # ---- which sources have entries here: learned in the field pass, read in a sweep -------
+        # (own[group] bit l: the source (group, l)'s first entry here is not the single empty one)
+        m.submodules.own = own = Memory(shape=g.lanes, depth=g.groups, init=[])
+        own_w, own_r = own.write_port(), own.read_port()
+        m.d.comb += own_r.addr.eq(self.own_addr)   # the group deciding: its word at its commit
+
         # ---- walking the pending sources' entries --------------------------------------------
         pending = Array([Signal(g.lanes, name=f"pending{k}") for k in range(SOURCE_BUFFERS)])
-        current = Signal(BUFFER_BITS)   # the buffer of the oldest group whose sources have not all started
+        full = Signal(SOURCE_BUFFERS)   # buffers latched with sources that this bank has not passed
+        current = Signal(BUFFER_BITS)   # the oldest buffer it has not passed
         issued = Signal()        # an entry was read in the cycle before: edge_r.data is valid
         address = Signal(g.edge_addr_bits)   # the row that read
         dv = Signal(change_shape(g))         # its source's change
@@ -120,6 +132,8 @@ class FieldBank(wiring.Component):
         m.d.comb += lowest.eq(mask & -mask)
         start = Signal()
         m.d.comb += start.eq(ready & (mask != 0))
+        passing = Signal()       # the buffer is latched but holds none of this bank's sources
+        m.d.comb += passing.eq((mask == 0) & full.bit_select(current, 1))
         bases, dvs = self.buffers.base[current], self.buffers.dv[current]
         first_row = Signal(g.edge_addr_bits)
         first_dv = Signal(change_shape(g))
@@ -127,16 +141,39 @@ class FieldBank(wiring.Component):
                      first_dv.eq(sum(Mux(lowest[i], dvs[i], 0) for i in range(g.lanes)))]
         m.d.comb += edge_r.addr.eq(Mux(start, first_row, address + 1))
         m.d.sync += [issued.eq(start | ~ready), address.eq(edge_r.addr)]
+        with m.If(self.moved):   # the latch of the cycle before held sources
+            m.d.sync += full.bit_select(self.moved_buffer, 1).eq(1)
         with m.If(start):
-            # the buffer's last source started: the next holds the next group (or will)
-            m.d.sync += [dv.eq(first_dv), current.eq(Mux((mask & ~lowest) == 0, current + 1, current)),
-                         pending[current].eq(mask & ~lowest)]
-        with m.If(self.latch):   # into a buffer no bank has pending (none, when no cell hopped)
-            m.d.sync += pending[self.fill].eq(self.sources)
+            m.d.sync += [dv.eq(first_dv), pending[current].eq(mask & ~lowest)]
+        with m.If(start & ((mask & ~lowest) == 0) | passing):
+            # the buffer's last source started, or it holds none: the next holds the next group
+            # (or will)
+            m.d.sync += [current.eq(current + 1), full.bit_select(current, 1).eq(0)]
+        with m.If(self.latch):   # into a buffer no bank holds; in a sweep, the sources with entries here
+            m.d.sync += pending[self.fill].eq(Mux(self.field_pass, self.sources, self.sources & own_r.data))
         staged = Signal()        # an entry's field update is in its second stage
         m.d.sync += staged.eq(issued)
-        m.d.comb += [self.pending.eq(Cat(*(pending[k] != 0 for k in range(SOURCE_BUFFERS)))),
+        m.d.comb += [self.pending.eq(full | Cat(*(pending[k] != 0 for k in range(SOURCE_BUFFERS)))),
                      self.busy.eq(issued | staged | (self.pending != 0))]
+
+        # the field pass walks every source's first entry here: whether it is its own
+        walk_lane = Signal(g.lanes)        # the source started in the cycle before (one-hot lane)
+        walk_group = Signal(g.row_bits)    # and its group
+        seen = Signal()                    # its first entry is ``entry`` now
+        learned = Signal(g.lanes)          # the bits learned so far of group ``learned_group``
+        learned_group = Signal(g.row_bits)
+        learning = Signal()                # ``learned`` holds a group of this field pass
+        with m.If(start):
+            m.d.sync += [walk_lane.eq(lowest), walk_group.eq(self.buffers.group[current])]
+        m.d.sync += seen.eq(start)
+        word = Signal(g.lanes)
+        m.d.comb += word.eq(Mux(learning & (learned_group == walk_group), learned, 0)
+                            | Mux(entry.last & (entry.weight == 0), 0, walk_lane))
+        with m.If(self.field_pass & seen):
+            m.d.comb += [own_w.addr.eq(walk_group), own_w.data.eq(word), own_w.en.eq(1)]
+            m.d.sync += [learned.eq(word), learned_group.eq(walk_group), learning.eq(1)]
+        with m.If(~self.field_pass):
+            m.d.sync += learning.eq(0)
 
         # ---- the entry's read-modify-write ------------------------------------------------------
         field_r, field_w = fields.read_port(), fields.write_port()
@@ -188,6 +225,9 @@ class Lane(wiring.Component):
             **run_ports(g),
             "latch": In(1),                  # the array takes the sources, none or some (commit, or the field pass's load)
             "fill": In(BUFFER_BITS),         # into this buffer
+            "moved": In(1),                  # the latch of the cycle before held sources ...
+            "moved_buffer": In(BUFFER_BITS),  # ... in this buffer
+            "own_addr": In(g.row_bits),      # the group deciding (which sources have entries where: at its commit)
             "sources": In(g.lanes),          # every lane's ``source``
             "buffers": In(source_buffers(g)),
             # the cell read in the load cycle
@@ -244,7 +284,8 @@ class Lane(wiring.Component):
                 bank.bias_we.eq(self.bias_we & (previous_group[:bank_bits] == b) if B > 1 else self.bias_we),
                 bank.bias_addr.eq(previous_group >> bank_bits), bank.bias.eq(cell_r.data.bias),
                 bank.latch.eq(self.latch), bank.fill.eq(self.fill), bank.sources.eq(self.sources),
-                bank.buffers.eq(self.buffers),
+                bank.buffers.eq(self.buffers), bank.moved.eq(self.moved), bank.moved_buffer.eq(self.moved_buffer),
+                bank.field_pass.eq(self.field_pass), bank.own_addr.eq(self.own_addr),
             ]
         field = Array(bank.read_data for bank in banks)[previous_group[:bank_bits]] if B > 1 else banks[0].read_data
         m.d.comb += [self.pending.eq(Cat(*(Cat(*(bank.pending[k] for bank in banks)).any() for k in range(SOURCE_BUFFERS)))),

@@ -248,7 +248,7 @@ class GoldenArray:
         self.classes = [_ColourClass(program, g0, g1, dense and self.geometry.qp) for g0, g1 in program.colour_groups]
         from . import kernel   # Numba: the spin sweep and every sweep's cycles
         self._kernel = kernel
-        self._costs = program.stream_costs()
+        self._costs = program.stream_costs(skipping=True)   # a sweep's (the field pass walks every source)
         self._bounds = np.array(program.colour_groups, dtype=np.int64).reshape(-1, 2)
         if not self.geometry.qp:   # spins: the compiled sweep (sim/kernel.py) on local fields
             self._neighbours = kernel.neighbour_lists(self.rows.shape[1] * self.rows.shape[2],

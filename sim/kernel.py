@@ -64,29 +64,47 @@ def gain_product(value, mantissa, shift):
 
 
 @njit(cache=True)
-def _walk(sources, costs, group, lanes, latched, free):
+def _walk(sources, costs, group, lanes, latched, banks):
     """The field banks' walk of a group's sources latched at cycle ``latched`` (hdl/lane.py,
-    FieldBank): each bank starts them in lane order, from the cycle after, or when it finishes the
-    sources before; a source takes its ``costs`` (cycles per bank). ``free`` (per bank: the cycle
-    it can start a source) is advanced in place. Returns the last cycle in which a bank started one
-    of these sources (-1 if the group has none)."""
+    FieldBank). ``banks`` (3, columns), advanced in place: per bank, the cycle it can start a
+    source, the cycle its walk reaches the next buffer, and the cycle from which it holds no
+    buffer. A bank starts its sources of the group in lane order, from the cycle after the latch,
+    or when it is ready and has reached the group's buffer; a source takes its ``costs`` (cycles
+    in that bank; 0: none of its entries there, skipped). A bank with none of the group's sources
+    passes its buffer when it reaches it, two cycles after the latch at the earliest. Returns the
+    last cycle in which a bank started a source of the group or passed it (-1 if the group has no
+    source: it takes no buffer)."""
+    sourced = False
+    for lane in range(lanes):
+        slot = group * lanes + lane
+        if sources[slot] and costs[slot].any():
+            sourced = True
+    if not sourced:
+        return -1
     started_last = -1
     for c in range(costs.shape[1]):
-        t = max(latched + 1, free[c])
+        t = max(latched + 1, banks[0, c], banks[1, c])
+        last = -1
         for lane in range(lanes):
             slot = group * lanes + lane
             if sources[slot] and costs[slot, c]:
-                started_last = max(started_last, t)
+                last = t
                 t += costs[slot, c]
-                free[c] = t
+                banks[0, c] = t
+        if last < 0:   # none of its own: it passes the buffer
+            last = max(latched + 2, banks[1, c])
+        banks[1, c] = last + 1
+        banks[2, c] = last + 1
+        started_last = max(started_last, last)
     return started_last
 
 
 @njit(cache=True)
-def _settled(latched, free):
-    """The first cycle, after the latch at ``latched``, in which no field can change: each bank's
-    last entry read (at free - 1) reaches its field DRAIN_CYCLES later."""
-    return max(latched + 1, free.max() - 1 + DRAIN_CYCLES)
+def _settled(latched, banks):
+    """The first cycle, after the latch at ``latched``, in which no field can change and no bank
+    holds a buffer: each bank's last entry read (at its ready cycle - 1) reaches its field
+    DRAIN_CYCLES later."""
+    return max(latched + 1, banks[0].max() - 1 + DRAIN_CYCLES, banks[2].max())
 
 
 @njit(cache=True)
@@ -115,14 +133,14 @@ def sweep_cycles(sources, costs, bounds, lanes):
     group would fill is not free (_may_load). A colour's last commit waits for the fields to
     settle, whose cycle fetches the next colour's first group (docs/architecture.md, Cycle
     count)."""
-    free = np.zeros(costs.shape[1], dtype=np.int64)
+    banks = np.zeros((3, costs.shape[1]), dtype=np.int64)
     most = np.max(bounds[:, 1] - bounds[:, 0]) if bounds.shape[0] else 0
     loads = np.zeros(most, dtype=np.int64)
     sourced = np.zeros(most, dtype=np.bool_)
     started = np.zeros(most, dtype=np.int64)
     fetch = 0
     for k in range(bounds.shape[0]):
-        free[:] = 0
+        banks[:] = 0      # settled: every bank idle, every buffer passed
         n = 0             # the colour's groups with sources so far
         t = fetch         # the colour's first group loads in the cycle after its fetch
         commit = fetch
@@ -132,12 +150,12 @@ def sweep_cycles(sources, costs, bounds, lanes):
                 t += 1
             loads[j] = t
             commit = t + DECIDE_CYCLES - 1
-            last = _walk(sources, costs, bounds[k, 0] + j, lanes, commit, free)
+            last = _walk(sources, costs, bounds[k, 0] + j, lanes, commit, banks)
             sourced[j] = last >= 0
             if sourced[j]:   # only a group with sources moves the buffers on
                 started[n] = last
                 n += 1
-        fetch = _settled(commit, free)
+        fetch = _settled(commit, banks)
     return fetch + 1
 
 
@@ -147,7 +165,7 @@ def field_pass_cycles(sources, costs, n_groups, lanes):
     (G + 1), then per group a fetch (repeated until a source buffer is free: every bank started the
     sources of the group with sources SOURCE_BUFFERS before) and a load that latches its cells as
     sources (``sources``: the valid cells), and the fields' settling."""
-    free = np.zeros(costs.shape[1], dtype=np.int64)
+    banks = np.zeros((3, costs.shape[1]), dtype=np.int64)
     started = np.zeros(max(n_groups, 1), dtype=np.int64)
     n = 0
     fetch, latched = 0, 0
@@ -155,12 +173,12 @@ def field_pass_cycles(sources, costs, n_groups, lanes):
         latched = fetch + 1
         if n >= SOURCE_BUFFERS:
             latched = max(fetch, started[n - SOURCE_BUFFERS] + 1) + 1
-        last = _walk(sources, costs, grp, lanes, latched, free)
+        last = _walk(sources, costs, grp, lanes, latched, banks)
         if last >= 0:
             started[n] = last
             n += 1
         fetch = latched + 1
-    return n_groups + 1 + _settled(latched, free)
+    return n_groups + 1 + _settled(latched, banks)
 
 
 @njit(cache=True)

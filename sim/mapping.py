@@ -94,14 +94,20 @@ class Program:
         ends[[g1 - 1 for g0, g1 in self.colour_groups if g1 > g0]] = True
         return ends
 
-    def stream_costs(self):
+    def stream_costs(self, skipping=False):
         """(G * P, P * B): the cycles each column (a lane's field bank) spends on each source's
         entries when it hops: one per entry up to its last, at least the one that says so; 0 for a
-        cell without update rows, which is never a source (hdl/lane.py, FieldBank)."""
+        cell without update rows, which is never a source (hdl/lane.py, FieldBank). ``skipping``:
+        in a sweep, where a bank skips a source with no entry of its own (its single entry empty),
+        which then costs it nothing."""
         source = self._row_owners()
         r, c = np.nonzero(self.entry_last)
         costs = np.zeros((self.n_groups * self.geometry.lanes, self.geometry.columns), dtype=np.int64)
         costs[source[r], c] = r - self.base.reshape(-1)[source[r]] + 1
+        if skipping:
+            first = self.base.reshape(-1)[source[r]]
+            empty = (r == first) & (self.entry_weight[r, c] == 0)
+            costs[source[r[empty]], c[empty]] = 0
         return costs
 
     def couplings(self):

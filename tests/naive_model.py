@@ -33,37 +33,56 @@ def rounded(x):
 
 class _Bank:
     """A field bank's walk, register by register (hdl/lane.py, FieldBank): the sources pending in
-    each buffer (their first rows), the buffer walked, the row read in the cycle before."""
+    each buffer (their first rows), the buffers latched that it has not passed, the buffer walked,
+    the row read in the cycle before."""
 
     def __init__(self, program, column):
         self.last = program.entry_last[:, column]
+        self.weight = program.entry_weight[:, column]
         self.pending = [[] for _ in range(SOURCE_BUFFERS)]
+        self.full = [False] * SOURCE_BUFFERS
         self.current = 0
         self.issued = False
         self.row = 0
         self.staged = False
 
-    def busy(self):
-        return self.issued or self.staged or any(self.pending)
+    def holds(self, k):
+        return bool(self.pending[k]) or self.full[k]
 
-    def clock(self, latch):
-        """One cycle; ``latch``: (buffer, first rows) the array latches at its end, or None."""
+    def busy(self):
+        return self.issued or self.staged or any(self.holds(k) for k in range(SOURCE_BUFFERS))
+
+    def own(self, first_row):
+        """Whether a source whose rows start at ``first_row`` has an entry in this bank (its first
+        one here is not the single empty one)."""
+        return not (self.last[first_row] and self.weight[first_row] == 0)
+
+    def clock(self, latch, moved, sweep):
+        """One cycle. ``latch``: (buffer, first rows) the array latches at its end, or None (in a
+        sweep the bank keeps the sources with entries of its own); ``moved``: the buffer the
+        latch of the cycle before filled with sources, or None."""
         ready = not self.issued or bool(self.last[self.row])
         buffer = self.current
         self.staged = self.issued
+        passed = None
         if ready and self.pending[buffer]:
             self.row = self.pending[buffer].pop(0)
             if not self.pending[buffer]:   # the next buffer holds the next group (or will)
-                self.current = (buffer + 1) % SOURCE_BUFFERS
-            self.issued = True
-        elif not ready:
-            self.row += 1
+                self.current, passed = (buffer + 1) % SOURCE_BUFFERS, buffer
             self.issued = True
         else:
-            self.issued = False
+            self.issued = not ready
+            if not ready:
+                self.row += 1
+            if not self.pending[buffer] and self.full[buffer]:   # latched, none of its own: passed
+                self.current, passed = (buffer + 1) % SOURCE_BUFFERS, buffer
+        if moved is not None:
+            self.full[moved] = True
+        if passed is not None:
+            self.full[passed] = False
         if latch is not None:
-            assert not self.pending[latch[0]], "a commit wrote into a buffer a bank still had sources in"
-            self.pending[latch[0]] = list(latch[1])
+            assert not self.holds(latch[0]), "a commit wrote into a buffer a bank still held"
+            self.pending[latch[0]] = [row for row in latch[1] if not sweep or self.own(row)]
 
 
 def stream(program, sources, field_pass=False):
@@ -76,9 +95,10 @@ def stream(program, sources, field_pass=False):
     state = "FETCH_F" if field_pass else "FETCH"
     group, fill, cycle = 0, 0, 0
     may_load, ending, last = False, False, False
+    moved = None   # the buffer the latch of the cycle before filled with sources
     deciding = committing = None   # the group in that stage
     while True:
-        free = [not any(bank.pending[k] for bank in banks) for k in range(SOURCE_BUFFERS)]
+        free = [not any(bank.holds(k) for bank in banks) for k in range(SOURCE_BUFFERS)]
         settled = not any(bank.busy() for bank in banks)
         latch = None
         loading = None
@@ -117,9 +137,10 @@ def stream(program, sources, field_pass=False):
         may_load = free[(fill + in_flight) % SOURCE_BUFFERS]
         committing, deciding = deciding, loading
         for bank in banks:
-            bank.clock(latch)
+            bank.clock(latch, moved, not field_pass)
+        moved = None
         if latch is not None and latch[1]:
-            fill = (fill + 1) % SOURCE_BUFFERS
+            moved, fill = fill, (fill + 1) % SOURCE_BUFFERS
         cycle += 1
 
 
