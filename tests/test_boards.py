@@ -217,7 +217,7 @@ def test_the_clocks_a_refusal_suggests_are_made(f_out):
 
 
 def test_ulx3s_runs_from_its_pll():
-    """The programmable build at 35 MHz (Fmax 37.8 measured, benchmarks/boards.py), a compiled
+    """The programmable build at 35 MHz (Fmax 38.3 measured, benchmarks/boards.py), a compiled
     problem's at 30 (its figures' clock); the iCEBreaker from its oscillator, both."""
     from lim.host.toolchain import compiled_target
     from lim.sim.problem import toroidal_lattice
