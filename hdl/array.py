@@ -5,7 +5,7 @@ The host maps the problem so that group g holds cells g*P .. g*P+P-1, all of one
 coupling graph; the lanes therefore decide a group in parallel without reading each other's
 spins. A colour's groups stream through load, decide and commit, a new one every cycle. Local
 fields are kept, not summed per attempt: a group's commit latches its hopping cells into one of
-SOURCE_BUFFERS source buffers, and every field bank walks their entries into its fields on its
+its source buffers, and every field bank walks their entries into its fields on its
 own (hdl/lane.py) while the colour's next groups decide; a colour's end waits for the fields to
 settle. A start after the host wrote the program or the state first computes every field from it
 (the field pass).
@@ -22,8 +22,8 @@ from .counters import SaturatingCounter
 from .decision import COMMIT_EVENT_FIELDS, balanced_sum, change_shape, commit_events, hop_argument_shape, hop_table
 from .fanout import replica
 from .gain import GainDecoder, rounded_product
-from .lane import BUFFER_BITS, Lane, source_buffers
-from .params import (ArrayGeometry, BARRIER_BITS, Counter, GAIN_ACC_EXTRA_BITS, GAIN_BITS, SOURCE_BUFFERS,
+from .lane import Lane, buffer_bits, source_buffers
+from .params import (ArrayGeometry, BARRIER_BITS, Counter, GAIN_ACC_EXTRA_BITS, GAIN_BITS,
                      GAIN_RATE_BITS, GAIN_STEP_BITS, GAIN_STEP_SHIFT_BITS, PRNG_WARMUP_STEPS, Reg, Region, Schedule)
 from .schedule import ScheduleGenerator
 
@@ -379,19 +379,20 @@ class LimArray(wiring.Component):
         # multiplexers into all 32 banks, was the ULX3S build's critical path) ----------------
         latch = Signal()    # a commit or a field load: buffer ``fill`` takes the sources
         filled = Signal()   # ... and it holds some: ``fill`` moves on
-        fill = Signal(BUFFER_BITS)
+        fill = Signal(buffer_bits(g))
         buffers = Signal(source_buffers(g))
         latched_group = Signal(g.row_bits)   # the group latched
-        moved, moved_buffer = Signal(), Signal(BUFFER_BITS)   # the latch of the cycle before held sources, there
+        moved, moved_buffer = Signal(), Signal(buffer_bits(g))   # the latch of the cycle before held sources, there
         m.d.sync += [moved.eq(filled), moved_buffer.eq(fill)]
         with m.If(filled):
             m.d.sync += fill.eq(fill + 1)
         with m.If(latch):
-            m.d.sync += buffers.group[fill].eq(latched_group)
+            if g.columns > 1:   # for the banks to learn which sources are their own
+                m.d.sync += buffers.group[fill].eq(latched_group)
             for i, lane in enumerate(lanes):
                 m.d.sync += [buffers.base[fill][i].eq(lane.source_base), buffers.dv[fill][i].eq(lane.source_dv)]
         sources = Cat(lane.source for lane in lanes)
-        pending = Array(Cat(lane.pending[k] for lane in lanes).any() for k in range(SOURCE_BUFFERS))
+        pending = Array(Cat(lane.pending[k] for lane in lanes).any() for k in range(g.source_buffers))
         settled = Signal()   # no bank has a source to walk or a field to change
         m.d.comb += settled.eq(~Cat(lane.busy for lane in lanes).any())
         filling_free = Signal()   # the buffer the next latch fills is free
@@ -422,7 +423,7 @@ class LimArray(wiring.Component):
         # and none of them is latched into before its commit. Registered, so that the banks'
         # pending bits do not reach every lane's load in one cycle.
         may_load = Signal()
-        m.d.sync += may_load.eq(~pending[(fill + committing + deciding + stream)[:BUFFER_BITS]])
+        m.d.sync += may_load.eq(~pending[(fill + committing + deciding + stream)[:buffer_bits(g)]])
         m.d.comb += [fetch_group.eq(group + stream), own_r.addr.eq(fetch_group)]
         for lane in lanes:
             m.d.comb += [lane.field_pass.eq(field_pass), lane.latch.eq(latch), lane.fill.eq(fill),
@@ -474,7 +475,8 @@ class LimArray(wiring.Component):
                 m.d.sync += ending.eq(0)
                 m.next = "STREAM"
             with m.State("STREAM"):
-                m.d.comb += stream.eq(may_load & ~ending)
+                # without streaming, a group loads once the one before has committed
+                m.d.comb += stream.eq(may_load & ~ending & (1 if g.streaming else ~(deciding | committing)))
                 with m.If(stream):
                     m.d.comb += [lane.load.eq(1) for lane in lanes]
                     m.d.sync += [group.eq(group + 1), ending.eq(loading_end)]

@@ -28,8 +28,8 @@ def identify_payload(geometry, board_id, clk_hz, problem_digest=None):
     """The bytes IDENTIFY returns, padded with zeros to a whole number of words. ``problem_digest``
     (Program.digest) names the problem a compiled array holds."""
     g = geometry
-    # bit 0: the barrier's logarithmic schedule; bit 1: a compiled problem
-    features = int(g.logarithmic_barrier) | (2 if problem_digest is not None else 0)
+    # bit 0: the barrier's logarithmic schedule; bit 1: a compiled problem; bit 2: the groups stream
+    features = int(g.logarithmic_barrier) | (2 if problem_digest is not None else 0) | (4 if g.streaming else 0)
     data = (MAGIC + bytes([PROTOCOL_VERSION, board_id, g.lanes, g.weight_bits, g.counter_bits, g.cell_bits, features])
             + g.groups.to_bytes(2, "little") + g.edge_depth.to_bytes(4, "little") + int(clk_hz).to_bytes(4, "little")
             + (problem_digest or 0).to_bytes(4, "little") + bytes([g.field_banks]))

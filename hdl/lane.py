@@ -17,14 +17,18 @@ from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from .decision import Decision, change_shape, run_ports
-from .params import SOURCE_BUFFERS, ArrayGeometry
+from .params import ArrayGeometry
 
 __all__ = ["Lane", "FieldBank", "edge_layout", "cell_layout", "links_layout", "degrees_layout", "source_buffers",
-           "BUFFER_BITS"]
+           "buffer_bits"]
 
-#: Bits of a source buffer's index (the buffers are taken in turn, modulo their number).
-BUFFER_BITS = (SOURCE_BUFFERS - 1).bit_length()
-assert SOURCE_BUFFERS == 1 << BUFFER_BITS
+
+def buffer_bits(geometry):
+    """Bits of a source buffer's index: the buffers are taken in turn, modulo their number (a
+    power of two)."""
+    bits = (geometry.source_buffers - 1).bit_length()
+    assert geometry.source_buffers == 1 << bits
+    return bits
 
 
 def edge_layout(geometry):
@@ -59,13 +63,15 @@ def degrees_layout(geometry):
 
 
 def source_buffers(geometry):
-    """The SOURCE_BUFFERS source buffers the array fills in turn, a group's sources each: every
-    lane's first update row and change (docs/architecture.md, Field updates)."""
-    return data.StructLayout({
-        "base": data.ArrayLayout(data.ArrayLayout(unsigned(geometry.edge_addr_bits), geometry.lanes), SOURCE_BUFFERS),
-        "dv": data.ArrayLayout(data.ArrayLayout(change_shape(geometry), geometry.lanes), SOURCE_BUFFERS),
-        "group": data.ArrayLayout(unsigned(geometry.row_bits), SOURCE_BUFFERS),   # whose sources
-    })
+    """The source buffers the array fills in turn, a group's sources each: every lane's first
+    update row and change, and (where a bank learns which sources are its own) the group's
+    number (docs/architecture.md, Field updates)."""
+    k = geometry.source_buffers
+    fields = {"base": data.ArrayLayout(data.ArrayLayout(unsigned(geometry.edge_addr_bits), geometry.lanes), k),
+              "dv": data.ArrayLayout(data.ArrayLayout(change_shape(geometry), geometry.lanes), k)}
+    if geometry.columns > 1:
+        fields["group"] = data.ArrayLayout(unsigned(geometry.row_bits), k)
+    return data.StructLayout(fields)
 
 
 class FieldBank(wiring.Component):
@@ -94,11 +100,11 @@ class FieldBank(wiring.Component):
         self.geometry = g = geometry
         super().__init__({
             "edge_addr": In(g.edge_addr_bits), "edge_data": In(edge_layout(g)), "edge_we": In(1),
-            "latch": In(1), "fill": In(BUFFER_BITS), "sources": In(g.lanes), "buffers": In(source_buffers(g)),
-            "moved": In(1), "moved_buffer": In(BUFFER_BITS), "field_pass": In(1), "own_addr": In(g.row_bits),
+            "latch": In(1), "fill": In(buffer_bits(g)), "sources": In(g.lanes), "buffers": In(source_buffers(g)),
+            "moved": In(1), "moved_buffer": In(buffer_bits(g)), "field_pass": In(1), "own_addr": In(g.row_bits),
             "read_addr": In(g.bank_addr_bits), "read_data": Out(signed(g.field_bits)),
             "bias_we": In(1), "bias_addr": In(g.bank_addr_bits), "bias": In(signed(g.bias_bits)),
-            "pending": Out(SOURCE_BUFFERS), "busy": Out(1),
+            "pending": Out(g.source_buffers), "busy": Out(1),
         })
 
     def elaborate(self, platform):
@@ -112,15 +118,19 @@ class FieldBank(wiring.Component):
         m.d.comb += [decision_r.addr.eq(self.read_addr), self.read_data.eq(decision_r.data)]
 
         # ---- which sources have entries here: learned in the field pass, read in a sweep -------
-        # (own[group] bit l: the source (group, l)'s first entry here is not the single empty one)
-        m.submodules.own = own = Memory(shape=g.lanes, depth=g.groups, init=[])
-        own_w, own_r = own.write_port(), own.read_port()
-        m.d.comb += own_r.addr.eq(self.own_addr)   # the group deciding: its word at its commit
+        # (own[group] bit l: the source (group, l)'s first entry here is not the single empty
+        # one). With one bank in all, every source has its entries here.
+        learns = g.columns > 1
+        if learns:
+            m.submodules.own = own = Memory(shape=g.lanes, depth=g.groups, init=[])
+            own_w, own_r = own.write_port(), own.read_port()
+            m.d.comb += own_r.addr.eq(self.own_addr)   # the group deciding: its word at its commit
 
         # ---- walking the pending sources' entries --------------------------------------------
-        pending = Array([Signal(g.lanes, name=f"pending{k}") for k in range(SOURCE_BUFFERS)])
-        full = Signal(SOURCE_BUFFERS)   # buffers latched with sources that this bank has not passed
-        current = Signal(BUFFER_BITS)   # the oldest buffer it has not passed
+        K = g.source_buffers
+        pending = Array([Signal(g.lanes, name=f"pending{k}") for k in range(K)])
+        full = Signal(K)                  # buffers latched with sources that this bank has not passed
+        current = Signal(buffer_bits(g))  # the oldest buffer it has not passed
         issued = Signal()        # an entry was read in the cycle before: edge_r.data is valid
         address = Signal(g.edge_addr_bits)   # the row that read
         dv = Signal(change_shape(g))         # its source's change
@@ -150,30 +160,31 @@ class FieldBank(wiring.Component):
             # (or will)
             m.d.sync += [current.eq(current + 1), full.bit_select(current, 1).eq(0)]
         with m.If(self.latch):   # into a buffer no bank holds; in a sweep, the sources with entries here
-            m.d.sync += pending[self.fill].eq(Mux(self.field_pass, self.sources, self.sources & own_r.data))
+            m.d.sync += pending[self.fill].eq(Mux(self.field_pass, self.sources, self.sources & own_r.data)
+                                              if learns else self.sources)
         staged = Signal()        # an entry's field update is in its second stage
         m.d.sync += staged.eq(issued)
-        m.d.comb += [self.pending.eq(full | Cat(*(pending[k] != 0 for k in range(SOURCE_BUFFERS)))),
+        m.d.comb += [self.pending.eq(full | Cat(*(pending[k] != 0 for k in range(K)))),
                      self.busy.eq(issued | staged | (self.pending != 0))]
 
-        # the field pass walks every source's first entry here: whether it is its own
-        walk_lane = Signal(g.lanes)        # the source started in the cycle before (one-hot lane)
-        walk_group = Signal(g.row_bits)    # and its group
-        seen = Signal()                    # its first entry is ``entry`` now
-        learned = Signal(g.lanes)          # the bits learned so far of group ``learned_group``
-        learned_group = Signal(g.row_bits)
-        learning = Signal()                # ``learned`` holds a group of this field pass
-        with m.If(start):
-            m.d.sync += [walk_lane.eq(lowest), walk_group.eq(self.buffers.group[current])]
-        m.d.sync += seen.eq(start)
-        word = Signal(g.lanes)
-        m.d.comb += word.eq(Mux(learning & (learned_group == walk_group), learned, 0)
-                            | Mux(entry.last & (entry.weight == 0), 0, walk_lane))
-        with m.If(self.field_pass & seen):
-            m.d.comb += [own_w.addr.eq(walk_group), own_w.data.eq(word), own_w.en.eq(1)]
-            m.d.sync += [learned.eq(word), learned_group.eq(walk_group), learning.eq(1)]
-        with m.If(~self.field_pass):
-            m.d.sync += learning.eq(0)
+        if learns:   # the field pass walks every source's first entry here: whether it is its own
+            walk_lane = Signal(g.lanes)        # the source started in the cycle before (one-hot lane)
+            walk_group = Signal(g.row_bits)    # and its group
+            seen = Signal()                    # its first entry is ``entry`` now
+            learned = Signal(g.lanes)          # the bits learned so far of group ``learned_group``
+            learned_group = Signal(g.row_bits)
+            learning = Signal()                # ``learned`` holds a group of this field pass
+            with m.If(start):
+                m.d.sync += [walk_lane.eq(lowest), walk_group.eq(self.buffers.group[current])]
+            m.d.sync += seen.eq(start)
+            word = Signal(g.lanes)
+            m.d.comb += word.eq(Mux(learning & (learned_group == walk_group), learned, 0)
+                                | Mux(entry.last & (entry.weight == 0), 0, walk_lane))
+            with m.If(self.field_pass & seen):
+                m.d.comb += [own_w.addr.eq(walk_group), own_w.data.eq(word), own_w.en.eq(1)]
+                m.d.sync += [learned.eq(word), learned_group.eq(walk_group), learning.eq(1)]
+            with m.If(~self.field_pass):
+                m.d.sync += learning.eq(0)
 
         # ---- the entry's read-modify-write ------------------------------------------------------
         field_r, field_w = fields.read_port(), fields.write_port()
@@ -206,7 +217,7 @@ class Lane(wiring.Component):
             raise TypeError(f"geometry must be an ArrayGeometry, not {type(geometry).__name__}")
         self.geometry = g = geometry
         self.index = index
-        self.decision = Decision(g, index, table_port, pipelined=True)
+        self.decision = Decision(g, index, table_port, pipelined=g.streaming)
         super().__init__({
             # bus writes into this lane's memories
             "bus_index": In(g.index_bits),
@@ -224,9 +235,9 @@ class Lane(wiring.Component):
             "bias_we": In(1),                # field pass: field[group of the previous cycle] = bias
             **run_ports(g),
             "latch": In(1),                  # the array takes the sources, none or some (commit, or the field pass's load)
-            "fill": In(BUFFER_BITS),         # into this buffer
+            "fill": In(buffer_bits(g)),      # into this buffer
             "moved": In(1),                  # the latch of the cycle before held sources ...
-            "moved_buffer": In(BUFFER_BITS),  # ... in this buffer
+            "moved_buffer": In(buffer_bits(g)),  # ... in this buffer
             "own_addr": In(g.row_bits),      # the group deciding (which sources have entries where: at its commit)
             "sources": In(g.lanes),          # every lane's ``source``
             "buffers": In(source_buffers(g)),
@@ -238,7 +249,7 @@ class Lane(wiring.Component):
             "source_base": Out(g.edge_addr_bits),
             "source_dv": Out(change_shape(g)),
             # the field banks: buffers holding sources some bank has not started; fields may change
-            "pending": Out(SOURCE_BUFFERS),
+            "pending": Out(g.source_buffers),
             "busy": Out(1),
         })
 
@@ -288,7 +299,7 @@ class Lane(wiring.Component):
                 bank.field_pass.eq(self.field_pass), bank.own_addr.eq(self.own_addr),
             ]
         field = Array(bank.read_data for bank in banks)[previous_group[:bank_bits]] if B > 1 else banks[0].read_data
-        m.d.comb += [self.pending.eq(Cat(*(Cat(*(bank.pending[k] for bank in banks)).any() for k in range(SOURCE_BUFFERS)))),
+        m.d.comb += [self.pending.eq(Cat(*(Cat(*(bank.pending[k] for bank in banks)).any() for k in range(g.source_buffers)))),
                      self.busy.eq(Cat(*(bank.busy for bank in banks)).any())]
 
         # ---- the cell's decision: loaded from the memories as read, in a sweep only ------------

@@ -173,6 +173,11 @@ class ArrayGeometry:
     #: row holds an entry for every bank of every lane, so a hop's rows are as many as its busiest
     #: bank needs, not its busiest lane (hdl/lane.py).
     field_banks: int = 1
+    #: A colour's groups stream through load, decide and commit, a new one every cycle, with
+    #: SOURCE_BUFFERS source buffers. Without it (the iCE40 UP5K's build, which leaves it out to
+    #: fit: its pipelined decision and buffers take 370 logic cells) a group loads once the one
+    #: before has committed, three cycles a group, with two buffers.
+    streaming: bool = True
 
     def __post_init__(self):
         checks = [
@@ -187,8 +192,9 @@ class ArrayGeometry:
                 raise ValueError(f"{name} must be in {lo} .. {hi}, not {value}")
         if self.field_banks & (self.field_banks - 1):
             raise ValueError(f"field_banks must be a power of two, not {self.field_banks}")
-        if not isinstance(self.logarithmic_barrier, bool):
-            raise TypeError(f"logarithmic_barrier must be a bool, not {type(self.logarithmic_barrier).__name__}")
+        for name in ("logarithmic_barrier", "streaming"):
+            if not isinstance(getattr(self, name), bool):
+                raise TypeError(f"{name} must be a bool, not {type(getattr(self, name)).__name__}")
 
     def compiled(self):
         """This geometry as a compiled array's (hdl/compiled.py): it keeps no fields in memory, so
@@ -257,6 +263,12 @@ class ArrayGeometry:
     def edge_words(self):
         """Bus words W of EDGES per update row and lane: field_banks / edge_word_entries."""
         return self.field_banks // self.edge_word_entries
+
+    @property
+    def source_buffers(self):
+        """Source buffers the commits fill in turn: SOURCE_BUFFERS when the groups stream (three
+        groups in flight and the next), two when a group loads after the one before commits."""
+        return SOURCE_BUFFERS if self.streaming else 2
 
     @property
     def columns(self):

@@ -37,13 +37,14 @@ class BoardIdentity:
         self.clk_hz = clk_hz
         self.geometry = ArrayGeometry(lanes=lanes, groups=groups, edge_depth=edge_depth,
                                       weight_bits=weight_bits, counter_bits=counter_bits, cell_bits=cell_bits,
-                                      logarithmic_barrier=bool(features & 1), field_banks=field_banks)
+                                      logarithmic_barrier=bool(features & 1), field_banks=field_banks,
+                                      streaming=bool(features & 4))
 
     def to_dict(self):
         g = self.geometry
         return {"board": self.board, "protocol": self.version, "clk_hz": self.clk_hz, "lanes": g.lanes,
                 "groups": g.groups, "edge_depth": g.edge_depth, "field_banks": g.field_banks, "weight_bits": g.weight_bits,
-                "counter_bits": g.counter_bits, "logarithmic_barrier": g.logarithmic_barrier,
+                "counter_bits": g.counter_bits, "logarithmic_barrier": g.logarithmic_barrier, "streaming": g.streaming,
                 "compiled_problem": None if self.problem_digest is None else f"{self.problem_digest:08x}"}
 
 

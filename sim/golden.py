@@ -175,7 +175,8 @@ def field_pass_cycles(program):
     """Cycles of the field pass a start makes after the program or the state was written
     (kernel.field_pass_cycles: every valid cell a source; docs/architecture.md, Cycle count)."""
     from .kernel import field_pass_cycles as cycles
-    return int(cycles(program.valid.reshape(-1), program.stream_costs(), program.n_groups, program.geometry.lanes))
+    g = program.geometry
+    return int(cycles(program.valid.reshape(-1), program.stream_costs(), program.n_groups, g.lanes, g.source_buffers))
 
 
 def work_increment(gain_before, gain_after, objective, qp=False):
@@ -339,7 +340,8 @@ class GoldenArray:
         prng = self.prng.astype(np.uint64)
         events = np.zeros((self.runs, 6), dtype=np.int64)
         self._kernel.spin_sweep(bits, self._fields, prng, barrier[:, 0], operands[0][:, 0], operands[1][:, 0], self._groups, self.geometry.lanes,
-                                *self._neighbours, self._valid, self._costs, self._bounds, _TABLE, events,
+                                *self._neighbours, self._valid, self._costs, self._bounds,
+                                self.geometry.source_buffers, self.geometry.streaming, _TABLE, events,
                                 np.zeros(flat.shape[1], dtype=np.bool_))
         flat[:] = bits
         self.prng = prng.astype(np.uint32)
@@ -383,7 +385,9 @@ class GoldenArray:
             # the objective register: a hop changes it by 4U's change for QP cells
             self.objective += np.where(hop, 2 * tilt, 0).sum(axis=1).astype(object)
             flat[:, cls.slots] = own + d * hop
-        t[Counter.CYCLES] += [self._kernel.sweep_cycles(h, self._costs, self._bounds, self.geometry.lanes) for h in hopped]
+        g = self.geometry
+        t[Counter.CYCLES] += [self._kernel.sweep_cycles(h, self._costs, self._bounds, g.lanes, g.source_buffers, g.streaming)
+                              for h in hopped]
 
     def run(self, sweeps, trace=True):
         """CONTROL.start for ``sweeps`` sweeps; returns the snapshot the RTL would show after it

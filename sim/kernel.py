@@ -11,7 +11,7 @@ deciding them one at a time equals the array's parallel decision.
 import numpy as np
 from numba import njit
 
-from ..hdl.params import DECIDE_CYCLES, DRAIN_CYCLES, PROB_BITS, RUN_BITS, SOURCE_BUFFERS
+from ..hdl.params import DECIDE_CYCLES, DRAIN_CYCLES, PROB_BITS, RUN_BITS
 
 __all__ = ["spin_sweep", "neighbour_lists", "sweep_cycles", "field_pass_cycles"]
 
@@ -108,29 +108,33 @@ def _settled(latched, banks):
 
 
 @njit(cache=True)
-def _may_load(t, j, loads, sourced, started):
+def _may_load(t, j, loads, sourced, started, buffers, streaming):
     """Whether group ``j`` of a colour may load at cycle ``t`` (the sequencer's may_load, set in
     cycle t - 1): the buffer it would fill, counting the groups loaded in cycles t - 3 .. t - 1 as
     groups with sources, is free in t - 1, i.e. every bank started the sources of the group with
-    sources SOURCE_BUFFERS before it by t - 2. ``loads``, ``sourced``: the colour's groups before
-    ``j``; ``started``: the last cycle a bank started a source of each group with sources."""
+    sources ``buffers`` before it by t - 2 (or passed it); without ``streaming``, also no group is
+    in flight. ``loads``, ``sourced``: the colour's groups before ``j``; ``started``: the last
+    cycle a bank started a source of each group with sources, or passed it."""
+    if not streaming and j > 0 and loads[j - 1] > t - DECIDE_CYCLES:
+        return False
     in_flight, committed = 0, 0
     for i in range(j):
         if loads[i] >= t - 3:
             in_flight += 1
         elif sourced[i]:
             committed += 1
-    reserved = committed + in_flight - SOURCE_BUFFERS
+    reserved = committed + in_flight - buffers
     return reserved < 0 or started[reserved] <= t - 2
 
 
 @njit(cache=True)
-def sweep_cycles(sources, costs, bounds, lanes):
+def sweep_cycles(sources, costs, bounds, lanes, buffers, streaming):
     """Cycles of a sweep, from its first fetch to its end (SWEEP_END excluded), given which cells
     hopped (``sources`` (S,) bool by slot), each source's cycles per field bank (``costs``,
-    Program.stream_costs) and the colours' group ranges ``bounds`` (K, 2). The groups of a colour
-    stream through load, decide and commit (DECIDE_CYCLES), one a cycle unless the source buffer a
-    group would fill is not free (_may_load). A colour's last commit waits for the fields to
+    Program.stream_costs) and the colours' group ranges ``bounds`` (K, 2), with ``buffers``
+    source buffers. The groups of a colour stream through load, decide and commit
+    (DECIDE_CYCLES), one a cycle unless the source buffer a group would fill is not free
+    (_may_load); without ``streaming``, one after another. A colour's last commit waits for the fields to
     settle, whose cycle fetches the next colour's first group (docs/architecture.md, Cycle
     count)."""
     banks = np.zeros((3, costs.shape[1]), dtype=np.int64)
@@ -146,7 +150,7 @@ def sweep_cycles(sources, costs, bounds, lanes):
         commit = fetch
         for j in range(bounds[k, 1] - bounds[k, 0]):
             t += 1
-            while not _may_load(t, j, loads, sourced, started):
+            while not _may_load(t, j, loads, sourced, started, buffers, streaming):
                 t += 1
             loads[j] = t
             commit = t + DECIDE_CYCLES - 1
@@ -160,10 +164,10 @@ def sweep_cycles(sources, costs, bounds, lanes):
 
 
 @njit(cache=True)
-def field_pass_cycles(sources, costs, n_groups, lanes):
+def field_pass_cycles(sources, costs, n_groups, lanes, buffers):
     """Cycles of the field pass (up to the cycle that fetches the sweep's first group): the biases
     (G + 1), then per group a fetch (repeated until a source buffer is free: every bank started the
-    sources of the group with sources SOURCE_BUFFERS before) and a load that latches its cells as
+    sources of the group with sources ``buffers`` before) and a load that latches its cells as
     sources (``sources``: the valid cells), and the fields' settling."""
     banks = np.zeros((3, costs.shape[1]), dtype=np.int64)
     started = np.zeros(max(n_groups, 1), dtype=np.int64)
@@ -171,8 +175,8 @@ def field_pass_cycles(sources, costs, n_groups, lanes):
     fetch, latched = 0, 0
     for grp in range(n_groups):
         latched = fetch + 1
-        if n >= SOURCE_BUFFERS:
-            latched = max(fetch, started[n - SOURCE_BUFFERS] + 1) + 1
+        if n >= buffers:
+            latched = max(fetch, started[n - buffers] + 1) + 1
         last = _walk(sources, costs, grp, lanes, latched, banks)
         if last >= 0:
             started[n] = last
@@ -183,7 +187,7 @@ def field_pass_cycles(sources, costs, n_groups, lanes):
 
 @njit(cache=True)
 def spin_sweep(bits, fields, prng, barrier, mantissa, shift, groups, lanes, indptr, neighbours, weights, valid,
-               costs, bounds, table, events, hopped):
+               costs, bounds, buffers, streaming, table, events, hopped):
     """One sweep of every run. ``bits`` (R, S) cell states 0/1 and ``fields`` (R, S) local fields
     are updated in place, as is ``prng`` (4, R, P) (uint64 holding 32-bit words); each run's gain
     is its (``mantissa``, ``shift``) (params.gain_operands). ``groups`` lists
@@ -237,7 +241,7 @@ def spin_sweep(bits, fields, prng, barrier, mantissa, shift, groups, lanes, indp
         events[r, 2] = drop_total
         events[r, 3] = climb_total
         events[r, 4] = objective
-        events[r, 5] = sweep_cycles(hopped, costs, bounds, lanes)
+        events[r, 5] = sweep_cycles(hopped, costs, bounds, lanes, buffers, streaming)
 
 
 def neighbour_lists(slots, source, target, weight):

@@ -149,6 +149,12 @@ def edge_cases():
     add("dense-banked", t, with_biases(random_maxcut(40, 300, seed=21, weights=(-3, -1, 2, 5)), rng.integers(-4, 5, size=40)),
         RunConfig(seed=21, gain_log=gain(0.3), gain_schedule=Schedule.EXPONENTIAL, gain_end_log=gain(3), gain_rate=3 << 26,
                   schedule=Schedule.LINEAR, barrier_end_q4=200, rate=1 << 15), [2, 3])
+    # a build whose groups do not stream (the iCEBreaker's): a group loads after the one before
+    # commits, with two source buffers, its banks still skipping the hops with no entry there
+    add("dense-banked-not-streaming", replace(t, streaming=False),
+        with_biases(random_maxcut(40, 300, seed=21, weights=(-3, -1, 2, 5)), rng.integers(-4, 5, size=40)),
+        RunConfig(seed=22, gain_log=gain(0.3), gain_schedule=Schedule.EXPONENTIAL, gain_end_log=gain(3), gain_rate=3 << 26,
+                  schedule=Schedule.LINEAR, barrier_end_q4=200, rate=1 << 15), [2, 3])
     return cases
 
 

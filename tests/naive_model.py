@@ -10,7 +10,7 @@ constants and primitives (table, PRNG step, schedule generator) with the golden 
 from fractions import Fraction
 from math import floor
 
-from lim.hdl.params import (BARRIER_BITS, GAIN_SHIFT_MAX, QP_GAIN_SHIFT, SOURCE_BUFFERS, TABLE_DEPTH, Counter,
+from lim.hdl.params import (BARRIER_BITS, GAIN_SHIFT_MAX, QP_GAIN_SHIFT, TABLE_DEPTH, Counter,
                             gain_mantissa_table, hop_probability_table, lane_prng_state, xoshiro_next,
                             xoshiro_output)
 from lim.sim.golden import ScheduleModel
@@ -39,8 +39,9 @@ class _Bank:
     def __init__(self, program, column):
         self.last = program.entry_last[:, column]
         self.weight = program.entry_weight[:, column]
-        self.pending = [[] for _ in range(SOURCE_BUFFERS)]
-        self.full = [False] * SOURCE_BUFFERS
+        self.buffers = program.geometry.source_buffers
+        self.pending = [[] for _ in range(self.buffers)]
+        self.full = [False] * self.buffers
         self.current = 0
         self.issued = False
         self.row = 0
@@ -50,7 +51,7 @@ class _Bank:
         return bool(self.pending[k]) or self.full[k]
 
     def busy(self):
-        return self.issued or self.staged or any(self.holds(k) for k in range(SOURCE_BUFFERS))
+        return self.issued or self.staged or any(self.holds(k) for k in range(self.buffers))
 
     def own(self, first_row):
         """Whether a source whose rows start at ``first_row`` has an entry in this bank (its first
@@ -68,14 +69,14 @@ class _Bank:
         if ready and self.pending[buffer]:
             self.row = self.pending[buffer].pop(0)
             if not self.pending[buffer]:   # the next buffer holds the next group (or will)
-                self.current, passed = (buffer + 1) % SOURCE_BUFFERS, buffer
+                self.current, passed = (buffer + 1) % self.buffers, buffer
             self.issued = True
         else:
             self.issued = not ready
             if not ready:
                 self.row += 1
             if not self.pending[buffer] and self.full[buffer]:   # latched, none of its own: passed
-                self.current, passed = (buffer + 1) % SOURCE_BUFFERS, buffer
+                self.current, passed = (buffer + 1) % self.buffers, buffer
         if moved is not None:
             self.full[moved] = True
         if passed is not None:
@@ -89,7 +90,8 @@ def stream(program, sources, field_pass=False):
     """The cycles of a sweep (up to its end) or of the field pass after its biases (up to the cycle
     that fetches the sweep's first group), stepped cycle by cycle: the sequencer's states and each
     field bank's walk of the ``sources`` (lanes per group) that have update rows."""
-    P, G = program.geometry.lanes, program.n_groups
+    P, G, K = program.geometry.lanes, program.n_groups, program.geometry.source_buffers
+    streaming = program.geometry.streaming
     banks = [_Bank(program, column) for column in range(program.geometry.columns)]
     ends = {g1 - 1 for _, g1 in program.colour_groups}
     state = "FETCH_F" if field_pass else "FETCH"
@@ -98,7 +100,7 @@ def stream(program, sources, field_pass=False):
     moved = None   # the buffer the latch of the cycle before filled with sources
     deciding = committing = None   # the group in that stage
     while True:
-        free = [not any(bank.holds(k) for bank in banks) for k in range(SOURCE_BUFFERS)]
+        free = [not any(bank.holds(k) for bank in banks) for k in range(K)]
         settled = not any(bank.busy() for bank in banks)
         latch = None
         loading = None
@@ -113,7 +115,8 @@ def stream(program, sources, field_pass=False):
         elif state == "FETCH":
             state, ending = "STREAM", False
         elif state == "STREAM":
-            if may_load and not ending:   # the group fetched in the cycle before loads
+            # the group fetched in the cycle before loads (without streaming, once none is in flight)
+            if may_load and not ending and (streaming or deciding is None and committing is None):
                 loading = group
                 ending = group in ends or group == G - 1
                 group += 1
@@ -134,13 +137,13 @@ def stream(program, sources, field_pass=False):
         # the next group may load if the buffer it would fill, every group in flight counted as one
         # with sources, is free now
         in_flight = (committing is not None) + (deciding is not None) + (loading is not None)
-        may_load = free[(fill + in_flight) % SOURCE_BUFFERS]
+        may_load = free[(fill + in_flight) % K]
         committing, deciding = deciding, loading
         for bank in banks:
             bank.clock(latch, moved, not field_pass)
         moved = None
         if latch is not None and latch[1]:
-            moved, fill = fill, (fill + 1) % SOURCE_BUFFERS
+            moved, fill = fill, (fill + 1) % K
         cycle += 1
 
 

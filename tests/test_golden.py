@@ -122,26 +122,29 @@ def test_directed_cases_reach_what_they_are_named_for():
     assert gold.run(1).counters[Counter.HOPS] >= len(leaves_to_centre)
 
 
-@pytest.mark.parametrize("case", [0, 5, 12])
+@pytest.mark.parametrize("case", [0, 5, 12, "dense-banked-not-streaming"])
 def test_sweep_cycles_equal_the_banks_stepped_cycle_by_cycle(case):
     """kernel.sweep_cycles (a recurrence) against the literal reference's banks stepped register
     by register, on random hops: sparse ones leave groups without sources between groups with
     many, where a bank lags behind the sequencer (a group without sources once took a buffer,
     and a bank then walked a later group before an earlier one), and banks with none of a
     group's entries pass its buffer while walking an earlier one. The field pass likewise, on
-    random subsets of the cells as its sources."""
+    random subsets of the cells as its sources; and a build whose groups do not stream."""
     from lim.sim import kernel
     from naive_model import stream
-    program = CASES[case][2].program
+    index = case if isinstance(case, int) else next(k for k, c in enumerate(CASES) if c[0] == case)
+    program = CASES[index][2].program
     P = program.geometry.lanes
     bounds = np.array(program.colour_groups, dtype=np.int64).reshape(-1, 2)
     costs, skipping = program.stream_costs(), program.stream_costs(skipping=True)
     assert (skipping < costs).any(), "no bank skips a source here: the case checks nothing of it"
-    rng = np.random.default_rng(case)
+    rng = np.random.default_rng(index)
     for density in (0.05, 0.2, 0.5, 1.0):
         for _ in range(40):
             hops = (rng.random((program.n_groups, P)) < density) & program.valid
             lists = [[lane for lane in range(P) if hops[g, lane]] for g in range(program.n_groups)]
-            assert kernel.sweep_cycles(hops.reshape(-1), skipping, bounds, P) == stream(program, lists), density
-            assert (kernel.field_pass_cycles(hops.reshape(-1), costs, program.n_groups, P)
+            K, streaming = program.geometry.source_buffers, program.geometry.streaming
+            assert (kernel.sweep_cycles(hops.reshape(-1), skipping, bounds, P, K, streaming)
+                    == stream(program, lists)), density
+            assert (kernel.field_pass_cycles(hops.reshape(-1), costs, program.n_groups, P, K)
                     == program.n_groups + 1 + stream(program, lists, field_pass=True)), density

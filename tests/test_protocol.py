@@ -84,7 +84,8 @@ def test_identify_carries_the_whole_geometry():
     from lim.host.driver import BoardIdentity
     geometries = [BOARDS["ulx3s"].geometry, BOARDS["icebreaker"].geometry,
                   ArrayGeometry(lanes=3, groups=16, edge_depth=256, counter_bits=12, field_banks=4),
-                  replace(ArrayGeometry(cell_bits=5, weight_bits=12), field_banks=16)]
+                  replace(ArrayGeometry(cell_bits=5, weight_bits=12), field_banks=16),
+                  ArrayGeometry(lanes=2, groups=8, edge_depth=64, field_banks=2, streaming=False)]
     for geometry in geometries:
         identity = BoardIdentity(identify_payload(geometry, 2, 30_000_000))
         assert identity.geometry == geometry and identity.clk_hz == 30_000_000
