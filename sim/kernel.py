@@ -134,9 +134,9 @@ def sweep_cycles(sources, costs, bounds, lanes, buffers, streaming):
     Program.stream_costs) and the colours' group ranges ``bounds`` (K, 2), with ``buffers``
     source buffers. The groups of a colour stream through load, decide and commit
     (DECIDE_CYCLES), one a cycle unless the source buffer a group would fill is not free
-    (_may_load); without ``streaming``, one after another. A colour's last commit waits for the fields to
-    settle, whose cycle fetches the next colour's first group (docs/architecture.md, Cycle
-    count)."""
+    (_may_load); without ``streaming``, one after another. A colour's last commit waits for the
+    fields to settle, whose cycle fetches the next colour's first group (docs/architecture.md,
+    Cycle count)."""
     banks = np.zeros((3, costs.shape[1]), dtype=np.int64)
     most = np.max(bounds[:, 1] - bounds[:, 0]) if bounds.shape[0] else 0
     loads = np.zeros(most, dtype=np.int64)
