@@ -119,7 +119,7 @@ def _may_load(t, j, loads, sourced, started, buffers, streaming):
         return False
     in_flight, committed = 0, 0
     for i in range(j):
-        if loads[i] >= t - 3:
+        if loads[i] >= t - DECIDE_CYCLES:   # committing, deciding or loading in t - 1
             in_flight += 1
         elif sourced[i]:
             committed += 1
