@@ -21,7 +21,7 @@ from amaranth.lib import data, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from .gain import magnitude_product, rounded_shift, shift_shape
+from .gain import magnitude_product, rounded_magnitude, shift_shape, with_sign
 from .params import (BARRIER_BITS, GAIN_MANTISSA_BITS, PROB_BITS, RUN_BITS, TABLE_DEPTH,
                      ArrayGeometry, hop_probability_table, table_word)
 from .prng import Xoshiro128pp
@@ -55,13 +55,15 @@ def hop_argument_shape(geometry):
     return signed(max(BARRIER_BITS + 1, GAIN_MANTISSA_BITS + tilt_shape(geometry).width + 1) + 1)
 
 
-def drive_hop_exponent(m, x, y, barrier_q4):
-    """Drive ``x`` with the hop exponent of half-climb ``y`` under barrier ``barrier_q4``
-    (params.hop_exponent): Eb + y downhill, max(Eb + y, 2 y) uphill. Every exponent of the
-    device is formed here: per lane, or once per tilt in a ``TiltTable``."""
+def drive_hop_exponent(m, x, magnitude, negative, barrier_q4):
+    """Drive ``x`` with the hop exponent of half-climb y = -``magnitude`` if ``negative``, else
+    ``magnitude``, under barrier ``barrier_q4`` (params.hop_exponent): Eb + y downhill, max(Eb + y,
+    2 y) uphill, i.e. 2 y where y > Eb (Eb >= 0). The sum and the comparison are both formed from
+    |y| and its sign, side by side, not after y's negation. Every exponent of the device is formed
+    here: per lane, or once per tilt in a ``TiltTable``."""
     over_barrier = Signal(x.shape())
-    m.d.comb += [over_barrier.eq(barrier_q4 + y),
-                 x.eq(Mux((y > 0) & ((y << 1) > over_barrier), y << 1, over_barrier))]
+    m.d.comb += [over_barrier.eq(Mux(negative, barrier_q4 - magnitude, barrier_q4 + magnitude)),
+                 x.eq(Mux(~negative & (magnitude > barrier_q4), magnitude << 1, over_barrier))]
 
 
 def leading_zeros(m, value):
@@ -129,9 +131,11 @@ class TiltProduct(wiring.Component):
         f = self.field
         if self.geometry.qp:
             m.d.comb += self.t.eq(Mux(self.up, f << 1, -(f << 1)) + self.diagonal)
-        else:
+            product, negative = magnitude_product(m, self.t, self.mantissa)
+        else:   # |t| = |f|: the product and t's sign from f, not after t's negation
             m.d.comb += self.t.eq(Mux(self.own_value[0], f, -f))
-        product, negative = magnitude_product(m, self.t, self.mantissa)
+            product, field_negative = magnitude_product(m, f, self.mantissa)
+            negative = Mux(self.own_value[0], field_negative, f > 0)
         m.d.comb += [self.product.eq(product), self.negative.eq(negative)]
         return m
 
@@ -193,11 +197,13 @@ class TiltTable(wiring.Component):
             word = self.words[k]
             product = Signal(unsigned(abs(t).bit_length() + GAIN_MANTISSA_BITS), name=f"product{k}")
             m.d.comb += product.eq(abs(t) * self.gain_mantissa)
-            y, x = Signal(x_shape, name=f"y{k}"), Signal(x_shape, name=f"x{k}")
+            magnitude = rounded_magnitude(m, product, self.gain_shift)
+            y_abs = Signal.like(magnitude, name=f"y_abs{k}")   # |y|; y's sign is t's
+            x = Signal(x_shape, name=f"x{k}")
             x_now = Signal(x_shape, name=f"x_now{k}")
-            drive_hop_exponent(m, x_now, y, self.barrier_q4)
-            m.d.sync += [y.eq(rounded_shift(m, product, Const(t < 0), self.gain_shift)), x.eq(x_now),
-                         word.y.eq(y), word.always.eq(x <= 0), word.never.eq(x >= TABLE_DEPTH)]
+            drive_hop_exponent(m, x_now, y_abs, Const(t < 0, 1), self.barrier_q4)
+            m.d.sync += [y_abs.eq(magnitude), x.eq(x_now), word.y.eq(-y_abs if t < 0 else y_abs),
+                         word.always.eq(x <= 0), word.never.eq(x >= TABLE_DEPTH)]
             m.d.comb += [port.addr.eq(x[:(TABLE_DEPTH - 1).bit_length()]), word.entry.eq(port.data)]
         return m
 
@@ -310,8 +316,9 @@ class Decision(wiring.Component):
         # ---- decide -------------------------------------------------------------------------
         y, x_now = self.y, self.x_next
         if self.tilts is None:
-            m.d.comb += y.eq(rounded_shift(m, self.product, self.negative, self.gain_shift))
-            drive_hop_exponent(m, x_now, y, self.barrier_q4)
+            magnitude = rounded_magnitude(m, self.product, self.gain_shift)
+            m.d.comb += y.eq(with_sign(magnitude, self.negative))
+            drive_hop_exponent(m, x_now, magnitude, self.negative, self.barrier_q4)
             m.d.comb += table_r.addr.eq(x_now[:(TABLE_DEPTH - 1).bit_length()])
         else:   # the tilt's y and probability, formed once for every cell of the array
             word = self.tilt_words[self.tilt_index]

@@ -12,7 +12,7 @@ from amaranth.lib.wiring import In, Out
 
 from .params import GAIN_BITS, GAIN_FRAC_BITS, GAIN_MANTISSA_BITS, GAIN_SHIFT_MAX, QP_GAIN_SHIFT, gain_mantissa_table
 
-__all__ = ["GainDecoder", "shift_shape", "magnitude_product", "rounded_shift", "rounded_product"]
+__all__ = ["GainDecoder", "shift_shape", "magnitude_product", "rounded_magnitude", "rounded_shift", "rounded_product", "with_sign"]
 
 
 def _shift_top(qp):
@@ -29,22 +29,34 @@ def magnitude_product(m, value, mantissa):
     negative = Signal()
     m.d.comb += negative.eq(value < 0 if value.shape().signed else 0)
     magnitude = Signal(unsigned(len(value)))
-    m.d.comb += magnitude.eq(Mux(negative, -value, value))
+    m.d.comb += magnitude.eq(with_sign(value, negative))
     product = Signal(unsigned(len(value) + len(mantissa)))
     m.d.comb += product.eq(magnitude * mantissa)
     return product, negative
 
 
-def rounded_shift(m, product, negative, shift):
-    """round(product / 2^shift), halves away from zero, negated when ``negative``: the second half
-    of params.gain_product (the product shifted one place less, plus one, halved)."""
+def rounded_magnitude(m, product, shift):
+    """round(product / 2^shift), halves up: |y| of params.gain_product (the product shifted one
+    place less, plus one, halved)."""
     halves = Signal(unsigned(len(product) + 1))
     m.d.comb += halves.eq((product << 1) >> shift)
     rounded = Signal(unsigned(len(halves)))
     m.d.comb += rounded.eq((halves + 1) >> 1)
-    result = Signal(signed(len(halves) + 1))
-    m.d.comb += result.eq(Mux(negative, -rounded, rounded))
+    return rounded
+
+
+def rounded_shift(m, product, negative, shift):
+    """round(product / 2^shift), halves away from zero, negated when ``negative``: the second half
+    of params.gain_product."""
+    rounded = rounded_magnitude(m, product, shift)
+    result = Signal(signed(len(rounded) + 1))
+    m.d.comb += result.eq(with_sign(rounded, negative))
     return result
+
+
+def with_sign(magnitude, negative):
+    """-``magnitude`` if ``negative``, else ``magnitude``."""
+    return Mux(negative, -magnitude, magnitude)
 
 
 def rounded_product(m, value, mantissa, shift):
