@@ -7,7 +7,7 @@ from amaranth.lib import io, wiring
 from ..hdl.params import ArrayGeometry
 from ..hdl.system import LimSystem
 
-__all__ = ["BoardTarget", "BOARDS", "BoardTop"]
+__all__ = ["BoardTarget", "BOARDS", "BoardTop", "pll_dividers"]
 
 
 @dataclass(frozen=True)
@@ -23,7 +23,7 @@ class BoardTarget:
     placer: str = None       # nextpnr's placer for the programmable build (None: its default, HeAP)
     compiled_placer: str = None   # and for a compiled problem's
     router: str = None       # nextpnr's router for the programmable build (None: its default, router1)
-    pll_hz: int = None       # ECP5: the array's clock, made by the PLL from the oscillator (None: the oscillator)
+    pll_hz: int = None       # the array's clock, made by the PLL from the oscillator (None: the oscillator)
     compiled_pll_hz: int = None   # and a compiled problem's (None: pll_hz)
 
     def platform(self):
@@ -46,25 +46,55 @@ def ecp5_pll_dividers(f_in, f_out):
     """(CLKI_DIV, CLKFB_DIV, CLKOP_DIV) of an ECP5 EHXPLLL making exactly ``f_out`` from ``f_in``
     with its phase detector at 3.125 MHz or more and its VCO within 400 .. 800 MHz (the data
     sheet's ranges); ValueError when no setting does."""
+    settings = {}   # clock made: its first setting
     for clki in range(1, 129):
         pfd = f_in / clki
         if pfd < 3.125e6:
             break
         for clkfb in range(1, 81):
-            if abs(pfd * clkfb - f_out) > 1:
-                continue
-            for clkop in range(1, 129):
-                if 400e6 <= f_out * clkop <= 800e6:
-                    return clki, clkfb, clkop
-    makeable = sorted({f_in / clki * clkfb for clki in range(1, 129) if f_in / clki >= 3.125e6
-                       for clkfb in range(1, 81)
-                       if any(400e6 <= f_in / clki * clkfb * clkop <= 800e6 for clkop in range(1, 129))})
+            clkop = next((d for d in range(1, 129) if 400e6 <= pfd * clkfb * d <= 800e6), None)
+            if clkop is not None:
+                settings.setdefault(pfd * clkfb, (clki, clkfb, clkop))
+    return _pll_setting("ECP5", f_in, f_out, settings)
+
+
+def ice40_pll_dividers(f_in, f_out):
+    """(DIVR, DIVF, DIVQ, FILTER_RANGE) of an iCE40 SB_PLL40 making exactly ``f_out`` from ``f_in``
+    (f_in / (DIVR + 1) x (DIVF + 1) / 2^DIVQ) with its phase detector within 10 .. 133 MHz and
+    its VCO within 533 .. 1066 MHz (the data sheet's ranges); FILTER_RANGE for that phase
+    detector's frequency, as icepll sets it. ValueError when no setting does."""
+    settings = {}
+    for divr in range(16):
+        pfd = f_in / (divr + 1)
+        if not 10e6 <= pfd <= 133e6:
+            continue
+        filter_range = 1 + sum(pfd >= limit for limit in (17e6, 26e6, 44e6, 66e6, 101e6))
+        for divf in range(128):
+            vco = pfd * (divf + 1)
+            if 533e6 <= vco <= 1066e6:
+                for divq in range(1, 7):
+                    settings.setdefault(vco / 2 ** divq, (divr, divf, divq, filter_range))
+    return _pll_setting("iCE40", f_in, f_out, settings)
+
+
+def _pll_setting(family, f_in, f_out, settings):
+    """The setting of ``settings`` ({clock: setting}) that makes ``f_out`` to the Hz, or a
+    ValueError naming the nearest clocks the PLL makes."""
+    for f, setting in settings.items():
+        if abs(f - f_out) <= 1:
+            return setting
+    makeable = sorted(settings)
     below = [f for f in makeable if f < f_out][-1:]
     above = [f for f in makeable if f > f_out][:1]
     # to the Hz, so that a suggestion given back is made (29.1667 MHz is 33 Hz from 175 / 6)
     nearest = " or ".join(f"{f / 1e6:.6f}".rstrip("0").rstrip(".") for f in below + above)
-    raise ValueError(f"the ECP5 PLL cannot make {f_out / 1e6:g} MHz from {f_in / 1e6:g} MHz"
+    raise ValueError(f"the {family} PLL cannot make {f_out / 1e6:g} MHz from {f_in / 1e6:g} MHz"
                      + (f" (nearest: {nearest} MHz)" if nearest else ""))
+
+
+def pll_dividers(family, f_in, f_out):
+    """The PLL setting of ``family`` ("ecp5" or "ice40") that makes ``f_out`` from ``f_in``."""
+    return {"ecp5": ecp5_pll_dividers, "ice40": ice40_pll_dividers}[family](f_in, f_out)
 
 
 BOARDS = {
@@ -75,11 +105,15 @@ BOARDS = {
         ArrayGeometry(lanes=1, groups=128, edge_depth=1024, counter_bits=32, logarithmic_barrier=False,
                       streaming=False),
         1_000_000, "ice40",
-        "iCEBreaker (iCE40 UP5K, 5,280 LUT4, 30 x 4 kbit EBR, 8 DSP), 12 MHz oscillator, FT2232H serial",
+        "iCEBreaker (iCE40 UP5K, 5,280 LUT4, 30 x 4 kbit EBR, 8 DSP), 12 MHz oscillator and PLL, FT2232H serial",
         # nextpnr's static placer: the default build in 47 s of CPU against HeAP's 127 (Fmax 15.3
         # against 15.6 MHz), the 4 x 4 lattice compiled (97.6% of the cells) in 38 against 59
-        # (Fmax 14.8 against 14.4); timing met at 12 MHz either way
-        synth_opts="-dsp", placer="static", compiled_placer="static"),
+        # (Fmax 14.8 against 14.4); timing met at 12 MHz either way.
+        # 18 MHz from the PLL (1.5 times the oscillator) since a decision forms |t| and the hop
+        # exponent without negating in series: the default build 5,193 cells, Fmax 18.3 MHz; the
+        # 4 x 4 lattice compiled 4,996 cells, Fmax 18.7 (lim build --board icebreaker [--problem
+        # torus4]); --clock-mhz 15 leaves a fifth of the period spare
+        synth_opts="-dsp", placer="static", compiled_placer="static", pll_hz=18_000_000),
     "ulx3s": BoardTarget(
         "ulx3s", 2, "amaranth_boards.ulx3s:ULX3S_85F_Platform",
         # fields in 4 banks per lane, each walking the hops' entries into its fields on its own
@@ -103,7 +137,7 @@ BOARDS = {
 
 class BoardTop(wiring.Component):
     """The LimSystem wired to the board's serial port, clocked by its oscillator or, when the
-    target sets ``pll_hz``, by the ECP5 PLL (held in reset until the PLL locks)."""
+    target sets ``pll_hz``, by the board's PLL (held in reset until the PLL locks)."""
 
     def __init__(self, target, program=None):
         self.target = target
@@ -115,7 +149,26 @@ class BoardTop(wiring.Component):
         t = self.target
         uart = platform.request("uart", 0)
         clk_hz = int(platform.default_clk_frequency)
-        if t.pll_hz:
+        if t.pll_hz and t.family == "ice40":
+            divr, divf, divq, filter_range = ice40_pll_dividers(clk_hz, t.pll_hz)
+            m.domains.sync = ClockDomain("sync")
+            m.domains.por = ClockDomain("por", local=True)
+            locked = Signal()
+            # the PLL on the oscillator's own pin takes the pad (SB_PLL40_PAD), not a buffer's output
+            m.submodules.pll = Instance(
+                "SB_PLL40_PAD", p_FEEDBACK_PATH="SIMPLE", p_DIVR=divr, p_DIVF=divf, p_DIVQ=divq,
+                p_FILTER_RANGE=filter_range, i_PACKAGEPIN=platform.request(platform.default_clk, dir="-").io,
+                i_RESETB=1, i_BYPASS=0, o_PLLOUTGLOBAL=ClockSignal("sync"), o_LOCK=locked)
+            # held in reset until the PLL locks and 15 us more: an iCE40's block RAM reads zero for
+            # a few us after configuration (as the platform's own reset does without a PLL)
+            delay = int(15e-6 * t.pll_hz)
+            timer = Signal(range(delay + 1))
+            m.d.comb += [ClockSignal("por").eq(ClockSignal("sync")), ResetSignal("por").eq(~locked),
+                         ResetSignal("sync").eq(timer != delay)]
+            with m.If(timer != delay):
+                m.d.por += timer.eq(timer + 1)
+            clk_hz = t.pll_hz
+        elif t.pll_hz:
             clki, clkfb, clkop = ecp5_pll_dividers(clk_hz, t.pll_hz)
             m.submodules.oscillator = oscillator = io.Buffer("i", platform.request(platform.default_clk, dir="-"))
             m.domains.sync = ClockDomain("sync")

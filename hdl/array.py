@@ -254,7 +254,7 @@ class LimArray(wiring.Component):
         # critical paths, one after the other). The objective is read next by the gain step's
         # work (above), with no cycle to spare after the sweep's last commit: it takes its sum over
         # the lanes in one stage (its terms are the narrowest). The counters are read after busy
-        # falls. One lane sums nothing and runs on the iCEBreaker's 12 MHz, whose UP5K has no
+        # falls. One lane sums nothing and runs on the iCEBreaker, whose UP5K has no
         # cells to spare: its events go to the counters and the objective as it commits.
         objective_landed = Signal()
         counters_landed = Signal()

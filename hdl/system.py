@@ -9,12 +9,20 @@ from .compiled import CompiledArray
 from .params import ArrayGeometry
 from .uart import UARTRx, UARTTx, least_divider
 
-__all__ = ["LimSystem", "frame_timeout_cycles"]
+__all__ = ["LimSystem", "frame_timeout_cycles", "uart_divider"]
 
 
 def frame_timeout_cycles(clk_hz, baud, timeout_s=0.01):
     """Clock cycles of a quiet line after which a partial frame is dropped: at least 16 bit times."""
     return max(16 * round(clk_hz / baud), int(timeout_s * clk_hz))
+
+
+def uart_divider(clk_hz, baud, synchronous_line=False):
+    """Clocks per bit of the serial line: ``baud`` from ``clk_hz`` within 2%, or a ValueError."""
+    divider = round(clk_hz / baud)
+    if divider < least_divider(synchronous_line) or abs(clk_hz / divider - baud) / baud > 0.02:
+        raise ValueError(f"{clk_hz / 1e6:g} MHz cannot make {baud} baud within 2% (divider {clk_hz / baud:.2f})")
+    return divider
 
 
 class LimSystem(wiring.Component):
@@ -28,9 +36,7 @@ class LimSystem(wiring.Component):
     def __init__(self, geometry, clk_hz, baud, board_id=0, timeout_s=0.01, program=None, synchronous_line=False):
         if not isinstance(geometry, ArrayGeometry):
             raise TypeError(f"geometry must be an ArrayGeometry, not {type(geometry).__name__}")
-        divider = round(clk_hz / baud)
-        if divider < least_divider(synchronous_line) or abs(clk_hz / divider - baud) / baud > 0.02:
-            raise ValueError(f"{clk_hz} Hz cannot make {baud} baud within 2% (divider {clk_hz / baud:.2f})")
+        divider = uart_divider(clk_hz, baud, synchronous_line)
         if program is not None and program.geometry != geometry:
             raise ValueError("the compiled program is mapped for another geometry")
         self.geometry = geometry

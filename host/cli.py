@@ -398,9 +398,11 @@ def _build_parser(sub):
                    help=FIELD_BANKS_HELP + " (default: the board's; its update rows' block RAM kept, "
                         "rows x banks; not with --problem)")
     p.add_argument("--clock-mhz", type=float, default=None,
-                   help="the array's clock from the board's PLL (ULX3S; default: the board's, 35 MHz, and "
-                        "30 MHz with --problem): a design that misses timing at the default can be built for "
-                        "the Fmax it reached")
+                   help="the array's clock from the board's PLL (default: the board's; ULX3S 35 MHz, and "
+                        "30 MHz with --problem; iCEBreaker 18 MHz): a design that misses timing at the "
+                        "default can be built for the Fmax it reached; refused: a clock the PLL cannot make "
+                        "(the nearest it makes are named), or one the serial line's 1 Mbaud is more than 2%% "
+                        "off at")
     p.add_argument("--router", choices=ROUTERS, default=None,
                    help="nextpnr's router: router2 routes the large compiled arrays router1 leaves congested "
                         "(a 32 x 32 lattice at 32 lanes, G1) (default: router2 for the ULX3S's programmable "
@@ -427,13 +429,13 @@ def _cmd_build(args):
             raise SettingsError(str(exc)) from None
     clock_hz = None
     if args.clock_mhz is not None:
-        from ..boards.targets import ecp5_pll_dividers
+        from ..boards.targets import pll_dividers
+        from ..hdl.system import uart_divider
         target = BOARDS[args.board]
-        if not target.pll_hz:
-            raise SettingsError(f"the {args.board} runs from its oscillator; --clock-mhz needs a PLL (ulx3s)")
         clock_hz = round(args.clock_mhz * 1e6)
         try:
-            ecp5_pll_dividers(int(target.platform().default_clk_frequency), clock_hz)
+            pll_dividers(target.family, int(target.platform().default_clk_frequency), clock_hz)
+            uart_divider(clock_hz, target.baud)
         except ValueError as exc:
             raise SettingsError(str(exc)) from None
     problem = _load_problem(args.problem) if args.problem is not None else None

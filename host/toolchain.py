@@ -149,8 +149,6 @@ def build_target(board, geometry=None, problem=None, clock_hz=None):
     if problem is not None:
         target, program = compiled_target(target, problem)
     if clock_hz is not None:
-        if not target.pll_hz:
-            raise ValueError(f"the {board} runs from its oscillator: no PLL to set")
         target = replace(target, pll_hz=int(clock_hz))
     return target, program
 

@@ -225,7 +225,8 @@ def test_a_toroidal_lattice_has_four_neighbours_per_spin_and_two_colours():
     (["anneal", "--compiled", "--simulator", "amaranth", "--sweeps", "2"], "verilator or icarus"),
     (["build", "--board", "ulx3s", "--problem", "G1", "--lanes", "0"], "lanes must be in 1 .. 32, not 0"),
     (["build", "--board", "ulx3s", "--problem", "G1", "--lanes", "33"], "lanes must be in 1 .. 32, not 33"),
-    (["build", "--board", "icebreaker", "--clock-mhz", "10"], "needs a PLL"),
+    (["build", "--board", "icebreaker", "--clock-mhz", "10"], "iCE40 PLL cannot make 10 MHz"),
+    (["build", "--board", "icebreaker", "--clock-mhz", "8.4375"], "8.4375 MHz cannot make 1000000 baud"),
     (["build", "--board", "ulx3s", "--clock-mhz", "1000"], "cannot make 1000 MHz"),
 ])
 def test_settings_a_compiled_array_cannot_honour_are_refused(argv, message, capsys):
