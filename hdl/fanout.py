@@ -1,8 +1,10 @@
-"""Registered copies of a broadcast strobe, one per lane, that synthesis keeps apart.
+"""Registered copies of a broadcast strobe or address, one per lane, that synthesis keeps apart.
 
 A strobe that reaches every lane's generator (128 state registers a lane) spans the chip: on the
 32-lane ECP5 builds its routing alone took 20 ns. A copy per lane, each registered from the same
-source, drives one lane's registers from nearby. Yosys merges registers with the same input
+source, drives one lane's registers from nearby. (The programmable lanes' registered group, which
+selects each lane's field among its banks, was one register after merging: 8 ns of routing to
+the far lanes on the ULX3S.) Yosys merges registers with the same input
 (opt_merge) unless they carry ``keep``, and an HDL attribute lands on the wire, not on the
 register; ``KEEP_REPLICAS`` (run after the design is read) moves it to the registers.
 """

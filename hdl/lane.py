@@ -17,6 +17,7 @@ from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from .decision import Decision, change_shape, run_ports
+from .fanout import replica
 from .params import ArrayGeometry
 
 __all__ = ["Lane", "FieldBank", "edge_layout", "cell_layout", "links_layout", "degrees_layout", "source_buffers",
@@ -283,8 +284,9 @@ class Lane(wiring.Component):
         # ---- the banks: bus writes (EDGES index row * W + k, the word of banks k E .. k E + E - 1),
         # the decision's reads, the field pass's biases, the sources ---------------------------
         E, word_bits, bits = g.edge_word_entries, (g.edge_words - 1).bit_length(), g.edge_entry_bits
-        previous_group = Signal(g.row_bits)   # the group read in the cycle before (fetch, bias row)
-        m.d.sync += previous_group.eq(self.group)
+        # the group read in the cycle before (fetch, bias row): the lane's own register, which
+        # selects its field among its banks (the lanes' copies, merged, spanned the chip)
+        previous_group = replica(m, self.group, "previous_group")
         for b, bank in enumerate(banks):
             word_here = (self.bus_index[:word_bits] == b // E) if word_bits else 1
             m.d.comb += [

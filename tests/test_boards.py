@@ -52,16 +52,17 @@ def builds(tmp_path_factory):
     return out, results
 
 
-def _replica_flip_flops(report, board):
+def _replica_flip_flops(report, board, name=""):
     """{bit: type of the cell driving it} for the bits of the wires hdl/fanout.py marks as
-    replicas, read from the build's netlist (Yosys's lim_BOARD.json)."""
+    replicas (those whose name ends with ``name``), read from the build's netlist (Yosys's
+    lim_BOARD.json)."""
     netlist = json.loads((Path(report["bitstream"]).parent / f"lim_{board}.json").read_text())
     top, = (module for module in netlist["modules"].values() if module["attributes"].get("top"))
     drivers = {bit: cell["type"] for cell in top["cells"].values()
                for port, bits in cell["connections"].items() if cell["port_directions"][port] == "output"
                for bit in bits}
-    return {bit: drivers.get(bit) for net in top["netnames"].values()
-            if REPLICA_ATTRIBUTE in net["attributes"] for bit in net["bits"]}
+    return {bit: drivers.get(bit) for net_name, net in top["netnames"].items()
+            if REPLICA_ATTRIBUTE in net["attributes"] and net_name.endswith(name) for bit in net["bits"]}
 
 
 def _report(builds, name, board):
@@ -77,9 +78,19 @@ def test_bitstream_builds_and_meets_timing(builds, board):
     proc, report = _report(builds, board, board)
     assert report["timing_met"] and report["fmax_mhz"] * 1e6 >= report["clk_hz"]
     assert Path(report["bitstream"]).stat().st_size > 10_000
+    # the array runs from the board's PLL (BoardTarget.pll_hz), which the netlist holds
+    assert report["clk_hz"] == BOARDS[board].pll_hz
+    netlist = json.loads((Path(report["bitstream"]).parent / f"lim_{board}.json").read_text())
+    pll = {"icebreaker": "SB_PLL40_PAD", "ulx3s": "EHXPLLL"}[board]
+    assert any(cell["type"] == pll for module in netlist["modules"].values() for cell in module["cells"].values())
     lanes = PROGRAMMABLE_LANES[board]
     g = BOARDS[board].geometry if lanes is None else replace(BOARDS[board].geometry, lanes=lanes)
     assert report["geometry"] == g.__dict__
+    # every lane selects its field by a registered group of its own (hdl/fanout.py), not by one
+    # register merged across the lanes
+    flip_flop = "SB_DFF" if board == "icebreaker" else "TRELLIS_FF"
+    groups = _replica_flip_flops(report, board, "previous_group")
+    assert len(groups) == g.lanes * g.row_bits and all(kind.startswith(flip_flop) for kind in groups.values())
     dense, sparse = report["largest_problem"], report["largest_sparse_problem"]
     assert dense["update_rows_per_lane"] <= g.edge_depth and dense["groups"] <= g.groups
     # the largest problem fills the update rows or the groups
@@ -216,15 +227,36 @@ def test_the_clocks_a_refusal_suggests_are_made(f_out):
         ecp5_pll_dividers(25e6, round(float(mhz) * 1e6))
 
 
-def test_ulx3s_runs_from_its_pll():
-    """The programmable build at 35 MHz (Fmax 38.3 measured, benchmarks/boards.py), a compiled
-    problem's at 30 (its figures' clock); the iCEBreaker from its oscillator, both."""
+@pytest.mark.parametrize("f_out", [15e6, 18e6, 24e6, 48e6])
+def test_ice40_pll_dividers_make_the_clock_within_the_vco_range(f_out):
+    from lim.boards.targets import ice40_pll_dividers
+    divr, divf, divq, filter_range = ice40_pll_dividers(12e6, f_out)
+    pfd = 12e6 / (divr + 1)
+    assert pfd * (divf + 1) / 2 ** divq == pytest.approx(f_out) and 10e6 <= pfd <= 133e6
+    assert 533e6 <= pfd * (divf + 1) <= 1066e6 and 0 <= divf < 128 and 1 <= divq <= 6 and filter_range == 1
+
+
+@pytest.mark.parametrize("f_out", [16e6, 20e6, 5e6])
+def test_ice40_pll_refuses_a_clock_it_cannot_make_and_suggests_ones_it_makes(f_out):
+    import re
+    from lim.boards.targets import ice40_pll_dividers
+    with pytest.raises(ValueError, match="iCE40 PLL cannot make") as refusal:
+        ice40_pll_dividers(12e6, f_out)
+    for mhz in re.search(r"nearest: ([0-9.]+)(?: or ([0-9.]+))? MHz", str(refusal.value)).groups():
+        if mhz:
+            ice40_pll_dividers(12e6, round(float(mhz) * 1e6))
+
+
+def test_boards_run_from_their_plls():
+    """The ULX3S's programmable build at 35 MHz (Fmax 38.3 measured, benchmarks/boards.py), a
+    compiled problem's at 30 (its figures' clock); the iCEBreaker's at 18 MHz, both (Fmax 18.3 and
+    18.7 measured)."""
     from lim.host.toolchain import compiled_target
     from lim.sim.problem import toroidal_lattice
     ulx3s = BOARDS["ulx3s"]
     assert ulx3s.clk_hz == ulx3s.pll_hz == 35_000_000 and ulx3s.compiled_clk_hz == 30_000_000
     assert compiled_target(ulx3s, toroidal_lattice(4, seed=1))[0].clk_hz == 30_000_000
-    assert BOARDS["icebreaker"].clk_hz == BOARDS["icebreaker"].compiled_clk_hz == 12_000_000
+    assert BOARDS["icebreaker"].clk_hz == BOARDS["icebreaker"].compiled_clk_hz == 18_000_000
     for board in BOARDS.values():   # the UART's divider stays exact
         assert board.clk_hz % board.baud == 0 and board.compiled_clk_hz % board.baud == 0
     # lim build --clock-mhz sets either build's clock
