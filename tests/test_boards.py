@@ -18,11 +18,12 @@ LIM = shutil.which("lim", path=str(Path(sys.executable).parent))
 
 #: What the suite builds, longest first: each board's programmable build, and for each family a
 #: small problem compiled in: a 4 x 4 lattice (the largest two-colour lattice whose compiled array
-#: fits the iCEBreaker's UP5K: its shell and one lane take 97% of the cells; 8 x 8 takes 108%), the
-#: iCEBreaker's through nextpnr's router2, the ULX3S's on 2 lanes (its build takes 140 s of CPU at
+#: fits the iCEBreaker's UP5K: its shell and one lane take 95% of the cells; 8 x 8 takes 104%), the
+#: iCEBreaker's as a user builds it (router1: Fmax 18.7 MHz at its 18; router2 reached 17.9), the
+#: ULX3S's through nextpnr's router2 on 2 lanes (its build takes 140 s of CPU at
 #: 1 lane, 340 s for 8 x 8 at 8 lanes: the suite's time; the large compiled builds are
 #: benchmarks/compiled.py's).
-COMPILED_BUILDS = {"ulx3s": (4, 2, "router1"), "icebreaker": (4, None, "router2")}   # board: (side, lanes, router)
+COMPILED_BUILDS = {"ulx3s": (4, 2, "router2"), "icebreaker": (4, None, "router1")}   # board: (side, lanes, router)
 #: Lanes of the programmable builds: the iCEBreaker's default (its one lane); the ULX3S's default
 #: at 2 of its 8 lanes, every lane's logic (decision, 4 field banks that walk their entries) as
 #: built, through the board's placer and router. Its whole default build took 617 s of CPU alone
@@ -88,9 +89,10 @@ def test_bitstream_builds_and_meets_timing(builds, board):
     assert report["geometry"] == g.__dict__
     # every lane selects its field by a registered group of its own (hdl/fanout.py), not by one
     # register merged across the lanes
-    flip_flop = "SB_DFF" if board == "icebreaker" else "TRELLIS_FF"
-    groups = _replica_flip_flops(report, board, "previous_group")
-    assert len(groups) == g.lanes * g.row_bits and all(kind.startswith(flip_flop) for kind in groups.values())
+    # (one lane of one bank selects nothing)
+    if g.lanes > 1:
+        groups = _replica_flip_flops(report, board, "previous_group")
+        assert len(groups) == g.lanes * g.row_bits and all(kind.startswith("TRELLIS_FF") for kind in groups.values())
     dense, sparse = report["largest_problem"], report["largest_sparse_problem"]
     assert dense["update_rows_per_lane"] <= g.edge_depth and dense["groups"] <= g.groups
     # the largest problem fills the update rows or the groups
