@@ -127,7 +127,8 @@ BOARDS = {
         # compiled arrays keep HeAP and router1, which they were measured with.
         # 35 MHz from the PLL: Fmax 37.8 MHz once a commit's sources reach the banks without the
         # OR over the lanes (34.6 before, which held it at 30 MHz); 38.3 with the groups
-        # streaming and the banks skipping (56,394 LUT4, 196 block RAMs); the compiled arrays
+        # streaming and the banks skipping (56,394 LUT4, 196 block RAMs), 39.0 with the decision's
+        # carry chains cut (56,237 LUT4; at a 40 MHz constraint 39.3 and 36.6); the compiled arrays
         # keep 30 MHz, which their figures were measured at (lim build --clock-mhz sets either)
         ArrayGeometry(lanes=8, groups=256, edge_depth=4096, counter_bits=48, field_banks=4), 1_000_000, "ecp5",
         "ULX3S (ECP5 LFE5U-85F, 84k LUT4, 208 x 18 kbit EBR), 25 MHz oscillator and PLL, FT231X serial",

@@ -250,7 +250,7 @@ def test_ice40_pll_refuses_a_clock_it_cannot_make_and_suggests_ones_it_makes(f_o
 
 
 def test_boards_run_from_their_plls():
-    """The ULX3S's programmable build at 35 MHz (Fmax 38.3 measured, benchmarks/boards.py), a
+    """The ULX3S's programmable build at 35 MHz (Fmax 39.0 measured, benchmarks/boards.py), a
     compiled problem's at 30 (its figures' clock); the iCEBreaker's at 18 MHz, both (Fmax 18.3 and
     18.7 measured)."""
     from lim.host.toolchain import compiled_target
