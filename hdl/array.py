@@ -387,7 +387,7 @@ class LimArray(wiring.Component):
         with m.If(filled):
             m.d.sync += fill.eq(fill + 1)
         with m.If(latch):
-            if g.columns > 1:   # for the banks to learn which sources are their own
+            if g.learns_own_sources:   # for the banks to learn which sources are their own
                 m.d.sync += buffers.group[fill].eq(latched_group)
             for i, lane in enumerate(lanes):
                 m.d.sync += [buffers.base[fill][i].eq(lane.source_base), buffers.dv[fill][i].eq(lane.source_dv)]

@@ -70,7 +70,7 @@ def source_buffers(geometry):
     k = geometry.source_buffers
     fields = {"base": data.ArrayLayout(data.ArrayLayout(unsigned(geometry.edge_addr_bits), geometry.lanes), k),
               "dv": data.ArrayLayout(data.ArrayLayout(change_shape(geometry), geometry.lanes), k)}
-    if geometry.columns > 1:
+    if geometry.learns_own_sources:
         fields["group"] = data.ArrayLayout(unsigned(geometry.row_bits), k)
     return data.StructLayout(fields)
 
@@ -120,8 +120,8 @@ class FieldBank(wiring.Component):
 
         # ---- which sources have entries here: learned in the field pass, read in a sweep -------
         # (own[group] bit l: the source (group, l)'s first entry here is not the single empty
-        # one). With one bank in all, every source has its entries here.
-        learns = g.columns > 1
+        # one)
+        learns = g.learns_own_sources
         if learns:
             m.submodules.own = own = Memory(shape=g.lanes, depth=g.groups, init=[])
             own_w, own_r = own.write_port(), own.read_port()

@@ -276,6 +276,12 @@ class ArrayGeometry:
         return self.lanes * self.field_banks
 
     @property
+    def learns_own_sources(self):
+        """Whether each field bank learns, in the field pass, which sources have entries in it (and
+        a sweep marks only those pending): with one bank in all, every source has them all."""
+        return self.columns > 1
+
+    @property
     def col_bits(self):
         return _bits_for(self.lanes - 1)
 
