@@ -366,6 +366,7 @@ class LimArray(wiring.Component):
                 lane.degrees_we.eq(write & (region == Region.DEGREES) & (lane_sel == i)),
                 lane.edge_we.eq(write & (region == Region.EDGES) & (lane_sel == i)),
                 lane.box_we.eq(write & (region == Region.BOXES) & (lane_sel == i)),
+                lane.own_we.eq(write & (region == Region.OWN) & (lane_sel == i)),
             ]
             drive_run_inputs(m, sh, lane)
 
@@ -381,14 +382,11 @@ class LimArray(wiring.Component):
         filled = Signal()   # ... and it holds some: ``fill`` moves on
         fill = Signal(buffer_bits(g))
         buffers = Signal(source_buffers(g))
-        latched_group = Signal(g.row_bits)   # the group latched
         moved, moved_buffer = Signal(), Signal(buffer_bits(g))   # the latch of the cycle before held sources, there
         m.d.sync += [moved.eq(filled), moved_buffer.eq(fill)]
         with m.If(filled):
             m.d.sync += fill.eq(fill + 1)
         with m.If(latch):
-            if g.learns_own_sources:   # for the banks to learn which sources are their own
-                m.d.sync += buffers.group[fill].eq(latched_group)
             for i, lane in enumerate(lanes):
                 m.d.sync += [buffers.base[fill][i].eq(lane.source_base), buffers.dv[fill][i].eq(lane.source_dv)]
         sources = Cat(lane.source for lane in lanes)
@@ -502,8 +500,6 @@ class LimArray(wiring.Component):
         m.d.comb += sh.running.eq(~fsm.ongoing("IDLE"))
         # the latch decoded from the state, not set inside the states: Icarus re-ran the states'
         # process without end once its output reached the buffers and the banks
-        m.d.comb += [latch.eq(committing | fsm.ongoing("FIELD_LOAD")),
-                     latched_group.eq(Mux(field_pass, group, committed_group)),
-                     filled.eq(latch & (sources != 0))]
+        m.d.comb += [latch.eq(committing | fsm.ongoing("FIELD_LOAD")), filled.eq(latch & (sources != 0))]
         state_word = own_r.data.word_select(sh.read_lane, L) if g.qp else own_r.data
         return decisions, commit, state_word

@@ -65,14 +65,11 @@ def degrees_layout(geometry):
 
 def source_buffers(geometry):
     """The source buffers the array fills in turn, a group's sources each: every lane's first
-    update row and change, and (where a bank learns which sources are its own) the group's
-    number (docs/architecture.md, Field updates)."""
+    update row and change (docs/architecture.md, Field updates)."""
     k = geometry.source_buffers
-    fields = {"base": data.ArrayLayout(data.ArrayLayout(unsigned(geometry.edge_addr_bits), geometry.lanes), k),
-              "dv": data.ArrayLayout(data.ArrayLayout(change_shape(geometry), geometry.lanes), k)}
-    if geometry.learns_own_sources:
-        fields["group"] = data.ArrayLayout(unsigned(geometry.row_bits), k)
-    return data.StructLayout(fields)
+    return data.StructLayout({
+        "base": data.ArrayLayout(data.ArrayLayout(unsigned(geometry.edge_addr_bits), geometry.lanes), k),
+        "dv": data.ArrayLayout(data.ArrayLayout(change_shape(geometry), geometry.lanes), k)})
 
 
 class FieldBank(wiring.Component):
@@ -92,8 +89,8 @@ class FieldBank(wiring.Component):
 
     Every bank therefore spends on a hop exactly its own entries, not the busiest bank's; a
     buffer that holds none of its sources it passes in a cycle, while it walks an earlier one.
-    Which sources have entries here (``own``, a bit per cell) the field pass learns, from each
-    source's first entry, as it walks them all. ``pending`` says which buffers it still holds
+    Which of a group's sources have entries here (``own``, a bit per lane) the lane reads from
+    what the host wrote (Region.OWN) while the group decides. ``pending`` says which buffers it still holds
     (latched with sources, not passed); ``busy`` that its fields may still change or it holds a
     buffer. The decision reads its field through a port of its own."""
 
@@ -102,7 +99,7 @@ class FieldBank(wiring.Component):
         super().__init__({
             "edge_addr": In(g.edge_addr_bits), "edge_data": In(edge_layout(g)), "edge_we": In(1),
             "latch": In(1), "fill": In(buffer_bits(g)), "sources": In(g.lanes), "buffers": In(source_buffers(g)),
-            "moved": In(1), "moved_buffer": In(buffer_bits(g)), "field_pass": In(1), "own_addr": In(g.row_bits),
+            "moved": In(1), "moved_buffer": In(buffer_bits(g)), "field_pass": In(1), "own": In(g.lanes),
             "read_addr": In(g.bank_addr_bits), "read_data": Out(signed(g.field_bits)),
             "bias_we": In(1), "bias_addr": In(g.bank_addr_bits), "bias": In(signed(g.bias_bits)),
             "pending": Out(g.source_buffers), "busy": Out(1),
@@ -117,15 +114,6 @@ class FieldBank(wiring.Component):
         m.d.comb += [edge_w.addr.eq(self.edge_addr), edge_w.data.eq(self.edge_data), edge_w.en.eq(self.edge_we)]
         decision_r = fields.read_port()
         m.d.comb += [decision_r.addr.eq(self.read_addr), self.read_data.eq(decision_r.data)]
-
-        # ---- which sources have entries here: learned in the field pass, read in a sweep -------
-        # (own[group] bit l: the source (group, l)'s first entry here is not the single empty
-        # one)
-        learns = g.learns_own_sources
-        if learns:
-            m.submodules.own = own = Memory(shape=g.lanes, depth=g.groups, init=[])
-            own_w, own_r = own.write_port(), own.read_port()
-            m.d.comb += own_r.addr.eq(self.own_addr)   # the group deciding: its word at its commit
 
         # ---- walking the pending sources' entries --------------------------------------------
         K = g.source_buffers
@@ -161,31 +149,12 @@ class FieldBank(wiring.Component):
             # (or will)
             m.d.sync += [current.eq(current + 1), full.bit_select(current, 1).eq(0)]
         with m.If(self.latch):   # into a buffer no bank holds; in a sweep, the sources with entries here
-            m.d.sync += pending[self.fill].eq(Mux(self.field_pass, self.sources, self.sources & own_r.data)
-                                              if learns else self.sources)
+            m.d.sync += pending[self.fill].eq(Mux(self.field_pass, self.sources, self.sources & self.own)
+                                              if g.skips_sources else self.sources)
         staged = Signal()        # an entry's field update is in its second stage
         m.d.sync += staged.eq(issued)
         m.d.comb += [self.pending.eq(full | Cat(*(pending[k] != 0 for k in range(K)))),
                      self.busy.eq(issued | staged | (self.pending != 0))]
-
-        if learns:   # the field pass walks every source's first entry here: whether it is its own
-            walk_lane = Signal(g.lanes)        # the source started in the cycle before (one-hot lane)
-            walk_group = Signal(g.row_bits)    # and its group
-            seen = Signal()                    # its first entry is ``entry`` now
-            learned = Signal(g.lanes)          # the bits learned so far of group ``learned_group``
-            learned_group = Signal(g.row_bits)
-            learning = Signal()                # ``learned`` holds a group of this field pass
-            with m.If(start):
-                m.d.sync += [walk_lane.eq(lowest), walk_group.eq(self.buffers.group[current])]
-            m.d.sync += seen.eq(start)
-            word = Signal(g.lanes)
-            m.d.comb += word.eq(Mux(learning & (learned_group == walk_group), learned, 0)
-                                | Mux(entry.last & (entry.weight == 0), 0, walk_lane))
-            with m.If(self.field_pass & seen):
-                m.d.comb += [own_w.addr.eq(walk_group), own_w.data.eq(word), own_w.en.eq(1)]
-                m.d.sync += [learned.eq(word), learned_group.eq(walk_group), learning.eq(1)]
-            with m.If(~self.field_pass):
-                m.d.sync += learning.eq(0)
 
         # ---- the entry's read-modify-write ------------------------------------------------------
         field_r, field_w = fields.read_port(), fields.write_port()
@@ -239,7 +208,8 @@ class Lane(wiring.Component):
             "fill": In(buffer_bits(g)),      # into this buffer
             "moved": In(1),                  # the latch of the cycle before held sources ...
             "moved_buffer": In(buffer_bits(g)),  # ... in this buffer
-            "own_addr": In(g.row_bits),      # the group deciding (which sources have entries where: at its commit)
+            "own_we": In(1),                 # a bus write of which sources have entries in this lane's banks
+            "own_addr": In(g.row_bits),      # the group deciding (which of its sources have entries where: at its commit)
             "sources": In(g.lanes),          # every lane's ``source``
             "buffers": In(source_buffers(g)),
             # the cell read in the load cycle
@@ -298,9 +268,16 @@ class Lane(wiring.Component):
                 bank.bias_addr.eq(previous_group >> bank_bits), bank.bias.eq(cell_r.data.bias),
                 bank.latch.eq(self.latch), bank.fill.eq(self.fill), bank.sources.eq(self.sources),
                 bank.buffers.eq(self.buffers), bank.moved.eq(self.moved), bank.moved_buffer.eq(self.moved_buffer),
-                bank.field_pass.eq(self.field_pass), bank.own_addr.eq(self.own_addr),
+                bank.field_pass.eq(self.field_pass),
             ]
         field = Array(bank.read_data for bank in banks)[previous_group[:bank_bits]] if B > 1 else banks[0].read_data
+        if g.skips_sources:   # which sources have entries in each bank: OWN index g * B + b, bank b's lanes
+            m.submodules.own = own = Memory(shape=B * g.lanes, depth=g.groups, init=[])
+            own_w, own_r = own.write_port(granularity=g.lanes), own.read_port()
+            m.d.comb += [own_w.addr.eq(self.bus_index >> bank_bits), own_w.data.eq(self.bus_wdata[:g.lanes].replicate(B)),
+                         own_w.en.eq(Mux(self.own_we, 1 << self.bus_index[:bank_bits], 0) if B > 1 else self.own_we),
+                         own_r.addr.eq(self.own_addr)]   # the group deciding: its words at its commit
+            m.d.comb += [bank.own.eq(own_r.data.word_select(b, g.lanes)) for b, bank in enumerate(banks)]
         m.d.comb += [self.pending.eq(Cat(*(Cat(*(bank.pending[k] for bank in banks)).any() for k in range(g.source_buffers)))),
                      self.busy.eq(Cat(*(bank.busy for bank in banks)).any())]
 

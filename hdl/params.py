@@ -13,7 +13,7 @@ __all__ = [
     "ARG_FRAC_BITS", "PROB_BITS", "RUN_BITS", "TABLE_DEPTH", "BARRIER_BITS", "GAIN_BITS", "GAIN_FRAC_BITS",
     "GAIN_MANTISSA_BITS", "GAIN_SHIFT_MAX", "QP_GAIN_SHIFT", "GAIN_ACC_EXTRA_BITS", "GAIN_RATE_BITS", "GAIN_RATE_MAX_OCTAVES", "GAIN_STEP_SHIFT_BITS", "gain_step", "GAIN_STEP_BITS",
     "ACC_FRAC_BITS", "gain_mantissa_table", "gain_operands", "gain_product", "gain_register",
-    "LOG_STEP_MULT", "DECIDE_CYCLES", "SOURCE_BUFFERS", "DRAIN_CYCLES", "COMPILED_READ_DISTANCE", "COMPILED_DRAIN_CYCLES", "PRNG_WARMUP_STEPS", "Schedule", "Counter", "Reg", "Region",
+    "LOG_STEP_MULT", "DECIDE_CYCLES", "SOURCE_BUFFERS", "DRAIN_CYCLES", "COMPILED_READ_DISTANCE", "COMPILED_DRAIN_CYCLES", "PRNG_WARMUP_STEPS", "Schedule", "Counter", "Reg", "Region", "REGION_BITS",
     "ArrayGeometry", "hop_probability_table", "table_word", "decision_draws", "hop_decision", "run_of_zeros",
     "implemented_hop_probability", "detailed_balance_reach",
     "hop_exponent", "lane_prng_state", "xoshiro_next",
@@ -149,6 +149,11 @@ class Region(IntEnum):
     EDGES = 5      # lane, index r * W + k: update row r's entries for this lane's banks k E .. k E + E - 1 (write; ArrayGeometry.edge_word_entries)
     DEGREES = 6    # lane, index g: {reads per attempt, Q_ii} (write)
     BOXES = 7      # lane, index g: a QP cell's box {low, high} (write; QP cells only)
+    OWN = 8        # lane, index g * B + b: bit l set if source (g, l) has entries in bank b (write; ArrayGeometry.skips_sources)
+
+
+#: Bits of a bus address's region (its top bits).
+REGION_BITS = (len(Region) - 1).bit_length()
 
 
 def _bits_for(n):
@@ -276,9 +281,9 @@ class ArrayGeometry:
         return self.lanes * self.field_banks
 
     @property
-    def learns_own_sources(self):
-        """Whether each field bank learns, in the field pass, which sources have entries in it (and
-        a sweep marks only those pending): with one bank in all, every source has them all."""
+    def skips_sources(self):
+        """Whether each field bank is told which sources have entries in it (Region.OWN), so that
+        a sweep marks only those pending: with one bank in all, every source has them all."""
         return self.columns > 1
 
     @property
@@ -346,7 +351,8 @@ class ArrayGeometry:
 
     @property
     def index_bits(self):
-        return max(self.row_bits, _bits_for(self.edge_depth * self.edge_words - 1), _bits_for(2 * len(Counter)), 4)
+        return max(self.row_bits, _bits_for(self.edge_depth * self.edge_words - 1),
+                   _bits_for(self.groups * self.field_banks - 1), _bits_for(2 * len(Counter)), 4)
 
     @property
     def lane_addr_bits(self):
@@ -354,7 +360,7 @@ class ArrayGeometry:
 
     @property
     def addr_bits(self):
-        return 3 + self.lane_addr_bits + self.index_bits
+        return REGION_BITS + self.lane_addr_bits + self.index_bits
 
     def address(self, region, index, lane=0):
         """The bus address of ``index`` in ``region`` (of ``lane`` for per-lane regions)."""
@@ -371,11 +377,13 @@ class ArrayGeometry:
         write aliases onto another location through a truncated address.
         """
         region = Region(region)
-        if region == Region.COUNTERS or (region == Region.BOXES and not self.qp):
+        if (region == Region.COUNTERS or (region == Region.BOXES and not self.qp)
+                or (region == Region.OWN and not self.skips_sources)):
             return None
-        per_lane = (region in (Region.CELLS, Region.LINKS, Region.DEGREES, Region.EDGES, Region.BOXES)
+        per_lane = (region in (Region.CELLS, Region.LINKS, Region.DEGREES, Region.EDGES, Region.BOXES, Region.OWN)
                     or (region == Region.STATE and self.qp))
-        depth = {Region.REGS: len(Reg), Region.EDGES: self.edge_depth * self.edge_words}.get(region, self.groups)
+        depth = {Region.REGS: len(Reg), Region.EDGES: self.edge_depth * self.edge_words,
+                 Region.OWN: self.groups * self.field_banks}.get(region, self.groups)
         return per_lane, depth
 
     def region_of(self, address):

@@ -12,7 +12,7 @@ from enum import IntEnum
 __all__ = ["SYNC", "PROTOCOL_VERSION", "MAX_PAYLOAD", "MAGIC", "Command", "Status", "crc16_ccitt"]
 
 SYNC = 0xA5
-PROTOCOL_VERSION = 8
+PROTOCOL_VERSION = 9
 MAX_PAYLOAD = 1024          # bytes, a multiple of 4
 MAGIC = b"LIM1"
 CRC_INIT = 0xFFFF

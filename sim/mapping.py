@@ -110,6 +110,14 @@ class Program:
             costs[source[r[empty]], c[empty]] = 0
         return costs
 
+    def own_words(self):
+        """(P, G * B) words of Region.OWN: for lane t's bank b, at index g * B + b, bit l says that
+        source (g, l) has entries in that bank (its run there is not the single empty entry), so
+        that a sweep marks it pending there when it hops (hdl/lane.py, FieldBank)."""
+        G, P, B = self.n_groups, self.geometry.lanes, self.geometry.field_banks
+        own = (self.stream_costs(skipping=True) > 0).reshape(G, P, P, B)   # group, source lane, lane, bank
+        return (own.astype(np.int64) << np.arange(P)[None, :, None, None]).sum(axis=1).transpose(1, 0, 2).reshape(P, -1)
+
     def couplings(self):
         """The stored couplings as (source slot, target slot, weight) arrays, one per non-zero entry:
         what a hop of the source adds to the target's field (times the source's change)."""
@@ -176,6 +184,10 @@ class Program:
         shifts = g.edge_entry_bits * np.arange(g.edge_word_entries, dtype=np.int64)
         entries = (packed << shifts).sum(axis=-1).transpose(1, 0, 2).reshape(P, -1)
         writes += zip(addresses.ravel().tolist(), entries.ravel().tolist())
+        if g.skips_sources:
+            for lane, words in enumerate(self.own_words().tolist()):
+                first = g.address(Region.OWN, 0, lane)
+                writes += zip(range(first, first + len(words)), words)
         return writes
 
 

@@ -182,6 +182,12 @@ def test_write_windows_match_the_bus_map():
     assert banked.writable(banked.address(Region.EDGES, 2 * g.edge_depth - 1, lane=g.lanes - 1))
     assert not banked.writable(banked.address(Region.EDGES, 2 * g.edge_depth, lane=0))
     assert banked.write_window(Region.EDGES) == (True, 2 * g.edge_depth)
+    # which sources have entries in which bank: a word per group and bank, per lane; nothing to
+    # tell with one lane and one bank
+    assert banked.write_window(Region.OWN) == (True, 4 * g.groups)
+    assert banked.writable(banked.address(Region.OWN, 4 * g.groups - 1, lane=g.lanes - 1))
+    assert not banked.writable(banked.address(Region.OWN, 4 * g.groups, lane=0))
+    assert replace(g, lanes=1).write_window(Region.OWN) is None
 
 
 def test_lim_prove_reports_and_writes_json(tmp_path, capsys):

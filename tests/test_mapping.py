@@ -74,13 +74,15 @@ def test_each_bank_ends_each_sources_walk_at_its_last_entry(banks):
     """Walking each bank's column from a cell's first row as a FieldBank does (up to the entry
     marked last) reads exactly the cell's couplings into that bank, and takes max(1, entries)
     cycles (entries in a sweep, which skips a source with none): what Program.stream_costs says,
-    and what the golden model's cycle count charges. A
-    colour's last group is marked in its cells' words."""
+    and what the golden model's cycle count charges; the OWN word the host writes for that bank
+    has the source's bit set exactly when it has entries there. A colour's last group is marked
+    in its cells' words."""
     p = random_maxcut(40, 200, seed=2, weights=(-3, 5))
     g = ArrayGeometry(lanes=4, groups=64, edge_depth=2048, field_banks=banks)
     prog = map_problem(p, g)
     source, target, _ = prog.couplings()
     costs, skipping = prog.stream_costs(), prog.stream_costs(skipping=True)
+    writes = dict(prog.bus_writes(np.zeros(p.n, dtype=np.uint8)))
     for slot in range(prog.n_groups * g.lanes):
         base, rows = int(prog.base.reshape(-1)[slot]), int(prog.rows.reshape(-1)[slot])
         for column in range(g.columns):
@@ -99,14 +101,15 @@ def test_each_bank_ends_each_sources_walk_at_its_last_entry(banks):
                           & (target // g.lanes % banks == column % banks)] // g.lanes
             assert sorted(walked) == sorted(mine.tolist())
             assert costs[slot, column] == r - base + 1 == max(1, len(mine))
-            # in a sweep a bank skips a source with no entry of its own
+            # in a sweep a bank skips a source with no entry of its own, as the host tells it
             assert skipping[slot, column] == len(mine)
+            grp, lane, bank = slot // g.lanes, slot % g.lanes, column % banks
+            own = writes[g.address(Region.OWN, grp * banks + bank, column // banks)]
+            assert bool(own >> lane & 1) == (len(mine) > 0)
     assert prog.entry_last.sum() == (prog.rows > 0).sum() * g.columns
     ends = [g1 - 1 for _, g1 in prog.colour_groups]
-    cell_words = {address: word for address, word in prog.bus_writes(np.zeros(p.n, dtype=np.uint8))
-                  if g.region_of(address) == Region.CELLS}
     for grp in range(prog.n_groups):
-        word = cell_words[g.address(Region.CELLS, grp, 0)]
+        word = writes[g.address(Region.CELLS, grp, 0)]
         assert bool(word >> (g.bias_bits + 1) & 1) == (grp in ends)
 
 
@@ -190,7 +193,7 @@ def test_a_program_loads_in_one_burst_per_region_and_lane(qp):
     program = map_problem(problem, geometry)
     writes = program.bus_writes(np.zeros(problem.n, dtype=np.int64))
     runs = 1 + sum(1 for (a, _), (b, _) in zip(writes, writes[1:]) if b != a + 1)
-    memory_regions = 4 + qp   # CELLS, LINKS, DEGREES, EDGES (+ BOXES)
+    memory_regions = 5 + qp   # CELLS, LINKS, DEGREES, EDGES, OWN (+ BOXES)
     state_runs = geometry.lanes if qp else 1
     assert runs <= 3 + state_runs + memory_regions * geometry.lanes
     assert sorted(a for a, _ in writes) == sorted(set(a for a, _ in writes))   # each address once
