@@ -7,7 +7,7 @@ the p-bit FPGA anchors drawn for reference.
 
 Every figure is a whole default run's attempts / (CYCLES / f), CYCLES exact from the golden model
 (bit-exact with both arrays' RTL), on the real Gset instances and on toroidal +-1 lattices: the
-ULX3S at its clocks (35 MHz programmable, 30 MHz compiled) with ``--lanes`` lanes, the
+ULX3S at its clocks (40 MHz programmable, 30 MHz compiled) with ``--lanes`` lanes, the
 iCEBreaker at 18 MHz with its one lane. The
 block-RAM ceiling is the largest problem of G1's density (and of a lattice's) the board's
 programmable build holds; a compiled problem needs no block RAM but logic per lane. The

@@ -117,7 +117,7 @@ BOARDS = {
     "ulx3s": BoardTarget(
         "ulx3s", 2, "amaranth_boards.ulx3s:ULX3S_85F_Platform",
         # fields in 4 banks per lane, each walking the hops' entries into its fields on its own
-        # (4.05e7 spin updates per second on G1 at 35 MHz; 7.7e6 at 30 MHz with one bank streaming rows
+        # (4.63e7 spin updates per second on G1 at 40 MHz; 7.7e6 at 30 MHz with one bank streaming rows
         # one hop at a time); G1 needs 2,722 update rows a lane instead of 6,647; 4,096 rows of 4
         # entries take the block RAM 8,192 rows of 2 would, hold G22 (3,678 rows; the largest
         # Gset instance the 256 groups hold) and problems of G1's density up to 1,196 spins
@@ -128,11 +128,14 @@ BOARDS = {
         # 35 MHz from the PLL: Fmax 37.8 MHz once a commit's sources reach the banks without the
         # OR over the lanes (34.6 before, which held it at 30 MHz); 38.3 with the groups
         # streaming and the banks skipping (56,394 LUT4, 196 block RAMs), 39.0 with the decision's
-        # carry chains cut (56,237 LUT4; at a 40 MHz constraint 39.3 and 36.6); the compiled arrays
-        # keep 30 MHz, which their figures were measured at (lim build --clock-mhz sets either)
+        # carry chains cut (56,237 LUT4; at a 40 MHz constraint 39.3 and 36.6).
+        # 40 MHz since the host writes which sources have entries in each bank (Region.OWN): 54,513
+        # LUT4, 172 block RAMs, Fmax 40.2 MHz (lim build --board ulx3s; --clock-mhz 35 leaves an
+        # eighth of the period spare); the compiled arrays keep 30 MHz, which their figures were
+        # measured at (lim build --clock-mhz sets either)
         ArrayGeometry(lanes=8, groups=256, edge_depth=4096, counter_bits=48, field_banks=4), 1_000_000, "ecp5",
         "ULX3S (ECP5 LFE5U-85F, 84k LUT4, 208 x 18 kbit EBR), 25 MHz oscillator and PLL, FT231X serial",
-        placer="static", router="router2", pll_hz=35_000_000, compiled_pll_hz=30_000_000),
+        placer="static", router="router2", pll_hz=40_000_000, compiled_pll_hz=30_000_000),
 }
 
 

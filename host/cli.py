@@ -398,7 +398,7 @@ def _build_parser(sub):
                    help=FIELD_BANKS_HELP + " (default: the board's; its update rows' block RAM kept, "
                         "rows x banks; not with --problem)")
     p.add_argument("--clock-mhz", type=float, default=None,
-                   help="the array's clock from the board's PLL (default: the board's; ULX3S 35 MHz, and "
+                   help="the array's clock from the board's PLL (default: the board's; ULX3S 40 MHz, and "
                         "30 MHz with --problem; iCEBreaker 18 MHz): a design that misses timing at the "
                         "default can be built for the Fmax it reached; refused: a clock the PLL cannot make "
                         "(the nearest it makes are named), or one the serial line's 1 Mbaud is more than 2%% "
