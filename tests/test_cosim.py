@@ -183,6 +183,34 @@ def test_verilator_compiles_through_the_compiler_cache(tmp_path, monkeypatch):
     assert compiler_cache(tmp_path) == {}
 
 
+def test_a_built_verilator_model_keeps_no_compile_intermediates_and_is_not_rebuilt(monkeypatch):
+    """A Verilator model's precompiled headers are 95% of it on disk (153 of 161 MB for the default
+    array) and the suite builds dozens, which once filled a CI machine's disk: a built entry keeps
+    the executable, not the intermediates, and a second build of the same design runs no make."""
+    from lim.sim.cosim import runner
+    name, geometry, job = next(c for c in CASES if c[0] == "three-lanes")
+    model = Cosimulator(geometry, "verilator").build()
+    assert (model / runner.MODEL_BUILT).exists() and (model / runner.TOPLEVEL).exists()
+    left = [p.name for pattern in runner._COMPILE_INTERMEDIATES for p in model.glob(pattern)]
+    assert not left, left
+
+    from pathlib import Path
+    from cocotb_tools.runner import Verilator
+    execute = Verilator._execute_cmds
+
+    def no_build(self, cmds, *args):
+        built = [cmd for cmd in cmds if Path(str(cmd[0])).name in ("verilator", "make")]
+        assert not built, f"rebuilt a built model: {built}"
+        return execute(self, cmds, *args)
+
+    monkeypatch.setattr(Verilator, "_execute_cmds", no_build)
+    again = Cosimulator(geometry, "verilator")
+    assert again.build() == model
+    got = again.run([job])[0][-1]   # and runs from what is kept
+    want = GoldenArray(job.program, job.initial_bits, job.config).run(sum(job.chunks))
+    assert got.rows.tolist() == want.rows.tolist() and got.counters == want.counters
+
+
 def test_verilator_optimises_only_the_code_that_runs_every_cycle():
     """A model's make gets g++ -O2 for the code evaluated every cycle and -O0 for what Verilator
     marks slow (construction, initial values: half the C++, run once), through MAKEFLAGS as the
