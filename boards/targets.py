@@ -117,10 +117,11 @@ BOARDS = {
     "ulx3s": BoardTarget(
         "ulx3s", 2, "amaranth_boards.ulx3s:ULX3S_85F_Platform",
         # fields in 4 banks per lane, each walking the hops' entries into its fields on its own
-        # (4.63e7 spin updates per second on G1 at 40 MHz; 7.7e6 at 30 MHz with one bank streaming rows
-        # one hop at a time); G1 needs 2,722 update rows a lane instead of 6,647; 4,096 rows of 4
-        # entries take the block RAM 8,192 rows of 2 would, hold G22 (3,678 rows; the largest
-        # Gset instance the 256 groups hold) and problems of G1's density up to 1,196 spins
+        # (4.88e7 spin updates per second on G1 at 40 MHz; 7.7e6 at 30 MHz with one bank streaming rows
+        # one hop at a time); G1 needs 2,952 update rows a lane instead of 6,647 (2,722 laid out
+        # for the fewest); 4,096 rows of 4 entries take the block RAM 8,192 rows of 2 would, hold
+        # G22 (3,985 rows; the largest Gset instance the 256 groups hold) and problems of G1's
+        # density up to 1,196 spins
         # (1,590 with 2 banks, 1,426 with one; benchmarks/compiled.py, lim build)
         # nextpnr's static placer and router2 for it: built in 617 s alone (static and router1:
         # 884 s beside another build; HeAP and router1: 1,343 s beside another build); the

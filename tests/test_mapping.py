@@ -1,10 +1,12 @@
 """The mapping: valid parallel groups, complete edge lists, clear errors when a problem does not fit."""
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
 from lim.hdl.params import ArrayGeometry, Region
-from lim.sim.mapping import MappingError, map_problem
-from lim.sim.problem import random_maxcut, random_qp
+from lim.sim.mapping import MappingError, _mapped, map_problem
+from lim.sim.problem import random_maxcut, random_qp, toroidal_lattice
 
 
 @pytest.mark.parametrize("lanes", [1, 3, 8])
@@ -143,14 +145,39 @@ def test_banks_spread_each_cells_neighbours():
     """With field banks a cell owns as many rows as it has neighbours in its busiest bank of a
     lane: the mapping balances the banks too (each lane's positions in the colour are its
     banks'), which the lanes' balance and the banks that positions give alone fall short of (G1 at
-    8 lanes: 4,593 rows with 2 banks, 3,317 with 4, against 4,092 and 2,722 balanced)."""
+    8 lanes: 4,593 rows with 2 banks, 3,317 with 4, against 4,092 and 2,722 balanced for the
+    fewest rows)."""
     from lim.sim.gset import load_named
     p = load_named("G1")
     one = map_problem(p, ArrayGeometry(lanes=8, groups=128, edge_depth=8192)).update_rows
     for banks, share in ((2, 0.65), (4, 0.45)):
-        prog = map_problem(p, ArrayGeometry(lanes=8, groups=128, edge_depth=8192, field_banks=banks))
+        prog = _mapped(p, ArrayGeometry(lanes=8, groups=128, edge_depth=8192, field_banks=banks), spread_work=False)
         assert prog.n_groups == 107   # the colours keep their fewest groups
         assert prog.update_rows < share * one, (banks, prog.update_rows, one)
+
+
+def test_each_colours_entries_spread_over_the_banks_where_the_rows_fit():
+    """A colour's hops cost the banks its busiest column's entries, so the mapping spreads each
+    colour's entries over the columns as well as each cell's neighbours (G1 on the ULX3S geometry:
+    1,296 entries in the colours' busiest columns against 1,430, for 2,952 rows against 2,722; its
+    default run takes 656 cycles a sweep against 691, benchmarks/compiled.py). A problem whose
+    spread layout does not fit the rows is mapped with the fewest, and so is one whose columns
+    the fewest rows already balance (a lattice: every column of a colour holds as many)."""
+    from lim.sim.gset import load_named
+    p = load_named("G1")
+    g = ArrayGeometry(lanes=8, groups=256, edge_depth=4096, field_banks=4)
+    spread, fewest = map_problem(p, g), _mapped(p, g, spread_work=False)
+    assert spread.busiest_columns() < 0.93 * fewest.busiest_columns()
+    assert fewest.update_rows < spread.update_rows < 1.1 * fewest.update_rows
+    tight = map_problem(p, replace(g, edge_depth=fewest.update_rows))
+    assert tight.update_rows == fewest.update_rows and tight.busiest_columns() == fewest.busiest_columns()
+    with pytest.raises(MappingError) as refused:
+        map_problem(p, replace(g, edge_depth=fewest.update_rows - 1))
+    assert refused.value.resource == "edge_depth"
+    lattice = toroidal_lattice(16, seed=1)
+    balanced = _mapped(lattice, g, spread_work=False)
+    assert balanced.busiest_columns() * g.columns == 4 * lattice.n   # every column: a colour's 4 n / 2 / 32 entries each
+    assert (map_problem(lattice, g).slot_of_node == balanced.slot_of_node).all()   # the spread layout differs
 
 
 def test_lanes_spread_each_cells_neighbours():
