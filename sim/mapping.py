@@ -345,11 +345,12 @@ def map_problem(problem, geometry):
     Where banks walk the hops' entries, the layout with each colour's entries spread over the
     columns (_balanced_columns) if it fits and its colours' busiest columns hold fewer entries;
     else the fewest rows (on a lattice both spread them evenly)."""
-    fewest = _mapped(problem, geometry, spread_work=False)
+    coloured = _coloured(problem, geometry)
+    fewest = _laid_out(problem, geometry, coloured, spread_work=False)
     if geometry.field_banks == 1:
         return fewest
     try:
-        spread = _mapped(problem, geometry, spread_work=True)
+        spread = _laid_out(problem, geometry, coloured, spread_work=True)
     except MappingError as error:
         if error.resource != "edge_depth":
             raise
@@ -358,8 +359,14 @@ def map_problem(problem, geometry):
 
 
 def _mapped(problem, geometry, spread_work):
+    """One of map_problem's layouts."""
+    return _laid_out(problem, geometry, _coloured(problem, geometry), spread_work)
+
+
+def _coloured(problem, geometry):
+    """What every layout shares: the checks against the number formats, the couplings (rows,
+    cols, J), each node's neighbours, its colour and its degree."""
     g = geometry
-    P = g.lanes
     qp = isinstance(problem, QpProblem)
     if qp != g.qp:
         raise MappingError(f"{problem.name}: a {'QP' if qp else 'Ising'} problem needs an array of "
@@ -378,7 +385,15 @@ def _mapped(problem, geometry, spread_work):
             raise MappingError(f"{problem.name}: {what} {bad} is outside the array's {bits}-bit "
                                f"range {lo} .. {hi}", "weight_bits")
     neighbours = _neighbours(problem.n, rows, cols)
-    colour, degree = _colouring(neighbours)
+    return (rows, cols, J, neighbours, *_colouring(neighbours))
+
+
+def _laid_out(problem, geometry, coloured, spread_work):
+    """The program of ``problem`` placed by _balanced_columns (``spread_work``), grouped and padded."""
+    g = geometry
+    P = g.lanes
+    qp = isinstance(problem, QpProblem)
+    rows, cols, J, neighbours, colour, degree = coloured
     own = (problem.diagonal != 0).astype(np.int64) if qp else np.zeros(problem.n, dtype=np.int64)
 
     groups = []       # list of node lists (length P, -1 = padding)
