@@ -2,9 +2,9 @@
 scaling with N, QP energy against precision, the simulated board's whole command, programmable
 against compiled arrays over problem size, and on-board throughput against lanes (real place and
 route). Writes JSON and PNG into --out. About 15 minutes on 2 cores; --quick (used in CI) takes
-about 4 from an empty model cache (2 with the models cached) and skips the board builds: the test
-suite builds each board's programmable design (the ULX3S's at 2 of its 8 lanes), and the full run's
-boards.py the ULX3S's whole default build.
+about 4 from an empty model cache (2 with the models cached), and skips the board builds and
+compiled.py's 16 lanes: the test suite builds each board's programmable design (the ULX3S's at 2
+of its 8 lanes), and the full run's boards.py the ULX3S's whole default build.
 
     .venv/bin/python benchmarks/run_all.py [--quick] [--out results]
 """
@@ -30,7 +30,7 @@ def main():
         ("qp_precision.py", quick + ["--out", str(args.out / "bench-qp.json")]),
         ("sim_board.py", quick + ["--out", str(args.out / "bench-sim-board.json")]),
         ("compiled.py", ["--out", str(args.out / "bench-compiled.json")]
-         + ([] if args.quick else ["--build", "ulx3s:torus16:16:55", "icebreaker:torus4:1"])),
+         + (["--lanes", "8", "32"] if args.quick else ["--build", "ulx3s:torus16:16:55", "icebreaker:torus4:1"])),
     ]
     if not args.quick:
         steps.append(("boards.py", ["--out", str(args.out / "bench-boards.json")]))

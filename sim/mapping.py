@@ -22,6 +22,8 @@ from .problem import IsingProblem, ProblemError, QpProblem
 
 __all__ = ["MappingError", "Program", "map_problem"]
 
+SPREAD_ROWS_WEIGHTS = (1, 2, 4)   # the rows' weight against the colours' spread, tried in turn (map_problem)
+
 
 class MappingError(ProblemError):
     """The problem does not fit the array or its number formats.
@@ -235,7 +237,7 @@ def _colouring(neighbours):
     return colour, degree
 
 
-def _balanced_columns(n, rows, cols, colour, degree, P, B, spread_work=False):
+def _balanced_columns(n, rows, cols, colour, degree, P, B, spread_work=False, rows_weight=1):
     """A column for every node: its lane and its field bank, column = lane * B + bank.
 
     A cell owns as many update rows as it has neighbours in its busiest column (a lane's bank),
@@ -243,8 +245,8 @@ def _balanced_columns(n, rows, cols, colour, degree, P, B, spread_work=False):
     cell's neighbours also spreads a hop's work over the banks that walk it. Nodes are
     placed greedily (colour by colour, largest degree first) in the column that raises the fewest
     of their neighbours' maxima, among the columns with room left in the colour. With
-    ``spread_work``, the fewest of those maxima and of the colours' busiest columns together: a
-    node in column c adds an entry to c for each hop of its neighbours, so each colour's hops
+    ``spread_work``, the fewest of those maxima (times ``rows_weight``) and of the colours' busiest
+    columns together: a node in column c adds an entry to c for each hop of its neighbours, so each colour's hops
     cost the banks its busiest column's entries (the banks of a colour settle together); G1's
     default run then takes 5% fewer cycles a sweep, for 8% more rows. A lane holds
     ceil(size / P) cells of it, in the colour's groups g0, g0 + 1, .. (the colour keeps its fewest
@@ -277,7 +279,7 @@ def _balanced_columns(n, rows, cols, colour, degree, P, B, spread_work=False):
             first = raised   # with spread_work: and the colours' busiest columns raised (by how much)
             if spread_work:
                 worked, m = np.unique(colour[nb], return_counts=True)   # the neighbours' colours
-                first = raised + np.maximum(0, work[worked] + m[:, None] - work_busiest[worked, None]).sum(axis=0)
+                first = rows_weight * raised + np.maximum(0, work[worked] + m[:, None] - work_busiest[worked, None]).sum(axis=0)
             cost = np.where(room > 0, first * (1 << 40) + raised * (1 << 20) + load * P * B + columns,
                             np.iinfo(np.int64).max)
             column = int(np.argmin(cost))
@@ -343,24 +345,29 @@ def _lead_with_the_unread(columns, before, neighbours):
 def map_problem(problem, geometry):
     """Colour, group and pad ``problem`` for ``geometry``; raise MappingError when it does not fit.
     Where banks walk the hops' entries, the layout with each colour's entries spread over the
-    columns (_balanced_columns) if it fits and its colours' busiest columns hold fewer entries;
-    else the fewest rows (on a lattice both spread them evenly)."""
+    columns (_balanced_columns) if its colours' busiest columns hold fewer entries than the
+    fewest-rows layout's, spread as far as the rows allow: the spread is weighed against the rows
+    it costs at SPREAD_ROWS_WEIGHTS in turn, and the first layout that fits is taken (G1 at 8 banks
+    a lane: 2,068 rows at weight 1, 1,985 at 2, of 2,048). Else the fewest rows (on a lattice both
+    spread them evenly)."""
     coloured = _coloured(problem, geometry)
     fewest = _laid_out(problem, geometry, coloured, spread_work=False)
     if geometry.field_banks == 1:
         return fewest
-    try:
-        spread = _laid_out(problem, geometry, coloured, spread_work=True)
-    except MappingError as error:
-        if error.resource != "edge_depth":
-            raise
-        return fewest
-    return spread if spread.busiest_columns() < fewest.busiest_columns() else fewest
+    for rows_weight in SPREAD_ROWS_WEIGHTS:
+        try:
+            spread = _laid_out(problem, geometry, coloured, spread_work=True, rows_weight=rows_weight)
+        except MappingError as error:
+            if error.resource != "edge_depth":
+                raise
+            continue
+        return spread if spread.busiest_columns() < fewest.busiest_columns() else fewest
+    return fewest
 
 
-def _mapped(problem, geometry, spread_work):
+def _mapped(problem, geometry, spread_work, rows_weight=1):
     """One of map_problem's layouts."""
-    return _laid_out(problem, geometry, _coloured(problem, geometry), spread_work)
+    return _laid_out(problem, geometry, _coloured(problem, geometry), spread_work, rows_weight)
 
 
 def _coloured(problem, geometry):
@@ -388,8 +395,9 @@ def _coloured(problem, geometry):
     return (rows, cols, J, neighbours, *_colouring(neighbours))
 
 
-def _laid_out(problem, geometry, coloured, spread_work):
-    """The program of ``problem`` placed by _balanced_columns (``spread_work``), grouped and padded."""
+def _laid_out(problem, geometry, coloured, spread_work, rows_weight=1):
+    """The program of ``problem`` placed by _balanced_columns (``spread_work``, ``rows_weight``),
+    grouped and padded."""
     g = geometry
     P = g.lanes
     qp = isinstance(problem, QpProblem)
@@ -399,7 +407,7 @@ def _laid_out(problem, geometry, coloured, spread_work):
     groups = []       # list of node lists (length P, -1 = padding)
     colour_groups = []
     B = g.field_banks
-    column_of = _balanced_columns(problem.n, rows, cols, colour, degree, P, B, spread_work)
+    column_of = _balanced_columns(problem.n, rows, cols, colour, degree, P, B, spread_work, rows_weight)
     for c in range(colour.max() + 1 if problem.n else 0):
         members = np.flatnonzero(colour == c)
         members = members[np.argsort(-degree[members], kind="stable")].tolist()

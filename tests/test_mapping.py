@@ -181,6 +181,22 @@ def test_each_colours_entries_spread_over_the_banks_where_the_rows_fit():
     assert (_mapped(lattice, g, spread_work=True).slot_of_node != balanced.slot_of_node).any()   # a choice was made
 
 
+def test_the_spread_gives_way_to_the_rows_before_the_fewest_rows_layout_is_taken():
+    """G1 at 8 banks a lane on the ULX3S's update rows (2,048 a lane): its full spread needs more
+    rows than that, the spread weighed against twice the rows fits, and it is the one mapped (its
+    default run: 428 cycles a sweep against the fewest rows' 448)."""
+    from lim.sim.gset import load_named
+    p = load_named("G1")
+    g = ArrayGeometry(lanes=8, groups=256, edge_depth=2048, field_banks=8)
+    fewest = _mapped(p, g, spread_work=False)
+    with pytest.raises(MappingError):
+        _mapped(p, g, spread_work=True)
+    mapped = map_problem(p, g)
+    assert mapped.busiest_columns() < 0.95 * fewest.busiest_columns()
+    assert fewest.update_rows < mapped.update_rows <= g.edge_depth
+    assert (mapped.slot_of_node == _mapped(p, g, spread_work=True, rows_weight=2).slot_of_node).all()
+
+
 def test_lanes_spread_each_cells_neighbours():
     """A cell owns as many rows as it has neighbours in its busiest lane; the mapping's
     lane choice keeps that sum below what lanes dealt in degree order give (the earlier layout)."""
