@@ -396,7 +396,8 @@ def _build_parser(sub):
                    help="lanes of the array (default: the board's); a compiled problem's groups are this wide")
     p.add_argument("--field-banks", type=int, default=None, metavar="B",
                    help=FIELD_BANKS_HELP + " (default: the board's; its update rows' block RAM kept, "
-                        "rows x banks; not with --problem)")
+                        "rows x banks; not with --problem; the ULX3S's 8 lanes at 8 banks did not route: "
+                        "README, Throughput)")
     p.add_argument("--clock-mhz", type=float, default=None,
                    help="the array's clock from the board's PLL (default: the board's; ULX3S 40 MHz, and "
                         "30 MHz with --problem; iCEBreaker 18 MHz): a design that misses timing at the "

@@ -155,6 +155,11 @@ def edge_cases():
         with_biases(random_maxcut(40, 300, seed=21, weights=(-3, -1, 2, 5)), rng.integers(-4, 5, size=40)),
         RunConfig(seed=22, gain_log=gain(0.3), gain_schedule=Schedule.EXPONENTIAL, gain_end_log=gain(3), gain_rate=3 << 26,
                   schedule=Schedule.LINEAR, barrier_end_q4=200, rate=1 << 15), [2, 3])
+    # 8 banks a lane (`lim build --field-banks 8`): a bank's fields are every 8th group's
+    add("dense-8-banks", t.with_field_banks(8),
+        with_biases(random_maxcut(40, 300, seed=23, weights=(-3, -1, 2, 5)), rng.integers(-4, 5, size=40)),
+        RunConfig(seed=23, gain_log=gain(0.3), gain_schedule=Schedule.EXPONENTIAL, gain_end_log=gain(3), gain_rate=3 << 26,
+                  schedule=Schedule.LINEAR, barrier_end_q4=200, rate=1 << 15), [2, 3])
     return cases
 
 
