@@ -56,6 +56,11 @@ def fitted(problem, lanes, field_banks=1):
     return fit_geometry(problem, lanes, base=base)[0]
 
 
+def bank_counts(field_banks, board):
+    """The programmable array's bank counts for ``board``: ``field_banks[board]``, else the board's own."""
+    return list((field_banks or {}).get(board, [BOARDS[board].geometry.field_banks]))
+
+
 def sweep(board_lanes, field_banks=None):
     """Rows of (problem, board, lanes, mode): the board's clock; a programmable row only where the
     problem fits that board's memories (with that many lanes, and each of ``field_banks[board]``
@@ -65,7 +70,7 @@ def sweep(board_lanes, field_banks=None):
         for board, lanes_list in board_lanes.items():
             target = BOARDS[board]
             for lanes in lanes_list:
-                for banks in [None] + list((field_banks or {}).get(board, [target.geometry.field_banks])):
+                for banks in [None] + bank_counts(field_banks, board):
                     compiled = banks is None
                     if not compiled:
                         own = replace(target.geometry, lanes=lanes).with_field_banks(banks)
@@ -103,11 +108,11 @@ def ceilings(board_lanes, field_banks=None):
     out = []
     for board, lanes_list in board_lanes.items():
         for lanes in lanes_list:
-              for banks in (field_banks or {}).get(board, [BOARDS[board].geometry.field_banks]):
-                    geometry = replace(BOARDS[board].geometry, lanes=lanes).with_field_banks(banks)
-                    target = replace(BOARDS[board], geometry=geometry)
-                    out.append({"board": board, "lanes": lanes, "field_banks": banks, "geometry": geometry.__dict__,
-                                "g1_density": largest_problem(target), "lattice_density": largest_problem(target, 2)})
+            for banks in bank_counts(field_banks, board):
+                geometry = replace(BOARDS[board].geometry, lanes=lanes).with_field_banks(banks)
+                target = replace(BOARDS[board], geometry=geometry)
+                out.append({"board": board, "lanes": lanes, "field_banks": banks, "geometry": geometry.__dict__,
+                            "g1_density": largest_problem(target), "lattice_density": largest_problem(target, 2)})
     return out
 
 
@@ -144,7 +149,7 @@ def field_update_ceilings(board_lanes, field_banks=None, target=1e8):
         for board, lanes_list in board_lanes.items():
             clk_hz = BOARDS[board].clk_hz
             needed = target * per_sweep / (problem.n * clk_hz)
-            for banks in (field_banks or {}).get(board, [BOARDS[board].geometry.field_banks]):
+            for banks in bank_counts(field_banks, board):
                 out.append({"problem": name, "spins": problem.n, "board": board, "field_updates_per_sweep": per_sweep,
                             "hops_per_sweep": hops_per_sweep, "field_banks": banks,
                             "field_updates_a_cycle_for_target": needed, "target": target,

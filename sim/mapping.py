@@ -245,10 +245,11 @@ def _balanced_columns(n, rows, cols, colour, degree, P, B, spread_work=False, ro
     cell's neighbours also spreads a hop's work over the banks that walk it. Nodes are
     placed greedily (colour by colour, largest degree first) in the column that raises the fewest
     of their neighbours' maxima, among the columns with room left in the colour. With
-    ``spread_work``, the fewest of those maxima (times ``rows_weight``) and of the colours' busiest
-    columns together: a node in column c adds an entry to c for each hop of its neighbours, so each colour's hops
-    cost the banks its busiest column's entries (the banks of a colour settle together); G1's
-    default run then takes 5% fewer cycles a sweep, for 8% more rows. A lane holds
+    ``spread_work``, the fewest of those maxima (times ``rows_weight``) and of the colours'
+    busiest columns together: a node in column c adds an entry to c for each hop of its
+    neighbours, so each colour's hops cost the banks its busiest column's entries (the banks of a
+    colour settle together); G1's default run then takes 5% fewer cycles a sweep, for 8% more
+    rows. A lane holds
     ceil(size / P) cells of it, in the colour's groups g0, g0 + 1, .. (the colour keeps its fewest
     groups), and the bank of group g is g mod B, so bank b has room for the positions k with
     (g0 + k) mod B = b. The colour then takes exactly ceil(size / P) groups in map_problem (a lane
@@ -279,7 +280,8 @@ def _balanced_columns(n, rows, cols, colour, degree, P, B, spread_work=False, ro
             first = raised   # with spread_work: and the colours' busiest columns raised (by how much)
             if spread_work:
                 worked, m = np.unique(colour[nb], return_counts=True)   # the neighbours' colours
-                first = rows_weight * raised + np.maximum(0, work[worked] + m[:, None] - work_busiest[worked, None]).sum(axis=0)
+                spread = np.maximum(0, work[worked] + m[:, None] - work_busiest[worked, None]).sum(axis=0)
+                first = rows_weight * raised + spread
             cost = np.where(room > 0, first * (1 << 40) + raised * (1 << 20) + load * P * B + columns,
                             np.iinfo(np.int64).max)
             column = int(np.argmin(cost))
